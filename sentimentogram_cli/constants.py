@@ -1,0 +1,31 @@
+"""Numbers and names shared by every stage (one place, as in openai/whisper)."""
+
+SAMPLE_RATE = 16_000
+CHUNK_SECONDS = 30  # Whisper encoder input length
+CHUNK_SAMPLES = SAMPLE_RATE * CHUNK_SECONDS
+ENCODER_FRAMES_PER_SECOND = 50  # Whisper encoder output rate
+FRAME_STRIDE = 2  # frames are average-pooled in pairs: 25 frames/s reach the emotion head
+HEAD_FRAMES_PER_SECOND = ENCODER_FRAMES_PER_SECOND // FRAME_STRIDE
+
+WINDOW_SECONDS = 3.0
+HOP_SECONDS = 1.0
+MAX_TEXT_TOKENS = 64
+
+EMOTIONS = ("neutral", "happy", "sad", "angry", "fear", "disgust", "surprise")
+
+# Valence, arousal, dominance on [0, 1] for each category, from the NRC VAD Lexicon v1
+# (Mohammad, 2018, ACL) entries: neutral, joy, sadness, anger, fear, disgust, surprise.
+CATEGORY_VAD = {
+    "neutral": (0.469, 0.184, 0.357),
+    "happy": (0.980, 0.824, 0.794),
+    "sad": (0.052, 0.288, 0.164),
+    "angry": (0.167, 0.865, 0.657),
+    "fear": (0.073, 0.840, 0.293),
+    "disgust": (0.052, 0.775, 0.317),
+    "surprise": (0.875, 0.875, 0.562),
+}
+
+CULTURES = ("western", "eastern", "accessible")
+AGE_GROUPS = ("child", "teen", "adult", "senior")
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".aac", ".wma")

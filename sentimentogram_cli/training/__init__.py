@@ -1,0 +1,1 @@
+"""Training and evaluation of the emotion head, from the corpora in ../shared/data."""

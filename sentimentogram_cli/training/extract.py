@@ -1,0 +1,54 @@
+"""Encoder features for every clip and sentence, computed once and cached on disk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..features import AudioEncoder, TextEncoder
+from .corpora import Clip, load_clip_audio, packing_order
+from .feature_cache import RaggedArrays, cache_key, cached
+
+__all__ = ["clip_frames", "text_tokens", "FEATURE_CONVENTION"]
+
+# Bump when the way frames are computed changes: old caches are then ignored.
+FEATURE_CONVENTION = "chunk30s-pool2-packed-by-speaker-v1"
+_BLOCK = 256
+
+
+def clip_frames(clips: list[Clip], encoder: AudioEncoder, cache_dir: Path,
+                progress: Callable[[int, int], None] | None = None) -> RaggedArrays:
+    """(frames, 512) per clip, in the order of ``clips``."""
+    key = cache_key(encoder.identity, FEATURE_CONVENTION, [str(c.path) for c in clips])
+
+    def compute():
+        order = packing_order(clips)
+        frames: list[np.ndarray | None] = [None] * len(clips)
+        for b in range(0, len(order), _BLOCK):
+            block = order[b : b + _BLOCK]
+            encoded = encoder.encode_clips([load_clip_audio(clips[i].path) for i in block])
+            for i, f in zip(block, encoded):
+                frames[i] = f
+            if progress:
+                progress(min(b + _BLOCK, len(order)), len(order))
+        return frames
+
+    return cached(cache_dir, "audio", key, compute)
+
+
+def text_tokens(texts: list[str], encoder: TextEncoder, cache_dir: Path, name: str,
+                progress: Callable[[int, int], None] | None = None) -> RaggedArrays:
+    """(tokens, 384) per text, in order."""
+    key = cache_key(encoder.identity, texts)
+
+    def compute():
+        out = []
+        for b in range(0, len(texts), 1024):
+            out.extend(encoder.embed(texts[b : b + 1024]))
+            if progress:
+                progress(min(b + 1024, len(texts)), len(texts))
+        return out
+
+    return cached(cache_dir, f"text-{name}", key, compute)
