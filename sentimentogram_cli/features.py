@@ -38,7 +38,7 @@ class AudioEncoder:
         self.dim = self._probe_dim()
 
     def _probe_dim(self) -> int:
-        silence = np.zeros((1, self.whisper.feature_extractor.feature_size, 200), dtype=np.float32)
+        silence = np.zeros((1, self.whisper.model.n_mels, 200), dtype=np.float32)
         return int(np.asarray(self._encode(silence)).shape[-1])
 
     def _encode(self, mels: np.ndarray) -> np.ndarray:
@@ -120,12 +120,16 @@ class TextEncoder:
     @torch.inference_mode()
     def embed(self, texts: Sequence[str]) -> list[np.ndarray]:
         """One (n_tokens, 384) float32 array per text, [CLS] and [SEP] included, padding dropped."""
-        out: list[np.ndarray] = []
-        for b in range(0, len(texts), self.batch_size):
-            batch = [t if t.strip() else "" for t in texts[b : b + self.batch_size]]
-            enc = self.tokenizer(batch, padding=True, truncation=True, max_length=MAX_TEXT_TOKENS, return_tensors="pt")
+        out: list[np.ndarray | None] = [None] * len(texts)
+        # Batches of similar length waste little compute on padding.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b : b + self.batch_size]
+            enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                 max_length=MAX_TEXT_TOKENS, return_tensors="pt")
             enc = {k: v.to(self.device) for k, v in enc.items()}
             hidden = self.model(**enc).last_hidden_state.float().cpu().numpy()
             lengths = enc["attention_mask"].sum(dim=1).tolist()
-            out.extend(hidden[i, : int(n)] for i, n in enumerate(lengths))
+            for row, (i, n) in enumerate(zip(idx, lengths)):
+                out[i] = hidden[row, : int(n)]
         return out

@@ -1,0 +1,126 @@
+"""What `sentimentogram train` and `sentimentogram evaluate` do, with rich progress."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..devices import resolve_device
+from ..errors import InputError
+from ..head import EmotionHead
+from .data import load_training_data
+from .evaluation import clip_inputs, score_clips
+from .train import TrainSettings, train_head
+
+__all__ = ["run_train", "run_evaluate"]
+
+
+@contextmanager
+def _progress(console: Console):
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def _check_data(data_dir: Path) -> None:
+    if not (Path(data_dir) / "emotional_speech" / "labels.csv").is_file():
+        raise InputError(f"{data_dir} has no emotional_speech/labels.csv: pass --data pointing at the shared data folder")
+
+
+def load_data(data_dir: Path, cache_dir: Path, device: str, console: Console):
+    _check_data(data_dir)
+    with _progress(console) as update:
+        return load_training_data(data_dir, cache_dir, resolve_device(device), progress=update)
+
+
+def train_with_progress(data, indices, settings, console: Console, title: str) -> EmotionHead:
+    with _progress(console) as update:
+        return train_head(data, indices, settings, progress=lambda s, n: update(title, s, n))
+
+
+def run_train(data_dir: Path, out: Path, cache_dir: Path, hold_out: list[str], epochs: int, seed: int,
+              device: str, console: Console) -> None:
+    data = load_data(data_dir, cache_dir, device, console)
+    held = set(hold_out)
+    indices = [i for i, c in enumerate(data.clips) if c.speaker not in held]
+    console.print(f"training on {len(indices)} clips ({len(data.clips) - len(indices)} held out) and the text corpora")
+    head = train_with_progress(data, indices, TrainSettings(epochs=epochs, seed=seed), console, "training")
+    head.metadata.extra["held_out"] = sorted(held)
+    head.save(out)
+    console.print(f"wrote {out}")
+    if held:
+        held_indices = [i for i, c in enumerate(data.clips) if c.speaker in held]
+        result = score_clips(head, clip_inputs(head, data, held_indices), use_text=False)
+        console.print(f"held-out speakers, audio only: UA {result['ua']:.1%}  WA {result['wa']:.1%}  "
+                      f"macro-F1 {result['macro_f1']:.3f}")
+
+
+def print_metrics(console: Console, title: str, result: dict) -> None:
+    console.print(f"[bold]{title}[/]: UA {result['ua']:.1%}  WA {result['wa']:.1%}  "
+                  f"macro-F1 {result['macro_f1']:.3f}  (n={result['n']})", highlight=False)
+    table = Table("true \\ predicted", *result["labels"], title="confusion matrix")
+    for label, row in zip(result["labels"], result["confusion"]):
+        table.add_row(label, *map(str, row))
+    console.print(table)
+
+
+def _score_csv(labels_csv: Path, head: EmotionHead, cache_dir: Path, device: str, console: Console) -> dict:
+    """Score a head on a user's clip CSV (shared format), audio only or with the text column."""
+    from ..features import AudioEncoder, TextEncoder
+    from .corpora import read_clips
+    from .data import TrainingData
+    from .extract import clip_frames, text_tokens
+
+    if not labels_csv.is_file():
+        raise InputError(f"{labels_csv}: no such file")
+    clips = read_clips(labels_csv)
+    unknown = sorted({c.label for c in clips} - set(head.labels))
+    if unknown:
+        raise InputError(f"{labels_csv}: labels {', '.join(unknown)} are not among the head's {', '.join(head.labels)}")
+    missing = [c.path for c in clips if not c.path.is_file()]
+    if missing:
+        raise InputError(f"{labels_csv}: {len(missing)} clips are missing, e.g. {missing[0]}")
+    device = resolve_device(device)
+    with _progress(console) as update:
+        text_encoder = TextEncoder(device=device)
+        audio_encoder = AudioEncoder(device=device)
+        frames = clip_frames(clips, audio_encoder, cache_dir, lambda d, n: update("clip audio", d, n))
+        transcripts = text_tokens([c.text for c in clips], text_encoder, cache_dir, "eval-clips")
+    if head.metadata.audio_encoder != audio_encoder.identity:
+        raise InputError(f"the head expects audio encoder {head.metadata.audio_encoder}")
+    data = TrainingData(clips, frames, transcripts, {}, audio_encoder.identity, text_encoder.identity, head.labels)
+    use_text = any(c.text for c in clips)
+    result = score_clips(head, clip_inputs(head, data, list(range(len(clips))), "own" if use_text else "none"))
+    print_metrics(console, f"{labels_csv} ({'audio + transcript' if use_text else 'audio only'})", result)
+    return result
+
+
+def run_evaluate(labels: Path | None, checkpoint: Path | None, data_dir: Path, cache_dir: Path, report: bool,
+                 epochs: int, device: str, console: Console) -> None:
+    if report:
+        from .report import full_report
+
+        data = load_data(data_dir, cache_dir, device, console)
+        full_report(data, TrainSettings(epochs=epochs), console,
+                    lambda indices, settings, title: train_with_progress(data, indices, settings, console, title))
+        return
+    head = EmotionHead.load(checkpoint)
+    if labels is not None:
+        _score_csv(labels, head, cache_dir, device, console)
+        return
+    # Default: the shipped head on the held-out RAVDESS actors it never saw.
+    data = load_data(data_dir, cache_dir, device, console)
+    held = set(head.metadata.extra.get("held_out", ["ravdess-17", "ravdess-18", "ravdess-19", "ravdess-20"]))
+    indices = [i for i, c in enumerate(data.clips) if c.speaker in held]
+    print_metrics(console, "held-out speakers, audio only", score_clips(head, clip_inputs(head, data, indices), use_text=False))

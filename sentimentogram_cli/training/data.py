@@ -1,0 +1,100 @@
+"""Everything the head trains and is evaluated on, with encoder features loaded from the cache."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..constants import EMOTIONS
+from ..features import AudioEncoder, TextEncoder
+from .corpora import Clip, Sentence, read_clips, read_emobank, read_goemotions, read_meld
+from .extract import clip_frames, text_tokens
+from .feature_cache import RaggedArrays
+
+__all__ = ["SentenceSet", "TrainingData", "AudioNormaliser", "load_training_data"]
+
+
+@dataclass
+class SentenceSet:
+    sentences: list[Sentence]
+    tokens: RaggedArrays
+
+    def by_label(self) -> dict[str, list[int]]:
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, s in enumerate(self.sentences):
+            if s.label is not None:
+                groups[s.label].append(i)
+        return groups
+
+
+@dataclass
+class TrainingData:
+    clips: list[Clip]
+    frames: RaggedArrays
+    clip_text: RaggedArrays
+    text: dict[str, SentenceSet]  # goemotions-train, meld-test, emobank, ...
+    audio_encoder: str
+    text_encoder: str
+    labels: tuple[str, ...] = EMOTIONS
+
+    def corpus_labels(self, indices: list[int]) -> dict[str, np.ndarray]:
+        """Which labels each corpus has (bool per class), from the clips given."""
+        present: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(self.labels), bool))
+        for i in indices:
+            present[self.clips[i].corpus][self.labels.index(self.clips[i].label)] = True
+        return dict(present)
+
+
+class AudioNormaliser:
+    """Global frame statistics, each recording's (here: speaker's) mean blended in by ``weight``.
+
+    The same arithmetic as ``EmotionHead.normalise_recording`` at render time.
+    """
+
+    def __init__(self, data: TrainingData, mean: np.ndarray, std: np.ndarray, weight: float):
+        self.data, self.mean, self.std, self.weight = data, mean, std, weight
+        self._speaker_of = [clip.speaker or clip.corpus for clip in data.clips]
+        self._centres: dict[str, np.ndarray] = {}
+        if weight:
+            by_speaker: dict[str, list[int]] = defaultdict(list)
+            for i, speaker in enumerate(self._speaker_of):
+                by_speaker[speaker].append(i)
+            for speaker, indices in by_speaker.items():
+                own = np.concatenate([np.asarray(data.frames[i], np.float32) for i in indices]).mean(axis=0)
+                self._centres[speaker] = (1 - weight) * mean + weight * own
+
+    @classmethod
+    def fit(cls, data: TrainingData, train_indices: list[int], weight: float) -> "AudioNormaliser":
+        sample = np.concatenate([np.asarray(data.frames[i], np.float32) for i in train_indices[::5]])
+        return cls(data, sample.mean(axis=0), sample.std(axis=0) + 1e-5, weight)
+
+    def clip(self, i: int) -> np.ndarray:
+        centre = self._centres.get(self._speaker_of[i], self.mean)
+        return (np.asarray(self.data.frames[i], np.float32) - centre) / self.std
+
+
+def load_training_data(data_dir: Path, cache_dir: Path, device: str = "cpu",
+                       progress: Callable[[str, int, int], None] | None = None) -> TrainingData:
+    """Read every corpus under ``data_dir`` and its encoder features (extracting what is missing)."""
+    data_dir = Path(data_dir)
+    clips = read_clips(data_dir / "emotional_speech" / "labels.csv")
+    sentence_sets = {
+        **{f"goemotions-{s}": read_goemotions(data_dir / "text" / "goemotions_ekman", s) for s in ("train", "dev", "test")},
+        **{f"meld-{s}": read_meld(data_dir / "text" / "meld", s) for s in ("train", "dev", "test")},
+        "emobank": read_emobank(data_dir / "text" / "emobank" / "emobank.csv"),
+    }
+
+    def report(stage):
+        return (lambda done, total: progress(stage, done, total)) if progress else None
+
+    text_encoder = TextEncoder(device=device)
+    text = {name: SentenceSet(s, text_tokens([x.text for x in s], text_encoder, cache_dir, name, report(name)))
+            for name, s in sentence_sets.items()}
+    clip_text = text_tokens([c.text for c in clips], text_encoder, cache_dir, "clips", report("clip transcripts"))
+    audio_encoder = AudioEncoder(device=device)
+    frames = clip_frames(clips, audio_encoder, cache_dir, report("clip audio"))
+    return TrainingData(clips, frames, clip_text, text, audio_encoder.identity, text_encoder.identity)

@@ -1,0 +1,157 @@
+"""The training loop: frozen-encoder features in, a trained EmotionHead out (seeded, CPU-friendly)."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from .. import __version__
+from ..constants import CATEGORY_VAD, HOP_SECONDS, WINDOW_SECONDS
+from ..fusion import FusedEmotionModel, FusionConfig, fusion_loss
+from ..head import EmotionHead, HeadMetadata
+from .data import AudioNormaliser, TrainingData
+from .extract import FEATURE_CONVENTION
+from .samples import Sample, collate, crop_frames
+
+__all__ = ["TrainSettings", "train_head"]
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int = 8
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.05
+    label_smoothing: float = 0.1
+    lambda_vad: float = 0.5
+    lambda_micl: float = 0.1
+    sentences_per_epoch: int = 12_000
+    own_transcript_rate: float = 0.5  # how often a clip comes with its (emotionally flat) transcript
+    recording_mean_weight: float = 0.5
+    feature_noise: float = 0.1  # Gaussian noise on normalised frames, and time masking below
+    time_mask_rate: float = 0.1
+    use_audio: bool = True
+    use_text: bool = True
+    cross_attention: bool = True
+    vad_guided: bool = True
+    gated: bool = True
+    seed: int = 0
+
+    def variant(self, **changes) -> "TrainSettings":
+        return replace(self, **changes)
+
+
+def _seed_everything(seed: int) -> np.random.Generator:
+    random.seed(seed)
+    torch.manual_seed(seed)
+    return np.random.default_rng(seed)
+
+
+def _augment(frames: np.ndarray, settings: TrainSettings, rng: np.random.Generator) -> np.ndarray:
+    frames = crop_frames(frames, rng)
+    if settings.feature_noise:
+        frames = frames + rng.normal(0, settings.feature_noise, frames.shape).astype(np.float32)
+    if settings.time_mask_rate and len(frames) > 10:
+        width = int(len(frames) * settings.time_mask_rate)
+        start = rng.integers(0, len(frames) - width)
+        frames = frames.copy()
+        frames[start : start + width] = 0.0
+    return frames
+
+
+def _epoch_samples(data: TrainingData, clip_indices: list[int], norm: AudioNormaliser,
+                   settings: TrainSettings, rng: np.random.Generator) -> list[Sample]:
+    labels = data.labels
+    all_labels = np.ones(len(labels), bool)
+    corpus_allowed = data.corpus_labels(clip_indices)
+    sentences = [(name, i) for name in ("goemotions-train", "meld-train")
+                 for i in range(len(data.text[name].sentences))]
+    by_label = {name: data.text[name].by_label() for name in ("goemotions-train", "meld-train")}
+    samples: list[Sample] = []
+
+    if settings.use_audio:
+        for i in clip_indices:
+            clip = data.clips[i]
+            y = labels.index(clip.label)
+            allowed = corpus_allowed[clip.corpus]
+            frames = norm.clip(i)
+            own_text = data.clip_text[i] if clip.text and rng.random() < settings.own_transcript_rate else None
+            text = np.asarray(own_text, np.float32) if settings.use_text and own_text is not None else None
+            samples.append(Sample(_augment(frames, settings, rng), text, y, CATEGORY_VAD[clip.label], allowed))
+            if settings.use_text:  # a label-congruent pseudo-pair
+                name = "goemotions-train" if rng.random() < 0.7 else "meld-train"
+                pool = by_label[name].get(clip.label)
+                if pool:
+                    j = pool[rng.integers(len(pool))]
+                    tokens = np.asarray(data.text[name].tokens[j], np.float32)
+                    samples.append(Sample(_augment(frames, settings, rng), tokens, y, CATEGORY_VAD[clip.label], allowed))
+
+    if settings.use_text:
+        # Sentences drawn with weights ∝ 1/√(class frequency): fewer "neutral", more "fear".
+        counts: dict[str, int] = {}
+        for name, i in sentences:
+            label = data.text[name].sentences[i].label
+            counts[label] = counts.get(label, 0) + 1
+        weights = np.array([counts[data.text[n].sentences[i].label] ** -0.5 for n, i in sentences])
+        picks = rng.choice(len(sentences), size=min(settings.sentences_per_epoch, len(sentences)),
+                           replace=False, p=weights / weights.sum())
+        for k in picks:
+            name, i = sentences[k]
+            s = data.text[name].sentences[i]
+            samples.append(Sample(None, np.asarray(data.text[name].tokens[i], np.float32),
+                                  labels.index(s.label), CATEGORY_VAD[s.label], all_labels))
+        emobank = data.text["emobank"]
+        train_rows = [i for i, s in enumerate(emobank.sentences) if s.split == "train"]
+        for i in rng.choice(train_rows, size=min(len(train_rows), settings.sentences_per_epoch // 3), replace=False):
+            samples.append(Sample(None, np.asarray(emobank.tokens[i], np.float32), None,
+                                  emobank.sentences[i].vad, all_labels))
+    rng.shuffle(samples)
+    return samples
+
+
+def train_head(data: TrainingData, clip_indices: list[int], settings: TrainSettings = TrainSettings(),
+               progress: Callable[[int, int], None] | None = None) -> EmotionHead:
+    """Train on the given clips (and the text corpora' train splits); return a ready head."""
+    rng = _seed_everything(settings.seed)
+    norm = AudioNormaliser.fit(data, clip_indices, settings.recording_mean_weight)
+    config = FusionConfig(labels=data.labels, cross_attention=settings.cross_attention,
+                          vad_guided=settings.vad_guided, gated=settings.gated)
+    model = FusedEmotionModel(config)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    samples = _epoch_samples(data, clip_indices, norm, settings, rng)
+    total = math.ceil(len(samples) / settings.batch_size) * settings.epochs
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=settings.learning_rate,
+                                                    total_steps=total, pct_start=0.1)
+    step = 0
+    model.train()
+    for epoch in range(settings.epochs):
+        if epoch:
+            samples = _epoch_samples(data, clip_indices, norm, settings, rng)
+        for b in range(0, len(samples), settings.batch_size):
+            batch = collate(samples[b : b + settings.batch_size], config.text_dim, config.audio_dim)
+            out = model(batch.text, batch.text_mask, batch.audio, batch.audio_mask)
+            loss = fusion_loss(out, batch.labels, batch.label_mask, batch.vad, batch.vad_mask, batch.allowed,
+                               batch.paired, label_smoothing=settings.label_smoothing,
+                               lambda_vad=settings.lambda_vad, lambda_micl=settings.lambda_micl)
+            optimiser.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimiser.step()
+            if step < total - 1:
+                scheduler.step()
+            step += 1
+            if progress:
+                progress(step, total)
+    model.eval()
+    metadata = HeadMetadata(
+        version=__version__, audio_encoder=data.audio_encoder, text_encoder=data.text_encoder,
+        feature_convention=FEATURE_CONVENTION, window_seconds=WINDOW_SECONDS, hop_seconds=HOP_SECONDS,
+        recording_mean_weight=settings.recording_mean_weight,
+        extra={"settings": settings.__dict__},
+    )
+    return EmotionHead(model, metadata, norm.mean, norm.std)

@@ -1,0 +1,57 @@
+"""Shared fixtures: the CLI run in-process (as httpie tests do), with its exit code and output."""
+
+import sys
+
+import pytest
+
+
+@pytest.fixture
+def run_cli(monkeypatch, capsys):
+    from sentimentogram_cli.cli import main
+
+    def run(args: list[str]) -> tuple[int, str]:
+        monkeypatch.setattr(sys, "argv", ["sentimentogram", *args])
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    return run
+
+
+@pytest.fixture
+def make_analysis():
+    """Builds a real Analysis from word texts: evenly timed, emotions cycling over EMOTIONS.
+
+    ``make_analysis(["Hello", "world"], step=0.3, per_line=5)``; pass ``emotions=[...]`` or
+    ``confidence=`` to pin them; the VAD of each word is its emotion's typical VAD.
+    """
+    from sentimentogram_cli.analysis import AnalysedWord, Analysis, Line, WordEmotion
+    from sentimentogram_cli.constants import CATEGORY_VAD, EMOTIONS
+
+    def build(texts, *, start=0.5, step=0.3, per_line=5, emotions=None, confidence=0.9,
+              media_kind="video", duration=None, source="clip.mp4"):
+        words = []
+        for i, text in enumerate(texts):
+            emotion = (emotions or EMOTIONS)[i % len(emotions or EMOTIONS)]
+            v, a, d = CATEGORY_VAD.get(emotion, CATEGORY_VAD["neutral"])
+            audio = 0.3 + 0.4 * (i % 3) / 2
+            feeling = WordEmotion(emotion=emotion, confidence=confidence,
+                                  probabilities={e: (confidence if e == emotion else
+                                                     (1 - confidence) / (len(EMOTIONS) - 1))
+                                                 for e in EMOTIONS},
+                                  valence=v, arousal=a, dominance=d,
+                                  audio_gate=audio, text_gate=1 - audio)
+            t0 = round(start + i * step, 3)
+            words.append(AnalysedWord(text=f" {text}", start=t0, end=round(t0 + step * 0.9, 3),
+                                      probability=0.95, emotion=feeling))
+        lines = [Line(start=chunk[0].start, end=chunk[-1].end, words=chunk)
+                 for chunk in (words[i:i + per_line] for i in range(0, len(words), per_line))]
+        end = words[-1].end + 0.5 if words else 1.0
+        return Analysis(source=source, media_kind=media_kind, duration=duration or end,
+                        language="en", labels=list(EMOTIONS), lines=lines)
+
+    return build
