@@ -17,6 +17,7 @@ from . import __version__
 from .constants import AGE_GROUPS, CULTURES
 from .devices import DEVICES
 from .errors import ExitStatus, SentimentogramError
+from .transcribe import BACKENDS
 
 __all__ = ["app", "main"]
 
@@ -85,7 +86,7 @@ def evaluate(
 Culture = Enum("Culture", {c: c for c in CULTURES}, type=str)
 AgeGroup = Enum("AgeGroup", {a: a for a in AGE_GROUPS}, type=str)
 Device = Enum("Device", {d: d for d in DEVICES}, type=str)
-Backend = Enum("Backend", {b: b for b in ("faster-whisper", "openai-whisper")}, type=str)
+Backend = Enum("Backend", {b: b for b in BACKENDS}, type=str)
 
 
 def _unexpected(exc: Exception) -> SentimentogramError:
@@ -145,7 +146,7 @@ def render(
                             json=json_out, embed_video=embed_video, asr_model=asr_model,
                             language=language, window=window, hop=hop, device=device.value,
                             backend=backend.value, head=head)
-    models = Models(asr_model=asr_model, device=device.value, head_path=head)
+    models = Models.for_options(options)
     try:
         with _stage_progress() as progress:
             result = render_file(input, options, models, progress)
@@ -197,14 +198,19 @@ def styles(
     from .typography import load_style_file, style_table
 
     overrides = load_style_file(style_file) if style_file else None
-    table = Table(title=f"{culture.value} · {age.value}", title_justify="left")
-    for column in ("emotion", "colour", "font", "size", "weight", "shape", "animation"):
+    presets = style_table(culture.value, age.value, overrides)
+    background = presets["neutral"].background
+    others = ", ".join(f"{e} {s.background}" for e, s in presets.items() if s.background != background)
+    table = Table(title=f"{culture.value} · {age.value}", title_justify="left", box=None,
+                  caption=f"caption background {background}" + (f" ({others})" if others else ""),
+                  caption_justify="left", header_style="bold underline")
+    for column in ("emotion", "colour", "font", "size", "weight", "shape", "motion"):
         table.add_column(column, no_wrap=True)
-    for emotion, s in style_table(culture.value, age.value, overrides).items():
-        shape = [x for x in ("italic" if s.italic else "", "" if s.text_transform == "none" else s.text_transform,
-                             f"spacing {s.letter_spacing:+.2f}em" if s.letter_spacing else "") if x]
-        table.add_row(f"[{s.color} on {s.background}] {emotion} [/]", f"{s.color} on {s.background}",
-                      escape(s.font_family), f"{s.size:.2f}em", str(s.weight), ", ".join(shape),
+    for emotion, s in presets.items():
+        shape = [x for x in ("italic" if s.italic else "", "UPPER" if s.text_transform == "uppercase" else "",
+                             f"{s.letter_spacing:+.2f}em" if s.letter_spacing else "") if x]
+        table.add_row(f"[{s.color} on {s.background}] {emotion} [/]", s.color, escape(s.font_family),
+                      f"{s.size:.2f}", str(s.weight), " ".join(shape),
                       s.animation if s.animation != "none" else "")
     Console().print(table)
 
@@ -214,19 +220,13 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except SentimentogramError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_status)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         console.print("[yellow]interrupted[/]")
         sys.exit(ExitStatus.INTERRUPTED)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(ExitStatus.INTERRUPTED)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except typer.TyperException as exc:  # usage errors: bad option, bad choice, missing argument
+        exc.show()
+        sys.exit(exc.exit_code)

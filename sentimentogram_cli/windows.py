@@ -1,0 +1,163 @@
+"""Sliding windows over the speech, and the way back from window predictions to words.
+
+The emotion head sees a few seconds at a time (default 3.0 s every 1.0 s): long enough for
+prosody, short enough to follow a change of tone. Each word then takes the overlap-weighted mean
+of the windows that cover it (weight = seconds of the word inside the window). Pure numpy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .analysis import Word, WordEmotion
+from .constants import HOP_SECONDS, WINDOW_SECONDS
+
+__all__ = ["Window", "layout_windows", "overlap_matrix", "window_text", "aggregate_words"]
+
+# Whisper can give a word zero duration (start == end): it still needs a weight, so such a word
+# counts as this long, centred on its time.
+MIN_WORD_SECONDS = 0.02
+
+
+@dataclass
+class Window:
+    """One stretch of audio the head classifies, with the words that overlap it."""
+
+    start: float
+    end: float
+    word_indices: list[int]  # indices into the flat word list given to layout_windows
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+def _check_settings(window: float, hop: float) -> None:
+    if not (window > 0 and math.isfinite(window)):
+        raise ValueError(f"window must be a positive number of seconds, not {window}")
+    if not (hop > 0 and math.isfinite(hop)):
+        raise ValueError(f"hop must be a positive number of seconds, not {hop}")
+    if hop > window:
+        # Gaps between windows would leave words that no window covers.
+        raise ValueError(f"hop ({hop} s) must not exceed the window ({window} s)")
+
+
+def _word_spans(words: Sequence[Word]) -> np.ndarray:
+    """(n, 2) start/end per word, zero-length words widened to MIN_WORD_SECONDS."""
+    spans = np.array([[w.start, max(w.end, w.start)] for w in words], dtype=np.float64).reshape(-1, 2)
+    short = spans[:, 1] - spans[:, 0] < MIN_WORD_SECONDS
+    centre = spans[short].mean(axis=1)
+    spans[short, 0] = centre - MIN_WORD_SECONDS / 2
+    spans[short, 1] = centre + MIN_WORD_SECONDS / 2
+    return spans
+
+
+def _fit(start: float, length: float, duration: float | None) -> tuple[float, float]:
+    """Shift [start, start+length) into [0, duration], keeping its length where the audio allows."""
+    if duration is not None and duration > 0:
+        length = min(length, duration)
+        start = min(start, duration - length)
+    start = max(0.0, start)
+    return start, start + length
+
+
+def overlap_matrix(words: Sequence[Word], windows: Sequence[Window]) -> np.ndarray:
+    """(n_words, n_windows) seconds of each word inside each window."""
+    if not words or not windows:
+        return np.zeros((len(words), len(windows)))
+    spans = _word_spans(words)
+    bounds = np.array([[w.start, w.end] for w in windows], dtype=np.float64)
+    lo = np.maximum(spans[:, :1], bounds[None, :, 0])
+    hi = np.minimum(spans[:, 1:], bounds[None, :, 1])
+    return np.clip(hi - lo, 0.0, None)
+
+
+def layout_windows(words: Sequence[Word], duration: float | None = None, *,
+                   window: float = WINDOW_SECONDS, hop: float = HOP_SECONDS) -> list[Window]:
+    """Windows from the first word's start to the last word's end, every ``hop`` seconds.
+
+    Speech shorter than a window gets one window centred on it. Windows are kept inside
+    [0, duration] (the audio's length, when given): the last one is shifted back to end there
+    rather than shortened, so it still carries a full window of audio. No words → no windows.
+    """
+    _check_settings(window, hop)
+    if not words:
+        return []
+    spans = _word_spans(words)
+    first, last = float(spans[:, 0].min()), float(spans[:, 1].max())
+    if duration is not None and duration > 0:
+        first, last = max(0.0, min(first, duration)), max(0.0, min(last, duration))
+    length = last - first
+    if length <= window:
+        starts = [first + length / 2 - window / 2]
+    else:
+        # Enough windows that the last one reaches the end of the speech.
+        n = math.ceil((length - window) / hop - 1e-9) + 1
+        starts = [first + k * hop for k in range(n)]
+    bounds = []
+    for s in starts:
+        b = _fit(s, window, duration)
+        if not bounds or b != bounds[-1]:  # shifting the last window back can duplicate one
+            bounds.append(b)
+    windows = [Window(round(s, 6), round(e, 6), []) for s, e in bounds]
+    weights = overlap_matrix(words, windows)
+    for j, win in enumerate(windows):
+        win.word_indices = [int(i) for i in np.flatnonzero(weights[:, j] > 0)]
+    return windows
+
+
+def window_text(words: Sequence[Word], win: Window) -> str | None:
+    """The window's words as one string (Whisper words carry their leading space); None if none."""
+    text = "".join(words[i].text for i in win.word_indices).strip()
+    return text or None
+
+
+def aggregate_words(words: Sequence[Word], windows: Sequence[Window], labels: Sequence[str],
+                    probabilities: np.ndarray, vad: np.ndarray, gates: np.ndarray) -> list[WordEmotion]:
+    """Per word, the overlap-weighted mean of the window predictions that cover it.
+
+    ``probabilities`` (n_windows, n_labels), ``vad`` (n_windows, 3), ``gates`` (n_windows, 2) as
+    [text, audio]. Emotion = argmax of the mean probabilities; confidence = its probability.
+    """
+    n_windows = len(windows)
+    for name, array, width in (("probabilities", probabilities, len(labels)), ("vad", vad, 3), ("gates", gates, 2)):
+        if np.shape(array) != (n_windows, width):
+            raise ValueError(f"{name} has shape {np.shape(array)}, expected ({n_windows}, {width})")
+    if not words:
+        return []
+    if not windows:
+        raise ValueError("words were given but no windows cover them")
+    weights = overlap_matrix(words, windows)
+    # A word outside every window (only when the caller's windows do not span the speech) takes
+    # the nearest window rather than a division by zero.
+    uncovered = np.flatnonzero(weights.sum(axis=1) <= 0)
+    if len(uncovered):
+        centres = np.array([(w.start + w.end) / 2 for w in windows])
+        spans = _word_spans(words)
+        for i in uncovered:
+            weights[i, np.argmin(np.abs(centres - spans[i].mean()))] = 1.0
+    weights = weights / weights.sum(axis=1, keepdims=True)
+    probs = weights @ np.asarray(probabilities, dtype=np.float64)
+    probs /= probs.sum(axis=1, keepdims=True)  # exact distributions despite float32 inputs
+    mean_vad = weights @ np.asarray(vad, dtype=np.float64)
+    mean_gates = weights @ np.asarray(gates, dtype=np.float64)
+    out = []
+    for p, v, g in zip(probs, mean_vad, mean_gates):
+        best = int(np.argmax(p))
+        out.append(WordEmotion(
+            emotion=labels[best],
+            confidence=_r(p[best]),
+            probabilities={label: _r(x) for label, x in zip(labels, p)},
+            valence=_r(v[0]), arousal=_r(v[1]), dominance=_r(v[2]),
+            text_gate=_r(g[0]), audio_gate=_r(g[1]),
+        ))
+    return out
+
+
+def _r(x: float) -> float:
+    # Four decimals: more precision than the models have, and a page a third the size.
+    return round(float(x), 4)

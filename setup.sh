@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Set up sentimentogram on a fresh Debian/Ubuntu machine: system tools, then a virtual environment.
+# Usage: ./setup.sh            (the tool)
+#        ./setup.sh --test     (the tool and what the tests need: pytest, Playwright, Chromium)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+packages=(ffmpeg)
+[ "$want_test" = 1 ] && packages+=(chromium)
+missing=()
+for p in "${packages[@]}"; do command -v "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+fi
+
+python3 -m venv .venv
+. .venv/bin/activate
+python -m pip install -q --upgrade pip
+# The CPU build of PyTorch first, so nothing later pulls the multi-GB CUDA build.
+python -m pip install -q "torch==2.13.0"
+if [ "$want_test" = 1 ]; then
+  python -m pip install -q ".[test]"
+else
+  python -m pip install -q .
+fi
+echo "ready: . .venv/bin/activate && sentimentogram --help"

@@ -1,0 +1,123 @@
+"""The recognition stage with the real encoders on real RAVDESS speech and a small random head.
+
+The head is randomly initialised (its predictions mean nothing): these tests check the code path
+(shapes, masking, aggregation), not accuracy, which `sentimentogram evaluate` measures.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sentimentogram_cli.analysis import Segment, Word
+from sentimentogram_cli.constants import EMOTIONS, HEAD_FRAMES_PER_SECOND, SAMPLE_RATE
+
+RAVDESS = Path(__file__).resolve().parents[2] / "shared/data/emotional_speech/ravdess/Actor_01"
+CLIPS = ["03-01-05-01-01-01-01.opus", "03-01-03-01-02-01-01.opus"]  # angry "Kids…", happy "Dogs…"
+
+pytestmark = pytest.mark.skipif(not all((RAVDESS / c).is_file() for c in CLIPS),
+                                reason=f"RAVDESS clips not found under {RAVDESS}")
+
+
+def small_head(path: Path, audio_encoder: str = "whisper-base"):
+    """A randomly initialised head, saved and loaded back through the checkpoint format."""
+    import torch
+
+    from sentimentogram_cli.features import TextEncoder
+    from sentimentogram_cli.fusion import FusedEmotionModel, FusionConfig
+    from sentimentogram_cli.head import EmotionHead, HeadMetadata
+
+    torch.manual_seed(0)
+    model = FusedEmotionModel(FusionConfig(labels=EMOTIONS, dim=32, heads=2))
+    meta = HeadMetadata(version="test-random", audio_encoder=audio_encoder, text_encoder=TextEncoder.identity,
+                        feature_convention="test", window_seconds=3.0, hop_seconds=1.0)
+    EmotionHead(model, meta, np.zeros(512, np.float32), np.ones(512, np.float32)).save(path)
+    return EmotionHead.load(path, audio_encoder=audio_encoder, text_encoder=TextEncoder.identity)
+
+
+@pytest.fixture(scope="module")
+def encoders():
+    from sentimentogram_cli.features import AudioEncoder, TextEncoder
+
+    return AudioEncoder("base", "cpu"), TextEncoder("cpu")
+
+
+@pytest.fixture(scope="module")
+def head(tmp_path_factory):
+    return small_head(tmp_path_factory.mktemp("head") / "head.safetensors")
+
+
+@pytest.fixture(scope="module")
+def recording():
+    """Two real utterances with 5 s of silence between them, and hand-timed words for each."""
+    from sentimentogram_cli.media import decode_audio
+
+    first, second = (decode_audio(RAVDESS / c) for c in CLIPS)
+    gap = np.zeros(5 * SAMPLE_RATE, np.float32)
+    audio = np.concatenate([first, gap, second])
+    t2 = (len(first) + len(gap)) / SAMPLE_RATE
+
+    def segment(offset, texts):
+        words = [Word(f" {t}", round(offset + 1.0 + 0.3 * i, 3), round(offset + 1.25 + 0.3 * i, 3), 0.9)
+                 for i, t in enumerate(texts)]
+        return Segment(words[0].start, words[-1].end, " ".join(texts), words)
+
+    return audio, [segment(0.0, "Kids are talking by the door".split()),
+                   segment(t2, "Dogs are sitting by the door".split())]
+
+
+def test_windows_get_their_own_frames_and_text(recording, head, encoders):
+    from sentimentogram_cli.emotions import window_inputs
+
+    audio, segments = recording
+    words = [w for s in segments for w in s.words]
+    inputs = window_inputs(audio, words, head, *encoders)
+    assert len(inputs.windows) > 5
+    for win, frames, tokens, text in zip(inputs.windows, inputs.audio_frames, inputs.text_tokens, inputs.texts):
+        assert frames.shape[1] == 512
+        assert abs(len(frames) - (win.end - win.start) * HEAD_FRAMES_PER_SECOND) <= 1
+        assert (tokens is None) == (text is None) == (not win.word_indices)
+        if tokens is not None:
+            assert tokens.ndim == 2 and tokens.shape[1] == 384
+    # The silence between the utterances gives windows without words.
+    assert any(t is None for t in inputs.texts)
+
+    predictions = head.predict(inputs.text_tokens, inputs.audio_frames)
+    n = len(inputs.windows)
+    assert predictions.probabilities.shape == (n, len(EMOTIONS))
+    assert predictions.vad.shape == (n, 3) and predictions.gates.shape == (n, 2)
+    no_text = np.array([t is None for t in inputs.text_tokens])
+    assert np.all(predictions.gates[no_text, 0] == 0)  # missing text → text gate 0
+    assert np.all(predictions.gates[no_text, 1] == pytest.approx(1.0))
+    assert np.all(predictions.gates[~no_text, 0] > 0)
+
+
+def test_recognise_fills_every_word(recording, head, encoders):
+    from sentimentogram_cli.emotions import recognise
+
+    audio, segments = recording
+    seen = []
+    lines = recognise(audio, segments, head, *encoders, progress=seen.append)
+    assert len(lines) == len(segments)
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+    for line, segment in zip(lines, segments):
+        assert [w.text for w in line.words] == [w.text for w in segment.words]
+        assert (line.start, line.end) == (segment.start, segment.end)
+        for word in line.words:
+            e = word.emotion
+            assert e.emotion in EMOTIONS
+            assert list(e.probabilities) == list(EMOTIONS)
+            assert sum(e.probabilities.values()) == pytest.approx(1.0, abs=1e-3)
+            assert e.confidence == max(e.probabilities.values())
+            assert all(0 <= x <= 1 for x in (e.valence, e.arousal, e.dominance))
+            assert e.text_gate + e.audio_gate == pytest.approx(1.0, abs=1e-3)
+            assert 0 < e.text_gate < 1  # every word is in a window with words and audio
+
+
+def test_recognise_without_words_runs_no_model(recording, head):
+    from sentimentogram_cli.emotions import recognise
+
+    audio, _ = recording
+    # No encoder is touched (None would fail if one were): nothing to classify.
+    assert recognise(audio, [], head, None, None) == []
+    assert recognise(audio, [Segment(0.0, 1.0, "", [])], head, None, None) == []
