@@ -1,0 +1,208 @@
+"""Speech recognition with word timestamps: 16 kHz float32 audio -> Segment/Word dataclasses.
+
+The default backend is faster-whisper (CTranslate2) with its Silero VAD filter, which ships as an
+ONNX file inside the faster-whisper wheel, so it runs offline. openai-whisper is an optional
+backend (``pip install 'sentimentogram[openai-whisper]'``) mapped to the same dataclasses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .analysis import Segment, Word
+from .assets import BUNDLED_ASR_MODEL, load_whisper
+from .constants import SAMPLE_RATE
+from .devices import resolve_device
+from .errors import ModelError, SentimentogramError
+
+__all__ = ["BACKENDS", "Transcript", "transcribe", "load_openai_whisper", "transcript_from_openai_result"]
+
+BACKENDS = ("faster-whisper", "openai-whisper")
+_OPENAI_INSTALL_HINT = "pip install 'sentimentogram[openai-whisper]'"
+
+
+@dataclass
+class Transcript:
+    """What was said: segments of timed words, the language, and the audio's duration (s)."""
+
+    language: str
+    segments: list[Segment]
+    duration: float
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for s in self.segments for w in s.words]
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.segments).strip()
+
+
+def _seconds(value: float, duration: float) -> float:
+    # Whisper can place a last word a few ms past the end of the audio: keep times inside it.
+    return round(min(max(float(value), 0.0), duration), 3)
+
+
+def _make_segment(
+    text: str, start: float, end: float, raw_words: Iterable[tuple[str, float, float, float]], duration: float
+) -> Segment | None:
+    """A Segment from (text, start, end, probability) tuples; None when no word survives."""
+    words = []
+    for word_text, w_start, w_end, probability in raw_words:
+        if not word_text or not word_text.strip():
+            continue  # whisper emits empty/space-only "words" around punctuation
+        w_start = _seconds(w_start, duration)
+        w_end = max(w_start, _seconds(w_end, duration))
+        # The leading space is kept: it is how whisper marks word boundaries ("".join -> text).
+        words.append(Word(text=word_text, start=w_start, end=w_end, probability=round(float(probability), 4)))
+    if not words:
+        return None  # captions are built from words: a word-less segment has nothing to show
+    seg_start = min(_seconds(start, duration), words[0].start)
+    seg_end = max(_seconds(end, duration), words[-1].end)
+    return Segment(start=seg_start, end=seg_end, text=text.strip(), words=words)
+
+
+def _check_audio(audio: np.ndarray) -> np.ndarray:
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 1:
+        raise ValueError(f"audio must be mono (1-D) at {SAMPLE_RATE} Hz, got shape {audio.shape}")
+    return np.ascontiguousarray(audio)
+
+
+def _check_language(language: str | None, known: Iterable[str]) -> str | None:
+    if language is None:
+        return None
+    code = language.strip().lower()
+    if code not in set(known):
+        raise SentimentogramError(
+            f"unknown language {language!r}: give a Whisper language code such as en, de, fr, pl"
+        )
+    return code
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def transcribe(
+    audio: np.ndarray,
+    *,
+    model_name: str = BUNDLED_ASR_MODEL,
+    language: str | None = None,
+    device: str = "cpu",
+    backend: str = "faster-whisper",
+    progress: Callable[[float], None] | None = None,
+) -> Transcript:
+    """Transcribe 16 kHz mono float32 ``audio`` with word timestamps.
+
+    ``language=None`` lets the model detect it. ``progress`` receives the fraction (0..1) of the
+    audio transcribed so far, ending with 1.0. Models are loaded once per process.
+    """
+    audio = _check_audio(audio)
+    if backend not in BACKENDS:
+        raise SentimentogramError(f"unknown ASR backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    resolved = resolve_device(device)
+    duration = round(len(audio) / SAMPLE_RATE, 3)
+    if backend == "openai-whisper":
+        result = _transcribe_openai(audio, model_name, language, resolved, duration)
+    else:
+        result = _transcribe_faster(audio, model_name, language, resolved, duration, progress)
+    if progress:
+        progress(1.0)
+    return result
+
+
+def _transcribe_faster(
+    audio: np.ndarray,
+    model_name: str,
+    language: str | None,
+    device: str,
+    duration: float,
+    progress: Callable[[float], None] | None,
+) -> Transcript:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    language = _check_language(language, _LANGUAGE_CODES)
+    model = load_whisper(model_name, device)
+    if not model.model.is_multilingual:
+        language = "en"  # an .en model only knows English; faster-whisper would warn and do this
+    if duration == 0:
+        return Transcript(language=language or "", segments=[], duration=0.0)
+    try:
+        pieces, info = model.transcribe(audio, language=language, word_timestamps=True, vad_filter=True)
+        segments: list[Segment] = []
+        done = 0.0
+        # The segments come from a generator: decoding happens while we iterate it.
+        for piece in pieces:
+            raw = ((w.word, w.start, w.end, w.probability) for w in (piece.words or []))
+            segment = _make_segment(piece.text, piece.start, piece.end, raw, duration)
+            if segment:
+                segments.append(segment)
+            if progress and duration:
+                done = max(done, min(1.0, float(piece.end) / duration))
+                progress(done)
+    except (RuntimeError, ValueError, MemoryError) as exc:  # CTranslate2/ONNX failures
+        raise ModelError(f"speech recognition with {model_name!r} failed: {_one_line(exc)}") from exc
+    return Transcript(language=info.language, segments=segments, duration=duration)
+
+
+def _import_openai_whisper():
+    try:
+        import whisper
+    except ImportError:
+        whisper = None
+    # A different PyPI project (graphite's time-series "whisper") also installs a `whisper` module.
+    if whisper is None or not hasattr(whisper, "load_model"):
+        raise ModelError(f"the openai-whisper backend is not installed: {_OPENAI_INSTALL_HINT}")
+    return whisper
+
+
+@lru_cache(maxsize=2)
+def load_openai_whisper(name_or_path: str, device: str = "cpu"):
+    """An openai-whisper model by name (its own download cache) or by checkpoint path."""
+    whisper = _import_openai_whisper()
+    try:
+        return whisper.load_model(name_or_path, device=device)
+    except Exception as exc:  # download, checkpoint or CUDA errors: one line for the user
+        raise ModelError(f"cannot load openai-whisper model {name_or_path!r}: {_one_line(exc)}") from exc
+
+
+def _transcribe_openai(
+    audio: np.ndarray, model_name: str, language: str | None, device: str, duration: float
+) -> Transcript:
+    whisper = _import_openai_whisper()
+    from whisper.tokenizer import LANGUAGES, TO_LANGUAGE_CODE
+
+    if language is not None:
+        language = TO_LANGUAGE_CODE.get(language.strip().lower(), language)
+    language = _check_language(language, LANGUAGES)
+    model = load_openai_whisper(model_name, device)
+    if not model.is_multilingual:
+        language = "en"
+    if duration == 0:
+        return Transcript(language=language or "", segments=[], duration=0.0)
+    try:
+        # openai-whisper has no VAD filter and no per-segment callback: progress jumps to 1.0.
+        result = whisper.transcribe(
+            model, audio, word_timestamps=True, language=language, fp16=(device == "cuda"), verbose=None
+        )
+    except (RuntimeError, ValueError, MemoryError) as exc:
+        raise ModelError(f"speech recognition with {model_name!r} failed: {_one_line(exc)}") from exc
+    return transcript_from_openai_result(result, duration)
+
+
+def transcript_from_openai_result(result: dict, duration: float) -> Transcript:
+    """Map openai-whisper's result dict (segments with "words") to a Transcript."""
+    segments = []
+    for piece in result.get("segments", []):
+        raw = ((w.get("word", ""), w["start"], w["end"], w.get("probability", 0.0)) for w in piece.get("words", []))
+        segment = _make_segment(piece.get("text", ""), piece["start"], piece["end"], raw, duration)
+        if segment:
+            segments.append(segment)
+    return Transcript(language=result.get("language") or "", segments=segments, duration=duration)
+
