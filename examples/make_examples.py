@@ -1,12 +1,12 @@
 """Rebuild the example inputs in this folder from ../shared/data (a developer script, not product).
 
     python examples/make_examples.py            # from the repository root
-    python examples/make_examples.py --actor 18 # the same cut from a held-out actor
+    python examples/make_examples.py --actor 1  # the same cut from a training actor
 
 Writes:
-  ravdess_actor01.mp4  RAVDESS clips of one actor at strong intensity, one per emotion, joined
+  ravdess_actor18.mp4  RAVDESS clips of one actor at strong intensity, one per emotion, joined
                        with short pauses over an ffmpeg-drawn waveform (H.264 + AAC, < 2 MB)
-  ravdess_actor01.csv  which clip (file, emotion, sentence) is at which time range of the video
+  ravdess_actor18.csv  which clip (file, emotion, sentence) is at which time range of the video
   jfk.flac             a copy of the public-domain JFK excerpt (an audio-only input)
 
 Each clip is decoded with sentimentogram's own decoder, trimmed to its speech plus a short pad
@@ -91,7 +91,7 @@ def _encode(audio: np.ndarray, out: Path) -> None:
     )
 
 
-def build_ravdess_example(data: Path, out_dir: Path, actor: int = 1) -> tuple[Path, Path]:
+def build_ravdess_example(data: Path, out_dir: Path, actor: int = 18) -> tuple[Path, Path]:
     pieces, table, t = [], [], 0.0
     gap = np.zeros(int(GAP_SECONDS * SAMPLE_RATE), dtype=np.float32)
     for i, row in enumerate(_clip_rows(data, actor)):
@@ -118,7 +118,7 @@ def build_ravdess_example(data: Path, out_dir: Path, actor: int = 1) -> tuple[Pa
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
-    parser.add_argument("--actor", type=int, default=1, help="RAVDESS actor 1-20 (17-20 are held out)")
+    parser.add_argument("--actor", type=int, default=18, help="RAVDESS actor 1-20 (17-20 are held out of training)")
     parser.add_argument("--out", type=Path, default=ROOT / "examples")
     args = parser.parse_args(argv)
     video, listing = build_ravdess_example(args.data, args.out, args.actor)

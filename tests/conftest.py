@@ -22,7 +22,7 @@ def run_cli(monkeypatch, capsys):
     return run
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_analysis():
     """Builds a real Analysis from word texts: evenly timed, emotions cycling over EMOTIONS.
 
@@ -55,3 +55,15 @@ def make_analysis():
                         language="en", labels=list(EMOTIONS), lines=lines)
 
     return build
+
+
+@pytest.fixture(scope="session")
+def chromium_executable():
+    """Debian's chromium for the browser tests; they are skipped, with the reason, without it."""
+    from pathlib import Path
+
+    path = Path("/usr/bin/chromium")
+    if not path.exists():
+        pytest.skip("browser test needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="browser test needs the playwright package")
+    return str(path)

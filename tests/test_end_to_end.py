@@ -10,7 +10,7 @@ import pytest
 from sentimentogram_cli.assets import head_checkpoint_path
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "ravdess_actor01.mp4"
+EXAMPLE = ROOT / "examples" / "ravdess_actor18.mp4"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HOSTILE = "</script><script>alert(1)</script>"
 

@@ -1,0 +1,249 @@
+"""The page: one self-contained HTML file with the media, the styled captions and the player.
+
+Everything the page needs is inside it (CSS, JS, fonts as base64 WOFF2, the analysis JSON and the
+styles of every word for every culture and age, so switching them is live); only the media sits
+beside it, by relative path, unless it is embedded too. The page makes no network request.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import mimetypes
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote
+
+import jinja2
+from markupsafe import Markup
+
+from .analysis import Analysis, AnalysedWord
+from .assets import resource_dir
+from .constants import AGE_GROUPS, CULTURES, EMOTIONS
+from .errors import InputError
+from .outputs import atomic_write_text
+from .typography import FONT_FACES, Style, StyleOverrides, css_font_stack, style_table, style_word
+
+__all__ = ["STYLE_FIELDS", "render_page", "write_page", "json_for_script", "media_href_for"]
+
+# The order of a style's fields in the page's legend rows (player.js reads the same order).
+STYLE_FIELDS = ("color", "background", "font", "size", "weight", "italic", "letter_spacing",
+                "text_transform", "animation", "animation_strength")
+# Fields with few distinct values travel as one character per word, an index into a vocabulary.
+_CATEGORICAL = ("background", "font", "text_transform", "animation")
+_CODES = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# Numeric fields travel as integers: the style is already rounded to these steps.
+_INTEGER_SCALE = {"size": 100, "weight": 1, "letter_spacing": 1000, "animation_strength": 100}
+
+
+def json_for_script(data: object) -> Markup:
+    """JSON that is safe inside ``<script type="application/json">``: no ``<``, ``>`` or ``&``.
+
+    With those three escaped as ``\\u003c`` etc. no transcript text can close the script element
+    or open a comment, and JSON.parse still reads the exact strings back.
+    """
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+
+def media_href_for(relative_path: str) -> str:
+    """A relative file path as a URL: spaces and non-ASCII names percent-encoded (UTF-8)."""
+    return quote(relative_path.replace("\\", "/"), safe="/")
+
+
+@lru_cache(maxsize=1)
+def _font_face_css() -> str:
+    fonts = resource_dir("fonts")
+    rules = []
+    for face in FONT_FACES:
+        data = base64.b64encode((fonts / face.file).read_bytes()).decode("ascii")
+        rules.append(
+            f'@font-face{{font-family:"{face.family}";font-style:{face.style};font-weight:{face.weight};'
+            f'font-display:block;src:url(data:font/woff2;base64,{data}) format("woff2")}}'
+        )
+    return "\n".join(rules)
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
+        autoescape=True,  # every transcript word and file name is escaped, whatever the extension
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _inline_asset(name: str, closing_tag: str) -> Markup:
+    """A template file inlined into a <style> or <script>; it must not close that element early."""
+    text = (resource_dir("templates") / name).read_text(encoding="utf-8")
+    if closing_tag in text.lower():
+        raise ValueError(f"templates/{name} contains {closing_tag}")
+    return Markup(text)
+
+
+def _style_row(style: Style) -> list:
+    return [style.color, style.background, css_font_stack(style.font_family), style.size, style.weight,
+            int(style.italic), style.letter_spacing, style.text_transform, style.animation,
+            style.animation_strength]
+
+
+class _ColumnStore:
+    """Every word's style for every culture and age, as columns shared wherever they are equal.
+
+    A talk has thousands of words and 12 culture/age pairs; colours do not depend on age, many
+    fields do not depend on either, so equal columns are stored once (a 10-minute talk stays well
+    under a megabyte of styles).
+    """
+
+    def __init__(self) -> None:
+        self.columns: list = []
+        self._ids: dict[str, int] = {}
+        self.vocabulary: dict[str, list[str]] = {name: [] for name in _CATEGORICAL}
+
+    def _add(self, column) -> int:
+        key = json.dumps(column)
+        if key not in self._ids:
+            self._ids[key] = len(self.columns)
+            self.columns.append(column)
+        return self._ids[key]
+
+    def _code(self, field: str, value: str) -> str:
+        vocabulary = self.vocabulary[field]
+        if value not in vocabulary:
+            if len(vocabulary) == len(_CODES):
+                raise ValueError(f"more than {len(_CODES)} distinct values of {field} in one page")
+            vocabulary.append(value)
+        return _CODES[vocabulary.index(value)]
+
+    def add_styles(self, styles: list[Style]) -> dict[str, int]:
+        rows = [_style_row(style) for style in styles]
+        column_of = {}
+        for k, field in enumerate(STYLE_FIELDS):
+            values = [row[k] for row in rows]
+            if field == "color":
+                column = "".join(v[1:] for v in values)
+            elif field == "italic":
+                column = "".join(str(v) for v in values)
+            elif field in _CATEGORICAL:
+                column = "".join(self._code(field, v) for v in values)
+            else:
+                column = [round(v * _INTEGER_SCALE[field]) for v in values]
+            column_of[field] = self._add(column)
+        return column_of
+
+
+def _line_gates(words: list[AnalysedWord]) -> tuple[float, float]:
+    """Duration-weighted mean of the words' gates: the line's share of audio and of text."""
+    weights = [max(w.end - w.start, 1e-3) for w in words]
+    total = sum(weights) or 1.0
+    audio = sum(w.emotion.audio_gate * k for w, k in zip(words, weights)) / total
+    return round(audio, 3), round(1.0 - audio, 3)
+
+
+def _rounded(value, digits: int = 3):
+    """The analysis with its floats rounded: the page's copy need not carry 17 digits per number."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {k: _rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v, digits) for v in value]
+    return value
+
+
+def _page_data(analysis: Analysis, culture: str, age: str, overrides: StyleOverrides | None) -> dict:
+    store = _ColumnStore()
+    words = analysis.words
+    combos, legend = {}, {}
+    for c in CULTURES:
+        for a in AGE_GROUPS:
+            combos[f"{c}/{a}"] = store.add_styles([style_word(w.emotion, c, a, overrides) for w in words])
+            legend[f"{c}/{a}"] = {e: _style_row(s) for e, s in style_table(c, a, overrides).items()}
+    lines, first = [], 0
+    for line in analysis.lines:
+        if not line.words:
+            continue
+        audio, text = _line_gates(line.words)
+        lines.append({"start": line.start, "end": line.end, "first": first, "count": len(line.words),
+                      "audio": audio, "text": text})
+        first += len(line.words)
+    return {
+        "fields": STYLE_FIELDS,
+        "scale": _INTEGER_SCALE,
+        "vocabulary": store.vocabulary,
+        "codes": _CODES,
+        "columns": store.columns,
+        "combos": combos,
+        "legend": legend,
+        "emotions": list(EMOTIONS),
+        "lines": lines,
+        "initial": {"culture": culture, "age": age},
+    }
+
+
+def _media_src(analysis: Analysis, media_href: str | None, embed_media: Path | None) -> str | None:
+    if embed_media is not None:
+        path = Path(embed_media)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot embed {path}: {exc.strerror or exc}") from exc
+        mime = mimetypes.guess_type(path.name)[0]
+        if not mime or not mime.startswith(("video/", "audio/")):
+            mime = "audio/mpeg" if analysis.media_kind == "audio" else "video/mp4"
+        return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    if media_href is not None:
+        return media_href_for(media_href)
+    return None
+
+
+def render_page(analysis: Analysis, *, media_href: str | None, culture: str = "western",
+                age: str = "adult", overrides: StyleOverrides | None = None,
+                embed_media: Path | None = None) -> str:
+    """The HTML page for ``analysis``.
+
+    ``media_href`` is the media's path relative to the page, as a plain path (it is URL-quoted
+    here); ``embed_media`` puts the file itself in the page as a data: URI instead.
+    """
+    if culture not in CULTURES:
+        raise ValueError(f"unknown culture {culture!r}: expected one of {', '.join(CULTURES)}")
+    if age not in AGE_GROUPS:
+        raise ValueError(f"unknown age group {age!r}: expected one of {', '.join(AGE_GROUPS)}")
+    data = _page_data(analysis, culture, age, overrides)
+    transcript = []
+    index = 0
+    for line in analysis.lines:
+        if not line.words:
+            continue
+        words = []
+        for w in line.words:
+            words.append({"i": index, "text": w.text.strip(), "start": f"{w.start:.3f}",
+                          "end": f"{w.end:.3f}", "emotion": w.emotion.emotion,
+                          "confidence": round(w.emotion.confidence * 100)})
+            index += 1
+        transcript.append({"start": line.start, "words": words})
+    template = _environment().get_template("page.html.j2")
+    return template.render(
+        analysis=analysis,
+        has_speech=index > 0,
+        transcript=transcript,
+        media_src=_media_src(analysis, media_href, embed_media),
+        media_kind="audio" if analysis.media_kind == "audio" else "video",
+        culture=culture,
+        age=age,
+        cultures=CULTURES,
+        ages=AGE_GROUPS,
+        font_css=Markup(_font_face_css()),
+        player_css=_inline_asset("player.css", "</style"),
+        player_js=_inline_asset("player.js", "</script"),
+        analysis_json=json_for_script(_rounded(analysis.to_dict())),
+        page_json=json_for_script(data),
+    )
+
+
+def write_page(path: Path, html: str) -> None:
+    """Write the page atomically: a killed run never leaves half a page."""
+    atomic_write_text(Path(path), html)

@@ -1,0 +1,392 @@
+"""Emotion + valence/arousal/dominance + culture + age -> the style of one word.
+
+The presets give the *typical* word of each emotion (the paper's table, with fear, disgust and
+surprise added and its failing colours fixed). A word is then placed between the neutral style and
+its emotion's preset by the classifier's confidence, and moved further by how its own VAD differs
+from the emotion's typical VAD: valence tints it warm or cool, arousal makes it larger and heavier,
+dominance makes it heavier and upright (low: thin and italic). Colours are finally pushed lighter
+or darker until they keep WCAG contrast on their caption background, whatever the input.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .analysis import WordEmotion
+from .constants import AGE_GROUPS, CATEGORY_VAD, CULTURES, EMOTIONS
+from .errors import ExitStatus, SentimentogramError
+
+__all__ = [
+    "ANIMATIONS",
+    "TEXT_TRANSFORMS",
+    "Style",
+    "AgeScale",
+    "FontFace",
+    "FONT_FACES",
+    "PRESETS",
+    "AGE_SCALES",
+    "MIN_CONTRAST",
+    "StyleOverrides",
+    "StyleFileError",
+    "style_word",
+    "style_table",
+    "load_style_file",
+    "validate_overrides",
+    "contrast_ratio",
+    "ensure_contrast",
+    "css_font_stack",
+]
+
+ANIMATIONS = ("none", "bounce", "fade", "shake", "pulse", "tremble", "pop")
+TEXT_TRANSFORMS = ("none", "uppercase", "lowercase", "capitalize")
+
+# {culture or "*": {emotion: {field: value}}}; "*" applies to every culture, a culture wins over it.
+StyleOverrides = dict[str, dict[str, dict[str, Any]]]
+
+
+@dataclass
+class Style:
+    color: str  # "#rrggbb"
+    background: str  # the caption box behind the word; contrast is measured against it
+    font_family: str  # one family name; css_font_stack() adds the fallbacks
+    size: float = 1.0  # em, relative to the caption text size
+    weight: int = 400  # 100..900
+    italic: bool = False
+    letter_spacing: float = 0.0  # em
+    text_transform: str = "none"
+    animation: str = "none"
+    animation_strength: float = 0.0  # 0..1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AgeScale:
+    size: float  # multiplies the size
+    motion: float  # multiplies the animation strength
+    min_weight: int  # thin strokes are hard to read for young and old readers
+    letter_spacing: float  # em added
+
+
+@dataclass(frozen=True)
+class FontFace:
+    family: str
+    file: str  # in the fonts/ folder
+    weight: str  # CSS font-weight descriptor: "400", or a range "300 700" for variable fonts
+    style: str = "normal"
+
+
+# Latin subsets of OFL fonts from npm @fontsource packages (see fonts/README.md).
+FONT_FACES: tuple[FontFace, ...] = (
+    *(FontFace("Poppins", f"poppins-latin-{w}-normal.woff2", str(w)) for w in (300, 400, 500, 700, 800)),
+    *(FontFace("Poppins", f"poppins-latin-{w}-italic.woff2", str(w), "italic") for w in (300, 400)),
+    FontFace("Fredoka", "fredoka-latin-wght-normal.woff2", "300 700"),
+    FontFace("Merriweather", "merriweather-latin-400-normal.woff2", "400"),
+    FontFace("Merriweather", "merriweather-latin-700-normal.woff2", "700"),
+    FontFace("Merriweather", "merriweather-latin-300-italic.woff2", "300", "italic"),
+    FontFace("Bebas Neue", "bebas-neue-latin-400-normal.woff2", "400"),
+    FontFace("Oswald", "oswald-latin-wght-normal.woff2", "200 700"),
+    FontFace("Atkinson Hyperlegible", "atkinson-hyperlegible-latin-400-normal.woff2", "400"),
+    FontFace("Atkinson Hyperlegible", "atkinson-hyperlegible-latin-700-normal.woff2", "700"),
+    FontFace("Atkinson Hyperlegible", "atkinson-hyperlegible-latin-400-italic.woff2", "400", "italic"),
+)
+_SERIF_FAMILIES = {"Merriweather"}
+
+_DARK = "#121317"  # caption box: opaque, so contrast is measured against a known colour
+_BLACK = "#000000"
+
+
+def _preset(color, font, size=1.0, weight=400, italic=False, spacing=0.0, transform="none",
+            animation="none", strength=0.0, background=_DARK) -> Style:
+    return Style(color, background, font, size, weight, italic, spacing, transform, animation, strength)
+
+
+PRESETS: dict[str, dict[str, Style]] = {
+    "western": {
+        "neutral": _preset("#c0c0c0", "Poppins"),
+        "happy": _preset("#ffd700", "Fredoka", 1.15, 600, animation="bounce", strength=0.6),
+        "sad": _preset("#6b9bd2", "Merriweather", 0.92, 300, italic=True, animation="fade", strength=0.5),
+        "angry": _preset("#ff3b3b", "Bebas Neue", 1.30, 400, spacing=0.08, transform="uppercase",
+                         animation="shake", strength=0.8),
+        "fear": _preset("#b49cff", "Oswald", 0.95, 300, spacing=0.04, animation="tremble", strength=0.6),
+        "disgust": _preset("#9ccc3c", "Merriweather", 1.05, 700, spacing=-0.01, animation="pulse",
+                           strength=0.5),
+        "surprise": _preset("#ff6ec7", "Poppins", 1.20, 800, spacing=0.02, animation="pop", strength=0.8),
+    },
+    # The paper's East-Asian reading: red is luck, white is mourning, anger is near-black. Near-black
+    # text cannot be read on a dark box, so anger keeps its black on a light terracotta chip.
+    "eastern": {
+        "neutral": _preset("#a8a8a8", "Poppins"),
+        "happy": _preset("#ff3030", "Fredoka", 1.15, 600, animation="bounce", strength=0.5),
+        "sad": _preset("#e8e8e8", "Merriweather", 0.92, 300, italic=True, animation="fade", strength=0.4),
+        "angry": _preset("#1a1a1a", "Bebas Neue", 1.30, 400, spacing=0.08, transform="uppercase",
+                         animation="shake", strength=0.6, background="#e09a7a"),
+        "fear": _preset("#8fa8e0", "Oswald", 0.95, 300, spacing=0.04, animation="tremble", strength=0.5),
+        "disgust": _preset("#5fbf6a", "Merriweather", 1.05, 700, spacing=-0.01, animation="pulse",
+                           strength=0.4),
+        "surprise": _preset("#ffd23f", "Poppins", 1.20, 800, spacing=0.02, animation="pop", strength=0.6),
+    },
+    # Plain and high contrast (AAA, 7:1 on black): one hyperlegible family, no motion, and emotion
+    # carried by weight, slant and case as well as colour, so it survives colour blindness.
+    "accessible": {
+        "neutral": _preset("#ffffff", "Atkinson Hyperlegible", background=_BLACK),
+        "happy": _preset("#ffe066", "Atkinson Hyperlegible", 1.10, 700, background=_BLACK),
+        "sad": _preset("#a8d0ff", "Atkinson Hyperlegible", 1.0, 400, italic=True, background=_BLACK),
+        "angry": _preset("#ff9e94", "Atkinson Hyperlegible", 1.15, 700, spacing=0.04,
+                         transform="uppercase", background=_BLACK),
+        "fear": _preset("#dcc4ff", "Atkinson Hyperlegible", 1.0, 400, italic=True, spacing=0.04,
+                        background=_BLACK),
+        "disgust": _preset("#c4ec8c", "Atkinson Hyperlegible", 1.05, 700, italic=True, background=_BLACK),
+        "surprise": _preset("#ffb8e8", "Atkinson Hyperlegible", 1.15, 700, spacing=0.02, background=_BLACK),
+    },
+}
+
+AGE_SCALES: dict[str, AgeScale] = {
+    "child": AgeScale(size=1.30, motion=0.5, min_weight=400, letter_spacing=0.01),
+    "teen": AgeScale(size=1.10, motion=1.0, min_weight=300, letter_spacing=0.0),
+    "adult": AgeScale(size=1.00, motion=1.0, min_weight=100, letter_spacing=0.0),
+    "senior": AgeScale(size=1.25, motion=0.3, min_weight=400, letter_spacing=0.02),
+}
+
+MIN_CONTRAST: dict[str, float] = {"western": 4.5, "eastern": 4.5, "accessible": 7.0}
+
+# How far the continuous mapping moves a word (tuned by eye on the screenshots).
+_CHANCE = 1.0 / len(EMOTIONS)  # a confidence at chance level says nothing: the word stays neutral
+_FONT_FROM = 0.4  # departure at which the emotion's family and motion take over (confidence ~0.49)
+_SHOUT_FROM = 0.6  # ... its case and caption chip (confidence ~0.66): a 40% "angry" is no shout
+_SIZE_PER_AROUSAL = 0.30
+_WEIGHT_PER_AROUSAL = 200.0
+_WEIGHT_PER_DOMINANCE = 200.0
+_SLANT_PER_DOMINANCE = 2.0
+_TINT_PER_VALENCE = 0.6
+_WARM, _COOL = "#ffb347", "#6fa8ff"
+_SIZE_RANGE = (0.70, 1.70)
+
+
+class StyleFileError(SentimentogramError):
+    """A style file that cannot be read or names an unknown section, field or value."""
+
+    exit_status = ExitStatus.USAGE
+
+
+# ---- colour -----------------------------------------------------------------------------------
+
+_HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+
+
+def _rgb(color: str) -> tuple[float, float, float]:
+    h = color.lstrip("#")
+    if len(h) == 3:
+        h = "".join(c * 2 for c in h)
+    return tuple(int(h[i:i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
+
+
+def _hex(rgb: tuple[float, float, float]) -> str:
+    return "#" + "".join(f"{round(min(1.0, max(0.0, c)) * 255):02x}" for c in rgb)
+
+
+def _mix(a: str, b: str, amount: float) -> str:
+    ra, rb = _rgb(a), _rgb(b)
+    return _hex(tuple(x + (y - x) * amount for x, y in zip(ra, rb)))  # type: ignore[arg-type]
+
+
+def _luminance(color: str) -> float:
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in _rgb(color))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(fg: str, bg: str) -> float:
+    """WCAG 2.x contrast ratio of two "#rrggbb" colours, 1..21."""
+    hi, lo = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def ensure_contrast(fg: str, bg: str, minimum: float = 4.5) -> str:
+    """``fg``, lightened (dark ``bg``) or darkened (light ``bg``) just enough to reach ``minimum``."""
+    if contrast_ratio(fg, bg) >= minimum:
+        return _hex(_rgb(fg))
+    toward = "#ffffff" if contrast_ratio("#ffffff", bg) >= contrast_ratio("#000000", bg) else "#000000"
+    color = fg
+    for step in range(1, 51):  # mixing keeps the hue while it can; the last step is the extreme
+        color = _mix(fg, toward, step / 50)
+        if contrast_ratio(color, bg) >= minimum:
+            break
+    return color
+
+
+# ---- overrides --------------------------------------------------------------------------------
+
+def _check_field(where: str, name: str, value: Any) -> Any:
+    """The validated value of one style field, or a StyleFileError naming it."""
+    def bad(expected: str) -> StyleFileError:
+        return StyleFileError(f"{where} {name} = {value!r}: expected {expected}")
+
+    if name in ("color", "background"):
+        if not isinstance(value, str) or not _HEX.match(value):
+            raise bad('a colour like "#ff3b3b"')
+        return _hex(_rgb(value))
+    if name == "font_family":
+        # The name ends up in CSS: letters, digits, spaces and hyphens only, nothing to inject.
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 \-]{0,63}", value):
+            raise bad("a font family name (letters, digits, spaces, hyphens)")
+        return value
+    if name == "weight":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
+                or not 100 <= value <= 900:
+            raise bad("a whole number from 100 to 900")
+        return int(value)
+    if name == "italic":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    ranges = {"size": (0.5, 3.0), "letter_spacing": (-0.2, 0.5), "animation_strength": (0.0, 1.0)}
+    if name in ranges:
+        lo, hi = ranges[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+            raise bad(f"a number from {lo} to {hi}")
+        return float(value)
+    if name == "text_transform" and value not in TEXT_TRANSFORMS:
+        raise bad("one of " + ", ".join(TEXT_TRANSFORMS))
+    if name == "animation" and value not in ANIMATIONS:
+        raise bad("one of " + ", ".join(ANIMATIONS))
+    if name not in ("text_transform", "animation"):
+        raise StyleFileError(f"{where} has no field {name!r}: the fields are "
+                             + ", ".join(f.name for f in fields(Style)))
+    return value
+
+
+def _check_emotion_table(where: str, table: Any) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise StyleFileError(f"{where} must be a table of style fields")
+    return {name: _check_field(where, name, value) for name, value in table.items()}
+
+
+def validate_overrides(data: dict[str, Any], source: str = "style overrides") -> StyleOverrides:
+    """TOML-shaped data (``{"western": {"angry": {...}}, "angry": {...}}``) -> checked overrides."""
+    overrides: StyleOverrides = {}
+    for key, table in data.items():
+        if key in EMOTIONS:
+            overrides.setdefault("*", {})[key] = _check_emotion_table(f"{source}: [{key}]", table)
+        elif key in CULTURES or key == "*":
+            if not isinstance(table, dict):
+                raise StyleFileError(f"{source}: [{key}] must hold emotion tables like [{key}.angry]")
+            for emotion, fields_ in table.items():
+                if emotion not in EMOTIONS:
+                    raise StyleFileError(f"{source}: [{key}.{emotion}] is not an emotion: expected "
+                                         + ", ".join(EMOTIONS))
+                overrides.setdefault(key, {})[emotion] = _check_emotion_table(
+                    f"{source}: [{key}.{emotion}]", fields_)
+        else:
+            raise StyleFileError(f"{source}: [{key}] is neither a culture ({', '.join(CULTURES)}) "
+                                 f"nor an emotion ({', '.join(EMOTIONS)})")
+    return overrides
+
+
+def load_style_file(path: Path | str) -> StyleOverrides:
+    """Read a TOML style file: ``[western.angry]`` for one culture, ``[angry]`` for all of them."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StyleFileError(f"style file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StyleFileError(f"cannot read style file {path}: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise StyleFileError(f"{path.name}: not valid TOML: {exc}") from None
+    return validate_overrides(data, path.name)
+
+
+# ---- mapping ----------------------------------------------------------------------------------
+
+def _check_choice(value: str, choices: tuple[str, ...], what: str) -> None:
+    if value not in choices:
+        raise ValueError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
+
+
+def _culture_presets(culture: str, overrides: StyleOverrides | None) -> dict[str, Style]:
+    _check_choice(culture, CULTURES, "culture")
+    table = {}
+    for emotion, style in PRESETS[culture].items():
+        for key in ("*", culture):
+            changes = (overrides or {}).get(key, {}).get(emotion)
+            if changes:
+                style = replace(style, **changes)
+        table[emotion] = style
+    return table
+
+
+def _clamp(x: float, lo: float = 0.0, hi: float = 1.0) -> float:
+    return min(hi, max(lo, float(x)))
+
+
+def _lerp(a: float, b: float, t: float) -> float:
+    return a + (b - a) * t
+
+
+def style_word(emotion: WordEmotion, culture: str = "western", age: str = "adult",
+               overrides: StyleOverrides | None = None) -> Style:
+    """The style of one word: its emotion's preset, scaled by confidence and moved by its VAD."""
+    _check_choice(age, AGE_GROUPS, "age group")
+    presets = _culture_presets(culture, overrides)
+    neutral = presets["neutral"]
+    # Labels outside the preset table (another checkpoint's label set) still get the VAD mapping.
+    target = presets.get(emotion.emotion, neutral)
+    t = _clamp((emotion.confidence - _CHANCE) / (1.0 - _CHANCE))
+    typical = CATEGORY_VAD.get(emotion.emotion, CATEGORY_VAD["neutral"])
+    anchor = [_lerp(n, c, t) for n, c in zip(CATEGORY_VAD["neutral"], typical)]
+    dv, da, dd = (_clamp(x) - a for x, a in zip((emotion.valence, emotion.arousal, emotion.dominance), anchor))
+
+    family_from = target if t >= _FONT_FROM else neutral
+    shout_from = target if t >= _SHOUT_FROM else neutral
+
+    color = _mix(neutral.color, target.color, t)
+    color = _mix(color, _WARM if dv > 0 else _COOL, min(1.0, abs(dv)) * _TINT_PER_VALENCE)
+    size = _clamp(_lerp(neutral.size, target.size, t) * (1 + _SIZE_PER_AROUSAL * da), *_SIZE_RANGE)
+    weight = _lerp(neutral.weight, target.weight, t) + _WEIGHT_PER_AROUSAL * da + _WEIGHT_PER_DOMINANCE * dd
+    slant = (1.0 if family_from.italic else 0.0) - _SLANT_PER_DOMINANCE * dd
+    strength = family_from.animation_strength * (t if family_from is target else 1.0) * (1 + 0.5 * da)
+
+    scale = AGE_SCALES[age]
+    strength = _clamp(strength * scale.motion)
+    animation = family_from.animation if strength >= 0.05 else "none"
+    background = shout_from.background
+    return Style(
+        color=ensure_contrast(color, background, MIN_CONTRAST[culture]),
+        background=background,
+        font_family=family_from.font_family,
+        size=round(size * scale.size, 2),
+        weight=int(round(max(scale.min_weight, _clamp(weight, 100, 900)) / 10) * 10),
+        italic=slant > 0.5,
+        letter_spacing=round(_lerp(neutral.letter_spacing, target.letter_spacing, t) + scale.letter_spacing, 3),
+        text_transform=shout_from.text_transform,
+        animation=animation,
+        animation_strength=round(strength, 2) if animation != "none" else 0.0,
+    )
+
+
+def style_table(culture: str = "western", age: str = "adult",
+                overrides: StyleOverrides | None = None) -> dict[str, Style]:
+    """The style of a fully confident, typical word of each emotion (what the legend shows)."""
+    table = {}
+    for emotion in EMOTIONS:
+        v, a, d = CATEGORY_VAD[emotion]
+        typical = WordEmotion(emotion=emotion, confidence=1.0, probabilities={emotion: 1.0},
+                              valence=v, arousal=a, dominance=d, audio_gate=0.5, text_gate=0.5)
+        table[emotion] = style_word(typical, culture, age, overrides)
+    return table
+
+
+def css_font_stack(family: str) -> str:
+    """A CSS font-family value: the family, then a generic fallback of the same kind."""
+    generic = "serif" if family in _SERIF_FAMILIES else "sans-serif"
+    return f'"{family}", {generic}'
