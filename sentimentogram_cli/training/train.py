@@ -24,13 +24,14 @@ __all__ = ["TrainSettings", "train_head"]
 @dataclass(frozen=True)
 class TrainSettings:
     epochs: int = 8
-    batch_size: int = 64
-    learning_rate: float = 1e-3
+    batch_size: int = 128
+    learning_rate: float = 2e-3
     weight_decay: float = 0.05
     label_smoothing: float = 0.1
     lambda_vad: float = 0.5
     lambda_micl: float = 0.1
-    sentences_per_epoch: int = 12_000
+    sentences_per_epoch: int = 8_000
+    pseudo_pair_rate: float = 0.5  # share of clips also shown with a same-label sentence
     own_transcript_rate: float = 0.5  # how often a clip comes with its (emotionally flat) transcript
     recording_mean_weight: float = 0.5
     feature_noise: float = 0.1  # Gaussian noise on normalised frames, and time masking below
@@ -53,9 +54,8 @@ def _seed_everything(seed: int) -> np.random.Generator:
 
 
 def _augment(frames: np.ndarray, settings: TrainSettings, rng: np.random.Generator) -> np.ndarray:
+    """A random window-length crop with a stretch of frames masked (noise is added per batch)."""
     frames = crop_frames(frames, rng)
-    if settings.feature_noise:
-        frames = frames + rng.normal(0, settings.feature_noise, frames.shape).astype(np.float32)
     if settings.time_mask_rate and len(frames) > 10:
         width = int(len(frames) * settings.time_mask_rate)
         start = rng.integers(0, len(frames) - width)
@@ -83,7 +83,7 @@ def _epoch_samples(data: TrainingData, clip_indices: list[int], norm: AudioNorma
             own_text = data.clip_text[i] if clip.text and rng.random() < settings.own_transcript_rate else None
             text = np.asarray(own_text, np.float32) if settings.use_text and own_text is not None else None
             samples.append(Sample(_augment(frames, settings, rng), text, y, CATEGORY_VAD[clip.label], allowed))
-            if settings.use_text:  # a label-congruent pseudo-pair
+            if settings.use_text and rng.random() < settings.pseudo_pair_rate:  # a label-congruent pseudo-pair
                 name = "goemotions-train" if rng.random() < 0.7 else "meld-train"
                 pool = by_label[name].get(clip.label)
                 if pool:
@@ -134,6 +134,8 @@ def train_head(data: TrainingData, clip_indices: list[int], settings: TrainSetti
             samples = _epoch_samples(data, clip_indices, norm, settings, rng)
         for b in range(0, len(samples), settings.batch_size):
             batch = collate(samples[b : b + settings.batch_size], config.text_dim, config.audio_dim)
+            if settings.feature_noise:
+                batch.audio += settings.feature_noise * torch.randn_like(batch.audio) * batch.audio_mask.unsqueeze(-1)
             out = model(batch.text, batch.text_mask, batch.audio, batch.audio_mask)
             loss = fusion_loss(out, batch.labels, batch.label_mask, batch.vad, batch.vad_mask, batch.allowed,
                                batch.paired, label_smoothing=settings.label_smoothing,
