@@ -1,0 +1,157 @@
+"""What `sentimentogram prefs survey|fit|show|evaluate` do, and how they print it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..constants import EMOTIONS
+from ..errors import OutputError
+from ..outputs import atomic_write_text
+from .data import AnswersError, load_answers
+from .evaluate import EvaluationReport, EvaluationRow, evaluate
+from .fit import Score, fit_personal, fit_population
+from .profile import PRIOR_PATH, choose_style, load_profile, population_prior
+from .ranker import POPULATION_GRID
+from .space import CONTEXT, FEATURE_LABELS, FEATURES
+
+__all__ = ["run_survey", "run_fit", "run_show", "run_evaluate", "evaluation_markdown"]
+
+
+def _percent(score: Score | None) -> str:
+    if score is None:
+        return "—"
+    low, high = score.interval()
+    return f"{100 * score.accuracy:.1f}% [{100 * low:.1f}–{100 * high:.1f}] n={score.n}"
+
+
+def _output(path: Path, default_name: str) -> Path:
+    path = Path(path)
+    path = path / default_name if path.is_dir() else path
+    if not path.parent.is_dir():
+        raise OutputError(f"cannot write {path}: folder {path.parent} does not exist")
+    return path
+
+
+def run_survey(out: Path, pairs: int, seed: int, console: Console) -> None:
+    from ..survey import render_survey
+
+    path = _output(out, "survey.html")
+    atomic_write_text(path, render_survey(pairs, seed))
+    console.print(f"wrote {escape(str(path))}: open it in a browser, answer {pairs} pairs, save the answers, then "
+                  f"run [bold]sentimentogram prefs fit sentimentogram-answers.json --out profile.json[/]")
+
+
+def run_fit(answers: list[Path], out: Path, population: bool, prior_path: Path | None, seed: int,
+            console: Console) -> None:
+    people = []
+    for path in answers:
+        found = load_answers([path])
+        if len(found) > 1 and not population:
+            raise AnswersError(f"{path} holds {len(found)} people's answers: add --population to fit a "
+                               "population prior, or give one person's answers")
+        people += found
+    if not people:
+        raise AnswersError("the answers hold no comparisons")
+    path = _output(out, "profile.json")
+    if population:
+        with Progress(TextColumn("choosing the prior precision"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True) as bar:
+            task = bar.add_task("", total=len(people))
+            profile = fit_population(people, seed, tick=lambda: bar.advance(task))
+        profile.save(path)
+        louo = Score(profile.evaluation["accuracy"] * profile.evaluation["n"], profile.evaluation["n"])
+        console.print(f"population prior from {profile.n_people} people, {profile.n_comparisons} comparisons: "
+                      f"precision {profile.population_precision:g} (of {list(POPULATION_GRID)}), personal "
+                      f"precision {profile.personal_precision:g} × {profile.context_ratio:g} on context")
+        console.print(f"leave-one-person-out pairwise accuracy {_percent(louo)}")
+    else:
+        prior = load_profile(prior_path) if prior_path else population_prior()
+        if prior.kind != "population":
+            raise AnswersError(f"{prior_path} is a personal profile: --prior takes a population prior")
+        profile = fit_personal(people, prior, str(prior_path) if prior_path else f"shipped {PRIOR_PATH.name}")
+        profile.save(path)
+        e = profile.evaluation
+        console.print(f"profile from {profile.n_comparisons} answers ({escape(profile.attributes.describe())})")
+        console.print(f"cross-validated pairwise accuracy (leave one answer out): "
+                      f"{_percent(Score(e['accuracy'] * e['n'], e['n']))}; the population prior alone: "
+                      f"{_percent(Score(e['prior_only']['accuracy'] * e['n'], e['n']))}")
+        for emotion in EMOTIONS:
+            changes = choose_style(profile, "western", emotion).changes
+            if changes:
+                console.print(f"  {emotion}: " + ", ".join(escape(f"{c.chosen}") for c in changes))
+    console.print(f"wrote {escape(str(path))}")
+
+
+def run_show(profile_path: Path, culture: str, console: Console) -> None:
+    import numpy as np
+
+    from .space import context_vector
+
+    profile = load_profile(profile_path)
+    e = profile.evaluation
+    console.print(f"[bold]{profile.kind} profile[/]: {escape(profile.attributes.describe())}; "
+                  f"{profile.n_comparisons} comparisons from {profile.n_people} "
+                  f"{'person' if profile.n_people == 1 else 'people'}")
+    if e.get("n"):
+        console.print(f"cross-validated accuracy ({escape(str(e.get('protocol', '')))}): "
+                      f"{_percent(Score(e['accuracy'] * e['n'], e['n']))}")
+    tastes = np.mean([profile.weights @ context_vector(em, profile.attributes) for em in EMOTIONS], axis=0)
+    order = np.argsort(-np.abs(tastes))[:4]
+    console.print("strongest tastes (log-odds per unit, averaged over emotions): " + ", ".join(
+        f"{FEATURE_LABELS[FEATURES[i]]} {tastes[i]:+.2f}" for i in order))
+    table = Table(title=f"chosen styles · {culture} presets", title_justify="left", box=None,
+                  header_style="bold underline")
+    for column in ("emotion", "sample", "changes from the preset (log-odds gain)", "P(prefer)"):
+        table.add_column(column)
+    for emotion in EMOTIONS:
+        choice = choose_style(profile, culture, emotion)
+        s = choice.style
+        bold = s.weight >= 600
+        sample = f"[{s.color} on {s.background}]{'[b]' if bold else ''}{emotion}{'[/b]' if bold else ''}[/]"
+        why = "; ".join(f"{c.axis}: {c.preset} → {c.chosen} ({c.gain:+.2f})" for c in choice.changes) or "preset kept"
+        table.add_row(emotion, sample, escape(why), f"{1 / (1 + np.exp(-choice.gain)):.0%}")
+    console.print(table)
+    console.print(f"[dim]{len(FEATURES)} style features × {len(CONTEXT)} context features; an axis moves "
+                  "only when the profile predicts a preference for the change[/]")
+
+
+def _cells(row: EvaluationRow) -> list[str]:
+    if row.method == "random":  # reported as its expectation, not as one draw of coin flips
+        return [f"50.0% (expected) n={s.n}" if s else "—" for s in (row.louo, row.within)]
+    return [_percent(row.louo), _percent(row.within)]
+
+
+def evaluation_markdown(report: EvaluationReport) -> str:
+    lines = ["| method | leave one person out | within person (half known, half predicted) |", "|---|---|---|"]
+    lines += [f"| {row.method} | {' | '.join(_cells(row))} |" for row in report.rows]
+    return "\n".join(lines)
+
+
+def run_evaluate(data: list[Path], seed: int, markdown: bool, console: Console) -> None:
+    people = load_answers(data)
+    if len(people) < 3:
+        raise AnswersError("the evaluation needs the answers of at least three people")
+    with Progress(TextColumn("people"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("", total=len(people))
+        report = evaluate(people, seed, tick=lambda: bar.advance(task))
+    table = Table(title=f"pairwise accuracy · {report.n_people} people, {report.n_comparisons} comparisons",
+                  title_justify="left", box=None, header_style="bold underline",
+                  caption="95% Wilson intervals over comparisons (people make the true spread wider)",
+                  caption_justify="left")
+    for column in ("method", "leave one person out", "within person (½ known → ½ predicted)"):
+        table.add_column(column)
+    for row in report.rows:
+        table.add_row(row.method, *_cells(row))
+    Console().print(table)
+    precisions = sorted(set(report.population_precisions))
+    personal = sorted(set(report.personal_precisions))
+    Console().print(f"prior precisions chosen by inner cross-validation on the training people of each fold: "
+                    f"population {precisions}, personal (precision, context ratio) {personal}; seed {seed}")
+    if markdown:
+        Console().print(evaluation_markdown(report), markup=False, highlight=False, soft_wrap=True)
