@@ -7,7 +7,7 @@ import sys
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -55,7 +55,7 @@ def train(
     out: Path = typer.Option(Path("emotion_head.safetensors"), "--out", "-o", help="Where to write the trained head."),
     cache_dir: Path = typer.Option(Path(".cache/features"), "--cache", help="Encoder feature cache (reruns skip the encoders)."),
     hold_out: str = typer.Option("ravdess-17,ravdess-18,ravdess-19,ravdess-20", help="Speakers kept out of training (comma-separated); empty for none."),
-    epochs: int = typer.Option(8, help="Passes over the training samples."),
+    epochs: int = typer.Option(6, help="Passes over the training samples."),
     seed: int = typer.Option(0, help="Random seed (results are reproducible for a given seed)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda: where the encoders run."),
 ) -> None:
@@ -72,13 +72,16 @@ def evaluate(
     data_dir: Path = typer.Option(SHARED_DATA, "--data", help="Shared data folder, for the full report."),
     cache_dir: Path = typer.Option(Path(".cache/features"), "--cache", help="Encoder feature cache."),
     report: bool = typer.Option(False, "--report", help="Train every baseline and leave-one-corpus-out model, and print the whole table (long)."),
-    epochs: int = typer.Option(8, help="Epochs for the models --report trains."),
+    epochs: int = typer.Option(6, help="Epochs for the models --report trains."),
+    recording_weight: Optional[float] = typer.Option(None, help="--report: skip the validation selection of the per-recording normalisation weight and use this one.", show_default=False),
+    save_full_model: Optional[Path] = typer.Option(None, help="--report: also save the full model it trains (held-out actors 17–20 unseen) here.", show_default=False),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
 ) -> None:
     """Score the emotion head: on your own clips (--labels), on the held-out split, or the full report."""
     from .training.commands import run_evaluate
 
-    run_evaluate(labels, checkpoint, data_dir, cache_dir, report, epochs, device, console)
+    run_evaluate(labels, checkpoint, data_dir, cache_dir, report, epochs, device, console,
+                 recording_weight, save_full_model)
 
 
 # --- rendering: media file -> styled-subtitle page ------------------------------------------
@@ -105,60 +108,197 @@ def _print_summary(result, out: Console) -> None:
     table.add_column(style="bold")
     table.add_column()
     table.add_row("input", escape(str(result.input)))
-    table.add_row("duration", f"{result.duration:.1f} s, language {escape(result.language or '?')}")
-    if result.n_words:
+    table.add_row("duration", f"{result.duration:.1f} s" + (f", language {escape(result.language)}" if result.language else ""))
+    if result.status == "skipped":
+        table.add_row("status", "outputs up to date: nothing to do (--force renders them again)")
+    elif result.n_words:
         mix = " · ".join(f"{label} {share:.0%}" for label, share in result.emotion_mix.items())
         table.add_row("words", f"{result.n_words}   {mix}")
     else:
         table.add_row("words", "no speech found: the page says so")
-    table.add_row("time", " · ".join(f"{stage} {s:.1f} s" for stage, s in result.stage_seconds.items()))
-    if result.duration > 0:
+    if result.status == "restyled":
+        table.add_row("analysis", "reused (cache or document): no model ran")
+    if result.stage_seconds:
+        table.add_row("time", " · ".join(f"{stage} {s:.1f} s" for stage, s in result.stage_seconds.items()))
+    if result.duration > 0 and result.status != "skipped":
         table.add_row("speed", f"{result.realtime_factor:.2f}× real time "
                                f"({result.total_seconds:.1f} s for {result.duration:.1f} s of media)")
     for path in result.outputs:
-        table.add_row("wrote", escape(str(path)))
+        table.add_row("wrote" if result.status != "skipped" else "kept", escape(str(path)))
+    for note in result.notes:
+        table.add_row("note", escape(note))
     out.print(table)
+
+
+def _formats(value: str) -> str:
+    from .exports import parse_formats
+
+    try:
+        return ",".join(parse_formats(value))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+# Options shared by render, restyle and burn.
+_CULTURE = typer.Option("western", help="Colour and typography conventions to start from (switchable on the page).")
+_AGE = typer.Option("adult", help="Reader's age group: scales size, weight and motion (switchable on the page).")
+_STYLE_FILE = typer.Option(None, "--style-file", help="TOML file overriding styles, e.g. \\[western.angry] color = \"#ff5555\" (see `sentimentogram styles`).", show_default=False)
+_PROFILE = typer.Option(None, "--profile", show_default=False, help="Preference profile from `sentimentogram prefs fit`: its chosen style per emotion beats the culture/age presets (a --style-file beats it).")
+_FORMAT = typer.Option("html", "--format", "-f", callback=_formats, help="Outputs, comma-separated: html, json, vtt, srt, ass.")
+_EMBED = typer.Option(False, "--embed-video", help="Put the media inside the page (one file to share; large) instead of linking to it.")
+_ASR_MODEL = typer.Option("base", "--asr-model", help="Whisper model for the words: base and tiny.en are bundled; other names (e.g. large-v3) need network or a local CTranslate2 folder.")
+_LANGUAGE = typer.Option(None, "--language", help="Spoken language code (en, de, pl…). Default: detected.", show_default=False)
+_WINDOW = typer.Option(3.0, min=0.5, max=30.0, help="Seconds of speech the emotion model hears at once.")
+_HOP = typer.Option(1.0, min=0.1, max=30.0, help="Seconds between the starts of consecutive windows (at most --window).")
+_DEVICE = typer.Option("auto", help="Where the models run: auto uses a CUDA GPU when one is visible.")
+_BACKEND = typer.Option("faster-whisper", help="Speech-recognition engine (openai-whisper is an optional extra).")
+_HEAD = typer.Option(None, "--head", help="Emotion head checkpoint. Default: the one shipped in the package.", show_default=False)
+_CACHE_DIR = typer.Option(None, "--cache-dir", envvar="SENTIMENTOGRAM_CACHE_DIR", show_default=False, help="Analysis cache folder. Default: $XDG_CACHE_HOME/sentimentogram, else ~/.cache/sentimentogram.")
+_NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the analysis cache: run the models, skip nothing.")
+
+
+def _options(hop: float, window: float, **values):
+    if hop > window:
+        raise typer.BadParameter(f"--hop ({hop}) must not exceed --window ({window})", param_hint="--hop")
+    from .pipeline import RenderOptions
+
+    values = {k: v.value if isinstance(v, Enum) else v for k, v in values.items()}
+    return RenderOptions(hop=hop, window=window, **values)
+
+
+@contextmanager
+def _handled():
+    """Typed errors and Ctrl-C pass through to main(); anything else becomes one line."""
+    try:
+        yield
+    except (SentimentogramError, KeyboardInterrupt, typer.Exit):
+        raise
+    except Exception as exc:
+        raise _unexpected(exc) from exc
 
 
 @app.command()
 def render(
-    input: Path = typer.Argument(..., help="Video or audio file to subtitle (anything ffmpeg reads).", show_default=False),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Page to write, or an existing folder for it. Default: INPUT's name with .html, beside it.", show_default=False),
-    culture: Culture = typer.Option("western", help="Colour and typography conventions to start from (switchable on the page)."),
-    age: AgeGroup = typer.Option("adult", help="Reader's age group: scales size, weight and motion (switchable on the page)."),
-    style_file: Optional[Path] = typer.Option(None, "--style-file", help="TOML file overriding styles, e.g. \\[western.angry] color = \"#ff5555\" (see `sentimentogram styles`).", show_default=False),
-    json_out: bool = typer.Option(False, "--json", help="Also write the analysis (words, emotions, VAD, gates) as JSON beside the page."),
-    embed_video: bool = typer.Option(False, "--embed-video", help="Put the media inside the page (one file to share; large) instead of linking to it."),
-    asr_model: str = typer.Option("base", "--asr-model", help="Whisper model for the words: base and tiny.en are bundled; other names (e.g. large-v3) need network or a local CTranslate2 folder."),
-    language: Optional[str] = typer.Option(None, "--language", help="Spoken language code (en, de, pl…). Default: detected.", show_default=False),
-    window: float = typer.Option(3.0, min=0.5, max=30.0, help="Seconds of speech the emotion model hears at once."),
-    hop: float = typer.Option(1.0, min=0.1, max=30.0, help="Seconds between the starts of consecutive windows (at most --window)."),
-    device: Device = typer.Option("auto", help="Where the models run: auto uses a CUDA GPU when one is visible."),
-    backend: Backend = typer.Option("faster-whisper", help="Speech-recognition engine (openai-whisper is an optional extra)."),
-    head: Optional[Path] = typer.Option(None, "--head", help="Emotion head checkpoint. Default: the one shipped in the package.", show_default=False),
+    inputs: List[str] = typer.Argument(..., metavar="INPUT...", show_default=False, help="Video or audio files, folders (searched recursively) or globs such as 'talks/**/*.mp4'."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", show_default=False, help="Where to write: a path (its suffix becomes each format's) or an existing folder, which several inputs need. Default: beside each input, with its name."),
+    formats: str = _FORMAT,
+    culture: Culture = _CULTURE,
+    age: AgeGroup = _AGE,
+    style_file: Optional[Path] = _STYLE_FILE,
+    profile: Optional[Path] = _PROFILE,
+    json_out: bool = typer.Option(False, "--json", help="Also write the analysis (words, emotions, VAD, gates) as JSON: the same as adding json to --format."),
+    embed_video: bool = _EMBED,
+    asr_model: str = _ASR_MODEL,
+    language: Optional[str] = _LANGUAGE,
+    window: float = _WINDOW,
+    hop: float = _HOP,
+    device: Device = _DEVICE,
+    backend: Backend = _BACKEND,
+    head: Optional[Path] = _HEAD,
+    cache_dir: Optional[Path] = _CACHE_DIR,
+    no_cache: bool = _NO_CACHE,
+    force: bool = typer.Option(False, "--force", help="Render even the inputs whose outputs are up to date."),
 ) -> None:
-    """Transcribe INPUT, recognise the emotion of every word, and write one self-contained HTML page."""
-    if hop > window:
-        raise typer.BadParameter(f"--hop ({hop}) must not exceed --window ({window})", param_hint="--hop")
-    from .pipeline import Models, RenderOptions, render_file
+    """Transcribe each input, recognise the emotion of every word, and write a self-contained HTML page
+    (and/or JSON, VTT, SRT, ASS). Reruns skip inputs whose outputs are up to date."""
+    from .batch import BatchFailed, discover_inputs, is_single_file, results_table, run_batch
+    from .pipeline import Models, render_file
 
-    options = RenderOptions(culture=culture.value, age=age.value, style_file=style_file, out=out,
-                            json=json_out, embed_video=embed_video, asr_model=asr_model,
-                            language=language, window=window, hop=hop, device=device.value,
-                            backend=backend.value, head=head)
-    models = Models.for_options(options)
-    try:
-        with _stage_progress() as progress:
-            result = render_file(input, options, models, progress)
-    except (SentimentogramError, KeyboardInterrupt):
-        raise
-    except Exception as exc:
-        raise _unexpected(exc) from exc
+    options = _options(hop, window, culture=culture, age=age, style_file=style_file, profile=profile, out=out, json=json_out,
+                       formats=tuple(formats.split(",")), embed_video=embed_video, asr_model=asr_model,
+                       language=language, device=device, backend=backend, head=head, cache_dir=cache_dir,
+                       use_cache=not no_cache, force=force)
+    models = Models.for_options(options)  # one set of models for every input
+    with _handled():
+        if is_single_file(inputs):
+            with _stage_progress() as progress:
+                result = render_file(Path(inputs[0]), options, models, progress)
+            _print_summary(result, Console())
+            return
+        items = discover_inputs(inputs)
+        if len(items) == 1 and items[0].error is not None:  # e.g. an empty folder: nothing to table
+            raise items[0].error
+        report = run_batch(items, options, models, progress_for=_batch_progress(len(items)), on_done=_print_done)
+    Console().print(results_table(report))
+    if report.failed:
+        raise BatchFailed(report)  # main() prints it as the last line and exits with its status
+
+
+def _batch_progress(total: int):
+    @contextmanager
+    def progress_for(i: int, item):
+        console.print(f"[bold]\\[{i + 1}/{total}][/] {escape(item.name)}", highlight=False, soft_wrap=True)
+        with _stage_progress(transient=True) as update:
+            yield update
+
+    return progress_for
+
+
+def _print_done(entry) -> None:
+    if entry.status == "failed":
+        console.print(f"[bold red]error:[/] {escape(entry.error)}", highlight=False, soft_wrap=True)
+    else:
+        console.print(f"  {entry.status} in {entry.seconds:.1f} s", highlight=False)
+
+
+@app.command()
+def restyle(
+    analysis: Path = typer.Argument(..., show_default=False, help="An analysis document (render --format json, or --json)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", show_default=False, help="Where to write: a path (its suffix becomes each format's) or an existing folder. Default: beside the document."),
+    formats: str = _FORMAT,
+    culture: Culture = _CULTURE,
+    age: AgeGroup = _AGE,
+    style_file: Optional[Path] = _STYLE_FILE,
+    profile: Optional[Path] = _PROFILE,
+    embed_video: bool = _EMBED,
+    media: Optional[Path] = typer.Option(None, "--media", show_default=False, help="The audio or video the page plays. Default: the file the document names, beside it."),
+) -> None:
+    """Render pages and subtitles again from an analysis document alone: no model runs."""
+    from .pipeline import restyle_file
+
+    options = _options(1.0, 3.0, culture=culture, age=age, style_file=style_file, profile=profile, out=out,
+                       formats=tuple(formats.split(",")), embed_video=embed_video)
+    with _handled(), _stage_progress(("page",)) as progress:
+        result = restyle_file(analysis, options, media, progress)
     _print_summary(result, Console())
 
 
+@app.command()
+def burn(
+    input: Path = typer.Argument(..., show_default=False, help="The video to subtitle (it is not changed)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", show_default=False, help="Video to write, or an existing folder for it. Default: INPUT.subtitled.<ext> beside INPUT."),
+    analysis: Optional[Path] = typer.Option(None, "--analysis", show_default=False, help="Use this analysis document instead of the cache or the models."),
+    culture: Culture = _CULTURE,
+    age: AgeGroup = _AGE,
+    style_file: Optional[Path] = _STYLE_FILE,
+    profile: Optional[Path] = _PROFILE,
+    asr_model: str = _ASR_MODEL,
+    language: Optional[str] = _LANGUAGE,
+    window: float = _WINDOW,
+    hop: float = _HOP,
+    device: Device = _DEVICE,
+    backend: Backend = _BACKEND,
+    head: Optional[Path] = _HEAD,
+    cache_dir: Optional[Path] = _CACHE_DIR,
+    no_cache: bool = _NO_CACHE,
+) -> None:
+    """Write a copy of INPUT with the emotion-styled subtitles burned into the picture (ASS, bundled fonts)."""
+    from .burn import burn_file
+    from .pipeline import STAGES, Models
+
+    options = _options(hop, window, culture=culture, age=age, style_file=style_file, profile=profile, asr_model=asr_model,
+                       language=language, device=device, backend=backend, head=head, cache_dir=cache_dir,
+                       use_cache=not no_cache)
+    with _handled(), _stage_progress((*STAGES[:-1], "burn")) as progress:
+        result = burn_file(input, options, out=out, analysis_path=analysis, models=Models.for_options(options),
+                           progress=progress)
+    summary = Console()
+    summary.print(f"[bold]wrote[/] {escape(str(result.output))}  ({result.n_words} words, analysis from "
+                  f"{result.analysis_from}, {result.seconds:.1f} s)", highlight=False, soft_wrap=True)
+
+
 @contextmanager
-def _stage_progress():
+def _stage_progress(stages: tuple[str, ...] | None = None, transient: bool = False):
     """A Rich progress bar per stage on stderr; yields the pipeline's progress callback.
 
     The bars appear with the first stage, so an error found by the early checks prints alone.
@@ -168,12 +308,16 @@ def _stage_progress():
     from .pipeline import STAGES
 
     bars = Progress(TextColumn("{task.description:<10}"), BarColumn(), TaskProgressColumn(),
-                    TimeElapsedColumn(), console=console)
-    tasks = {stage: bars.add_task(stage, total=1.0, start=False) for stage in STAGES}
+                    TimeElapsedColumn(), console=console, transient=transient)
+    tasks: dict[str, int] = {}
 
     def update(stage: str, fraction: float) -> None:
+        if stage not in (stages or STAGES):
+            return
         if not bars.live.is_started:
             bars.start()
+        if stage not in tasks:  # a bar per stage that runs: a cached analysis shows only "page"
+            tasks[stage] = bars.add_task(stage, total=1.0, start=False)
         if fraction == 0.0:
             bars.start_task(tasks[stage])
         bars.update(tasks[stage], completed=fraction)
@@ -183,7 +327,8 @@ def _stage_progress():
     try:
         yield update
     finally:
-        bars.stop()
+        if bars.live.is_started:  # stopping bars never shown would print a stray blank line
+            bars.stop()
 
 
 @app.command()
@@ -213,6 +358,67 @@ def styles(
                       f"{s.size:.2f}", str(s.weight), " ".join(shape),
                       s.animation if s.animation != "none" else "")
     Console().print(table)
+
+
+# --- learned style preferences ----------------------------------------------------------------
+
+prefs_app = typer.Typer(help="Learn which subtitle styles you prefer: survey, fit, show, evaluate.",
+                        no_args_is_help=True)
+app.add_typer(prefs_app, name="prefs")
+SEED_STUDY = SHARED_DATA / "preferences" / "seed_user_study"
+
+
+@prefs_app.command("survey")
+def prefs_survey(
+    out: Path = typer.Option(Path("survey.html"), "--out", "-o", help="The survey page to write (or an existing folder for it)."),
+    pairs: int = typer.Option(12, min=4, max=40, help="How many pairs of styles to ask about."),
+    seed: int = typer.Option(0, help="Random seed for the pairs' order and sides."),
+) -> None:
+    """Write a self-contained survey page: a few optional questions, then pairs of styled subtitles."""
+    from .preferences.commands import run_survey
+
+    with _handled():
+        run_survey(out, pairs, seed, console)
+
+
+@prefs_app.command("fit")
+def prefs_fit(
+    answers: List[Path] = typer.Argument(..., show_default=False, help="Saved survey answers (.json), or seed-study folders with --population."),
+    out: Path = typer.Option(Path("profile.json"), "--out", "-o", help="The profile to write."),
+    population: bool = typer.Option(False, "--population", help="Fit a population prior from many people's answers instead of one person's profile."),
+    prior: Optional[Path] = typer.Option(None, "--prior", show_default=False, help="Population prior to start from. Default: the one shipped in the package."),
+    seed: int = typer.Option(0, help="Seed for the inner cross-validation split (--population)."),
+) -> None:
+    """Fit a profile (pairwise logistic ranker) to answers, and print its cross-validated accuracy."""
+    from .preferences.commands import run_fit
+
+    with _handled():
+        run_fit(answers, out, population, prior, seed, console)
+
+
+@prefs_app.command("show")
+def prefs_show(
+    profile: Path = typer.Argument(..., show_default=False, help="A profile from `sentimentogram prefs fit`."),
+    culture: Culture = typer.Option("western", help="Whose presets the chosen styles vary."),
+) -> None:
+    """Explain a profile: its tastes, and the style it chooses for each emotion and why."""
+    from .preferences.commands import run_show
+
+    with _handled():
+        run_show(profile, culture.value, console)
+
+
+@prefs_app.command("evaluate")
+def prefs_evaluate(
+    data: List[Path] = typer.Option([SEED_STUDY], "--data", help="Answers to evaluate on: seed-study folders and/or survey answer files (repeatable)."),
+    seed: int = typer.Option(0, help="Seed of the within-person halves."),
+    markdown: bool = typer.Option(False, "--markdown", help="Also print the table as Markdown."),
+) -> None:
+    """Pairwise accuracy of random, majority style, culture/age rule and the learned ranker, two protocols."""
+    from .preferences.commands import run_evaluate
+
+    with _handled():
+        run_evaluate(data, seed, markdown, console)
 
 
 def main() -> None:

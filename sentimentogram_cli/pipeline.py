@@ -1,31 +1,43 @@
-"""One input file -> one page: probe, decode, transcribe, recognise emotions, render, write.
+"""One input file -> its outputs: probe, decode, transcribe, recognise emotions, write.
 
-Everything a failure can be blamed on (the input, the output folder, the style file, the head
-checkpoint) is checked before the slow stages run. Models are loaded once per ``Models`` and
-reused across files. Stage errors from ffmpeg, CTranslate2 or torch become typed one-line errors.
+Failures that can be blamed on the input, the output folder, the style file or the head are
+found before the slow stages; stage errors become typed one-line errors. Models load once per
+``Models``. The analysis is cached by content and model identity, so restyling runs no model,
+and outputs already up to date are skipped. Long inputs stay in bounded memory: the audio is
+held as 30 s chunks (230 MB an hour), transcribed in pieces cut at quiet points, and encoder
+frames are kept as float16 (as in training: 92 MB an hour) while windows go a batch at a time.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+import math
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .analysis import Analysis
-from .assets import BUNDLED_ASR_MODEL, whisper_model_identity
-from .constants import AGE_GROUPS, CULTURES, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
-from .errors import ModelError, OutputError, SentimentogramError
+import numpy as np
 
-__all__ = ["STAGES", "ProgressCallback", "RenderOptions", "RenderResult", "Models", "output_paths",
-           "render_file"]
+from . import __version__
+from .analysis import SCHEMA_VERSION, Analysis, AnalysedWord, Line, Segment, Word
+from .analysis_cache import AnalysisCache, cache_key, file_sha256, load_document
+from .assets import BUNDLED_ASR_MODEL, head_checkpoint_path, whisper_model_identity
+from .constants import AGE_GROUPS, CHUNK_SAMPLES, CULTURES, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
+from .errors import InputError, ModelError, SentimentogramError
+from .exports import FORMATS, check_outputs
+
+__all__ = ["STAGES", "PIECE_SECONDS", "ProgressCallback", "RenderOptions", "RenderResult", "Models",
+           "output_paths", "analysis_key", "analysis_for", "style_overrides", "render_file", "restyle_file"]
 
 STAGES = ("decode", "transcribe", "emotions", "page")
 # progress(stage, fraction done 0..1); called with 0.0 when a stage starts and 1.0 when it ends.
 ProgressCallback = Callable[[str, float], None]
+PIECE_SECONDS = 300.0  # longest audio given to the recogniser at once: its log-mel costs ~0.45 MB/s
+_CUT_SEARCH_SECONDS = 30.0  # a piece ends at the quietest half second this close to its limit
+_WINDOW_BATCH = 256  # windows encoded and predicted together
+_WORD_BATCH = 1024  # words aggregated together (the overlap matrix is words x windows)
+_ANALYSIS_VERSION = 2  # bump when the analysis code changes what it produces: old cache entries miss
 
 # Audio encoders that ship with the package, by the identity a head checkpoint records.
 _BUNDLED_AUDIO_ENCODERS = {whisper_model_identity(name): name for name in (BUNDLED_ASR_MODEL, "tiny.en")}
@@ -36,8 +48,10 @@ class RenderOptions:
     culture: str = "western"
     age: str = "adult"
     style_file: Path | None = None  # TOML overrides of the typography presets
-    out: Path | None = None  # page path or existing folder; None: <input stem>.html beside the input
-    json: bool = False  # also write the analysis as <page stem>.json beside the page
+    profile: Path | None = None  # preference profile (prefs fit): beats the presets, loses to style_file
+    out: Path | None = None  # output path (its suffix is replaced per format) or an existing folder
+    json: bool = False  # also write the analysis as JSON (an alias for adding "json" to formats)
+    formats: tuple[str, ...] = ("html",)  # any of exports.FORMATS
     embed_video: bool = False  # put the media inside the page instead of linking to it
     asr_model: str = BUNDLED_ASR_MODEL
     language: str | None = None  # None: detected
@@ -46,6 +60,14 @@ class RenderOptions:
     device: str = "auto"
     backend: str = "faster-whisper"
     head: Path | None = None  # emotion head checkpoint; None: the one shipped in the package
+    cache_dir: Path | None = None  # None: analysis_cache.default_cache_dir()
+    use_cache: bool = True  # False: neither read nor write the cache (and skip nothing)
+    force: bool = False  # render even when the outputs are up to date
+
+    @property
+    def output_formats(self) -> tuple[str, ...]:
+        wanted = set(self.formats) | ({"json"} if self.json else set())
+        return tuple(f for f in FORMATS if f in wanted)
 
 
 @dataclass
@@ -57,6 +79,8 @@ class RenderResult:
     n_words: int
     emotion_mix: dict[str, float]  # share of words per emotion, largest first
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    status: str = "rendered"  # "rendered", "restyled" (analysis from the cache) or "skipped" (up to date)
+    notes: list[str] = field(default_factory=list)  # things the user should know (cache not writable)
 
     @property
     def total_seconds(self) -> float:
@@ -69,12 +93,8 @@ class RenderResult:
 
 
 class Models:
-    """The models of one run, each loaded on first use and then kept.
-
-    The emotion head's audio features must come from the encoder it was trained on (the bundled
-    Whisper base for the shipped head), whatever ``--asr-model`` transcribes: when they differ,
-    both Whisper models are loaded (``load_whisper`` caches each, so equal names load once).
-    """
+    """The models of one run, each loaded on first use and then kept. The head's audio features
+    come from the encoder it was trained on, whatever ``--asr-model`` transcribes."""
 
     def __init__(self, *, device: str = "auto", head_path: Path | None = None):
         self.requested_device = device
@@ -130,68 +150,13 @@ class Models:
         return self._text_encoder
 
 
-def output_paths(input_path: Path, options: RenderOptions) -> tuple[Path, Path | None]:
-    """Where the page (and the JSON analysis, when asked for) will be written."""
-    input_path = Path(input_path)
-    out = Path(options.out) if options.out else input_path.with_suffix(".html")
-    if out.is_dir():
-        out = out / f"{input_path.stem}.html"
-    return out, (out.with_suffix(".json") if options.json else None)
+# ---- checks -----------------------------------------------------------------------------------
 
+def output_paths(input_path: Path, options: RenderOptions) -> dict[str, Path]:
+    """Where each output goes: ``--out`` (or the input) with each format's suffix."""
+    from .exports import output_paths as paths_for
 
-def _check_output(page: Path, data: Path | None, input_path: Path) -> None:
-    """Fail now, not after minutes of models: the folder must exist and take a new file."""
-    folder = page.parent
-    if data is not None and data.resolve() == page.resolve():
-        raise OutputError(f"{page} would be both the page and its JSON: give --out a .html name")
-    for path in (page, data):
-        if path is not None and path.exists() and path.resolve() == input_path.resolve():
-            raise OutputError(f"{path} is the input file: choose another output path with --out")
-        if path is not None and path.is_dir():
-            raise OutputError(f"{path} is a directory")
-    if not folder.is_dir():
-        raise OutputError(f"cannot write {page}: folder {folder} does not exist")
-    try:  # os.access says yes to root even on read-only or virtual file systems: really try
-        fd, probe_file = tempfile.mkstemp(prefix=".sentimentogram-", suffix=".part", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"cannot write {page}: {exc.strerror or exc}") from None
-    os.close(fd)
-    os.unlink(probe_file)
-
-
-def _media_href(input_path: Path, page: Path) -> str:
-    """The input's path relative to the page's folder (the pair can move together), as a plain
-    POSIX path: render_page URL-quotes it."""
-    return Path(os.path.relpath(input_path.resolve(), page.parent.resolve())).as_posix()
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[-1] if text else type(exc).__name__)[:200]
-
-
-def _stage_error(stage: str, path: Path, exc: Exception) -> SentimentogramError:
-    if isinstance(exc, SentimentogramError):
-        return exc
-    if isinstance(exc, MemoryError):
-        return ModelError(f"{path.name}: out of memory during {stage}")
-    return ModelError(f"{path.name}: {stage} failed: {type(exc).__name__}: {_one_line(exc)}")
-
-
-def _write_outputs(analysis: Analysis, html: str, page: Path, data: Path | None,
-                   write_page: Callable[[Path, str], None]) -> list[Path]:
-    """The JSON first and the page last, so a failed write never leaves a page without its data."""
-    from .outputs import atomic_write_text
-
-    if data is not None:
-        atomic_write_text(data, analysis.to_json())
-    try:
-        write_page(page, html)
-    except BaseException:
-        if data is not None:
-            data.unlink(missing_ok=True)
-        raise
-    return [page] + ([data] if data is not None else [])
+    return paths_for(input_path, options.out, options.output_formats)
 
 
 def _check_options(options: RenderOptions) -> None:
@@ -201,85 +166,313 @@ def _check_options(options: RenderOptions) -> None:
         raise SentimentogramError(f"unknown age group {options.age!r}: use one of {', '.join(AGE_GROUPS)}")
     if not (0 < options.hop <= options.window):
         raise SentimentogramError(f"--hop ({options.hop}) must be above 0 and at most --window ({options.window})")
+    if not options.output_formats:
+        raise SentimentogramError(f"no output format: use --format with some of {', '.join(FORMATS)}")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[-1] if text else type(exc).__name__)[:200]
+
+
+class _Stages:
+    """Runs stages with progress and timing; foreign exceptions become one typed line."""
+
+    def __init__(self, path: Path, progress: ProgressCallback | None):
+        self.path, self.progress, self.seconds = path, progress, {}
+
+    def report(self, stage: str, fraction: float) -> None:
+        if self.progress:
+            self.progress(stage, fraction)
+
+    def run(self, stage: str, work: Callable[[Callable[[float], None]], object]):
+        self.report(stage, 0.0)
+        t0 = time.perf_counter()
+        try:
+            result = work(lambda f: self.report(stage, f))
+        except (KeyboardInterrupt, SentimentogramError):
+            raise
+        except MemoryError:
+            raise ModelError(f"{self.path.name}: out of memory during {stage}") from None
+        except Exception as exc:  # ffmpeg, CTranslate2, torch: one typed line for the user
+            raise ModelError(f"{self.path.name}: {stage} failed: {type(exc).__name__}: {_one_line(exc)}") from exc
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t0
+        self.report(stage, 1.0)
+        return result
+
+
+# ---- analysis: decode, transcribe in pieces, recognise in batches -----------------------------
+
+def _samples(chunks: list[np.ndarray], a: int, b: int) -> np.ndarray:
+    """Samples [a, b) of the recording held as 30 s chunks."""
+    parts = [chunks[i][max(0, a - i * CHUNK_SAMPLES): b - i * CHUNK_SAMPLES]
+             for i in range(a // CHUNK_SAMPLES, (b - 1) // CHUNK_SAMPLES + 1)]
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def _piece_bounds(chunks: list[np.ndarray], n: int) -> list[tuple[int, int]]:
+    """Pieces of at most PIECE_SECONDS, each ending in the quietest half second near its limit,
+    so that no word is cut in two."""
+    limit, search, frame = int(PIECE_SECONDS * SAMPLE_RATE), int(_CUT_SEARCH_SECONDS * SAMPLE_RATE), SAMPLE_RATE // 50
+    bounds, start = [], 0
+    while n - start > limit:
+        lo = start + limit - search
+        tail = _samples(chunks, lo, start + limit)
+        energy = (tail[: len(tail) // frame * frame].reshape(-1, frame).astype(np.float64) ** 2).mean(axis=1)
+        quiet = np.convolve(energy, np.ones(25), mode="valid")  # 25 x 20 ms
+        cut = lo + (int(np.argmin(quiet)) + 12) * frame
+        bounds.append((start, cut))
+        start = cut
+    return bounds + [(start, n)]
+
+
+def _shift(segment: Segment, seconds: float) -> Segment:
+    words = [Word(w.text, round(w.start + seconds, 3), round(w.end + seconds, 3), w.probability) for w in segment.words]
+    return Segment(round(segment.start + seconds, 3), round(segment.end + seconds, 3), segment.text, words)
+
+
+def _transcribe(chunks, n, options: RenderOptions, device: str, report) -> tuple[str, list[Segment]]:
+    from .transcribe import transcribe
+
+    language, detected, segments = options.language, "", []
+    for a, b in _piece_bounds(chunks, n):
+        piece = transcribe(_samples(chunks, a, b), model_name=options.asr_model, language=language, device=device,
+                           backend=options.backend, progress=lambda f: report(min(1.0, (a + f * (b - a)) / n)))
+        detected = detected or piece.language
+        language = language or piece.language or None  # detected once, on the first piece
+        segments += [_shift(s, a / SAMPLE_RATE) for s in piece.segments]
+    return detected, segments
+
+
+def _word_spans(words: list[Word]) -> np.ndarray:
+    from .windows import MIN_WORD_SECONDS
+
+    spans = np.array([[w.start, max(w.end, w.start)] for w in words], dtype=np.float64)
+    centre = spans.mean(axis=1)
+    short = spans[:, 1] - spans[:, 0] < MIN_WORD_SECONDS  # widened as windows.overlap_matrix does
+    spans[short] = np.stack([centre[short] - MIN_WORD_SECONDS / 2, centre[short] + MIN_WORD_SECONDS / 2], axis=1)
+    return spans
+
+
+def _encode(chunks: list[np.ndarray], n: int, head, audio_encoder, report) -> tuple[np.ndarray, np.ndarray]:
+    """float16 frames of the whole recording, and the centre ``head.normalise_recording`` uses.
+
+    Blocks of ``batch_size`` chunks are exactly the batches ``AudioEncoder.encode`` would make of
+    the whole recording, so the frames are the same; only one block is float32 at a time.
+    """
+    from .features import SAMPLES_PER_HEAD_FRAME
+
+    step, store, total, filled = audio_encoder.batch_size, None, None, 0
+    for b in range(0, len(chunks), step):
+        frames = audio_encoder.encode(np.concatenate(chunks[b: b + step]))
+        if store is None:
+            store = np.empty((math.ceil(n / SAMPLES_PER_HEAD_FRAME), frames.shape[1]), np.float16)
+            total = np.zeros(frames.shape[1], np.float64)
+        store[filled: filled + len(frames)] = frames
+        total += frames.sum(axis=0, dtype=np.float64)
+        filled += len(frames)
+        report(min(1.0, (b + step) / len(chunks)))
+    w = head.metadata.recording_mean_weight  # the same arithmetic as EmotionHead.normalise_recording
+    centre = head.audio_mean if w == 0 else (1 - w) * head.audio_mean + w * (total / max(filled, 1))
+    return store[:filled], centre.astype(np.float32)
+
+
+def _recognise(chunks, n, segments: list[Segment], models: Models, options: RenderOptions, report) -> list[Line]:
+    """``emotions.recognise`` a batch at a time: the same windows, features and aggregation."""
+    from .features import frames_for_span
+    from .windows import aggregate_words, layout_windows, overlap_matrix, window_text
+
+    words = [w for s in segments for w in s.words]
+    if not words:
+        return []
+    head = models.head
+    frames, centre = _encode(chunks, n, head, models.audio_encoder, lambda f: report(0.75 * f))
+    spans = _word_spans(words)
+    # The layout depends only on the speech's first start and last end: lay it out from the two
+    # words that hold them, then give each batch of windows its words (no words x windows matrix).
+    ends = [int(np.argmin(spans[:, 0])), int(np.argmax(spans[:, 1]))]
+    windows = layout_windows([words[i] for i in dict.fromkeys(ends)], n / SAMPLE_RATE,
+                             window=options.window, hop=options.hop)
+    results = []
+    for b in range(0, len(windows), _WINDOW_BATCH):
+        batch = windows[b: b + _WINDOW_BATCH]
+        near = np.flatnonzero((spans[:, 0] < max(w.end for w in batch)) & (spans[:, 1] > batch[0].start))
+        weights = overlap_matrix([words[i] for i in near], batch)
+        for j, win in enumerate(batch):
+            win.word_indices = [int(near[i]) for i in np.flatnonzero(weights[:, j] > 0)]
+        texts = [window_text(words, w) for w in batch]
+        present = [i for i, t in enumerate(texts) if t is not None]
+        tokens = [None] * len(batch)  # a window without words: the head masks its text branch
+        for i, embedded in zip(present, models.text_encoder.embed([texts[i] for i in present]) if present else []):
+            tokens[i] = embedded
+        audio = [(frames_for_span(frames, w.start, w.end).astype(np.float32) - centre) / head.audio_std for w in batch]
+        results.append(head.predict(tokens, audio))
+        report(0.75 + 0.2 * min(1.0, (b + len(batch)) / len(windows)))
+    probs, vad, gates = (np.concatenate([getattr(r, k) for r in results]) for k in ("probabilities", "vad", "gates"))
+    starts, stops = np.array([w.start for w in windows]), np.array([w.end for w in windows])
+    emotions = []
+    for a in range(0, len(words), _WORD_BATCH):
+        lo, hi = spans[a: a + _WORD_BATCH, 0].min(), spans[a: a + _WORD_BATCH, 1].max()
+        sel = np.flatnonzero((starts < hi) & (stops > lo))
+        sel = sel if len(sel) else np.array([int(np.argmin(np.abs((starts + stops) / 2 - (lo + hi) / 2)))])
+        emotions += aggregate_words(words[a: a + _WORD_BATCH], [windows[j] for j in sel], list(head.labels),
+                                    probs[sel], vad[sel], gates[sel])
+    it = iter(emotions)
+    return [Line(s.start, s.end, [AnalysedWord(w.text, w.start, w.end, w.probability, next(it)) for w in s.words])
+            for s in segments if s.words]
+
+
+def _asr_identity(options: RenderOptions) -> str:
+    if options.backend == "faster-whisper":
+        return whisper_model_identity(options.asr_model)
+    return f"{options.backend}:{options.asr_model}"
+
+
+def _analyse(path: Path, options: RenderOptions, models: Models, stages: _Stages, info) -> Analysis:
+    """Run the models on one input (``info`` from media.probe). No output is written."""
+    from .media import iter_audio_chunks
+
+    started = time.perf_counter()
+    head = models.head  # a missing or mismatched checkpoint fails before the slow stages
+    load_seconds = time.perf_counter() - started
+    chunks: list[np.ndarray] = []
+
+    def decode(report):
+        for chunk in iter_audio_chunks(path, CHUNK_SAMPLES / SAMPLE_RATE):
+            chunks.append(chunk)
+            if info.duration:
+                report(min(1.0, len(chunks) * CHUNK_SAMPLES / SAMPLE_RATE / info.duration))
+
+    stages.run("decode", decode)
+    n = sum(len(c) for c in chunks)
+    language, segments = stages.run("transcribe", lambda r: _transcribe(chunks, n, options, models.device, r))
+    lines = stages.run("emotions", lambda r: _recognise(chunks, n, segments, models, options, r))
+    chunks.clear()
+    stages.seconds["emotions"] += load_seconds
+    return Analysis(
+        source=path.name, media_kind=info.kind, duration=info.duration or round(n / SAMPLE_RATE, 3),
+        language=language, labels=list(head.labels), lines=lines,
+        models={"asr": _asr_identity(options), "audio_encoder": head.metadata.audio_encoder,
+                "text_encoder": head.metadata.text_encoder, "head": head.metadata.version},
+        settings={"window": options.window, "hop": options.hop, "culture": options.culture, "age": options.age})
+
+
+def analysis_key(path: Path, options: RenderOptions, cache: AnalysisCache, models: Models | None = None) -> str:
+    """The cache key of ``path``'s analysis: its bytes, and the models and settings that read it."""
+    head_path = (models.head_path if models else options.head) or head_checkpoint_path()
+    head = cache.content_hash(head_path) if head_path.is_file() else f"missing:{head_path}"
+    return cache_key({"input": cache.content_hash(path), "asr": _asr_identity(options), "language": options.language,
+                      "window": options.window, "hop": options.hop, "head": head,
+                      "schema": SCHEMA_VERSION, "analysis_version": _ANALYSIS_VERSION})
+
+
+def analysis_for(path: Path, options: RenderOptions, models: Models | None = None,
+                 progress: ProgressCallback | None = None, info=None,
+                 cache: AnalysisCache | None = None) -> tuple[Analysis, bool, dict[str, float]]:
+    """The analysis of ``path``: from the cache when it holds one, else from the models (and
+    then cached). Returns (analysis, came from the cache, seconds per stage). ``info`` and
+    ``cache``: the file's ``media.probe`` and the cache, when the caller has them."""
+    from .media import probe
+
+    path, models = Path(path), models or Models.for_options(options)
+    info = info or probe(path)
+    cache = (cache or AnalysisCache(options.cache_dir)) if options.use_cache else None
+    key = analysis_key(path, options, cache, models) if cache else None
+    analysis = cache.load(key) if cache else None
+    stages = _Stages(path, progress)
+    if analysis is None:
+        analysis = _analyse(path, options, models, stages, info)
+        if cache:
+            cache.store(key, analysis)
+        return analysis, False, stages.seconds
+    # The same bytes under another name or extension: the document describes this file.
+    analysis.source, analysis.media_kind = path.name, info.kind
+    return analysis, True, stages.seconds
+
+
+# ---- outputs ----------------------------------------------------------------------------------
+
+def _result(path: Path, analysis: Analysis | None, outputs, seconds, status, duration=0.0, notes=()) -> RenderResult:
+    words = analysis.words if analysis else []
+    counts = Counter(w.emotion.emotion for w in words)
+    mix = {label: round(k / len(words), 4) for label, k in counts.most_common()} if words else {}
+    return RenderResult(input=path, outputs=list(outputs), duration=analysis.duration if analysis else duration,
+                        language=analysis.language if analysis else "", n_words=len(words), emotion_mix=mix,
+                        stage_seconds=dict(seconds), status=status, notes=list(notes))
+
+
+def style_overrides(options: RenderOptions):
+    """The style file and/or preference profile, read and checked."""
+    if options.profile is None:  # the preferences package loads torch: only for a profile
+        from .typography import load_style_file
+
+        return load_style_file(options.style_file) if options.style_file else None
+    from .preferences.profile import page_overrides
+
+    return page_overrides(options.style_file, options.profile)
+
+
+def _write(analysis: Analysis, paths: dict[str, Path], options: RenderOptions, media: Path | None,
+           stages: _Stages) -> list[Path]:
+    from .exports import write_outputs
+
+    overrides = style_overrides(options)
+    analysis.settings.update(culture=options.culture, age=options.age)
+    return stages.run("page", lambda r: write_outputs(analysis, paths, culture=options.culture, age=options.age,
+                                                      overrides=overrides, media=media,
+                                                      embed_video=options.embed_video))
 
 
 def render_file(path: Path, options: RenderOptions, models: Models | None = None,
                 progress: ProgressCallback | None = None) -> RenderResult:
-    """Render one media file to its page (and JSON analysis); returns what was written and timings.
+    """Render one media file to its outputs; returns what was written (or found up to date).
 
     ``models``: pass one ``Models`` to reuse the loaded models across files (its device and head
     are used); by default they are loaded for this call from ``options``.
     """
-    from .media import decode_audio, probe
-    from .page import render_page, write_page
-    from .typography import load_style_file
+    from .media import probe
 
-    def report(stage: str, fraction: float) -> None:
-        if progress:
-            progress(stage, fraction)
-
-    path = Path(path)
-    models = models or Models.for_options(options)
+    path, models = Path(path), models or Models.for_options(options)
     _check_options(options)
     info = probe(path)
-    page_path, json_path = output_paths(path, options)
-    _check_output(page_path, json_path, path)
-    overrides = load_style_file(options.style_file) if options.style_file else None
+    paths = output_paths(path, options)
+    check_outputs(paths, path, options.out)
+    style_overrides(options)  # a bad style file or profile fails before any model
+    cache = AnalysisCache(options.cache_dir) if options.use_cache else None
+    render_key = None
+    if cache:
+        style = file_sha256(options.style_file) if options.style_file else None
+        profile = file_sha256(options.profile) if options.profile else None
+        render_key = cache_key({"analysis": analysis_key(path, options, cache, models), "input": str(path.resolve()),
+                                "culture": options.culture, "age": options.age, "style": style, "profile": profile,
+                                "outputs": {f: str(p.resolve()) for f, p in paths.items()},
+                                "embed": options.embed_video, "version": __version__})
+        if not options.force and cache.up_to_date(list(paths.values()), render_key):
+            return _result(path, None, paths.values(), {}, "skipped", duration=info.duration)
+    analysis, cached, seconds = analysis_for(path, options, models, progress, info, cache)
+    if cache:
+        cache.begin_outputs(list(paths.values()), render_key)
+    stages = _Stages(path, progress)
+    outputs = _write(analysis, paths, options, path, stages)
+    return _result(path, analysis, outputs, {**seconds, **stages.seconds}, "restyled" if cached else "rendered",
+                   notes=cache.notes if cache else ())
 
-    seconds: dict[str, float] = {}
-    started = time.perf_counter()
-    head = models.head  # a missing or mismatched checkpoint fails before the slow stages
-    load_seconds = time.perf_counter() - started
 
-    def run(stage: str, work: Callable[[Callable[[float], None]], object]):
-        report(stage, 0.0)
-        t0 = time.perf_counter()
-        try:
-            result = work(lambda f: report(stage, f))
-        except (KeyboardInterrupt, SentimentogramError):
-            raise
-        except Exception as exc:  # ffmpeg, CTranslate2, torch: one typed line for the user
-            raise _stage_error(stage, path, exc) from exc
-        seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - t0
-        report(stage, 1.0)
-        return result
+def restyle_file(document: Path, options: RenderOptions, media: Path | None = None,
+                 progress: ProgressCallback | None = None) -> RenderResult:
+    """Render outputs from an analysis document alone (no model runs). The media is ``media``
+    or, when it exists, the file named in the document beside it."""
+    _check_options(options)
+    document = Path(document)
+    analysis = load_document(document)
+    if media is not None and not Path(media).is_file():
+        raise InputError(f"{media}: no such file")
+    beside = document.parent / Path(analysis.source).name  # a name, never a path from the document
+    media = Path(media) if media is not None else (beside if beside.is_file() else None)
+    notes = [] if media else [f"{beside.name} is not beside {document.name}: the page has no media (use --media)"]
+    paths = output_paths(document, options)
+    check_outputs(paths, document, options.out)
+    stages = _Stages(document, progress)
+    outputs = _write(analysis, paths, options, media, stages)
+    return _result(document, analysis, outputs, stages.seconds, "restyled", notes=notes)
 
-    from .emotions import recognise
-    from .transcribe import transcribe
-
-    audio = run("decode", lambda p: decode_audio(path))
-    transcript = run("transcribe", lambda p: transcribe(
-        audio, model_name=options.asr_model, language=options.language, device=models.device,
-        backend=options.backend, progress=p))
-    has_words = any(s.words for s in transcript.segments)
-    lines = run("emotions", lambda p: recognise(
-        audio, transcript.segments, head, models.audio_encoder, models.text_encoder,
-        window=options.window, hop=options.hop, progress=p) if has_words else [])
-    seconds["emotions"] += load_seconds
-
-    duration = info.duration or round(len(audio) / SAMPLE_RATE, 3)
-    asr_identity = (whisper_model_identity(options.asr_model) if options.backend == "faster-whisper"
-                    else f"{options.backend}:{options.asr_model}")
-    analysis = Analysis(
-        source=path.name,
-        media_kind=info.kind,
-        duration=duration,
-        language=transcript.language,
-        labels=list(head.labels),
-        lines=lines,
-        models={"asr": asr_identity, "audio_encoder": head.metadata.audio_encoder,
-                "text_encoder": head.metadata.text_encoder, "head": head.metadata.version},
-        settings={"window": options.window, "hop": options.hop,
-                  "culture": options.culture, "age": options.age},
-    )
-    outputs = run("page", lambda p: _write_outputs(
-        analysis, render_page(analysis, media_href=_media_href(path, page_path), culture=options.culture,
-                              age=options.age, overrides=overrides,
-                              embed_media=path if options.embed_video else None),
-        page_path, json_path, write_page))
-
-    words = analysis.words
-    counts = Counter(w.emotion.emotion for w in words)
-    mix = {label: round(n / len(words), 4) for label, n in counts.most_common()} if words else {}
-    return RenderResult(input=path, outputs=outputs, duration=duration, language=transcript.language,
-                        n_words=len(words), emotion_mix=mix, stage_seconds=seconds)

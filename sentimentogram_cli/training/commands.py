@@ -107,13 +107,15 @@ def _score_csv(labels_csv: Path, head: EmotionHead, cache_dir: Path, device: str
 
 
 def run_evaluate(labels: Path | None, checkpoint: Path | None, data_dir: Path, cache_dir: Path, report: bool,
-                 epochs: int, device: str, console: Console) -> None:
+                 epochs: int, device: str, console: Console, recording_weight: float | None = None,
+                 save_full_model: Path | None = None) -> None:
     if report:
         from .report import full_report
 
         data = load_data(data_dir, cache_dir, device, console)
         full_report(data, TrainSettings(epochs=epochs), console,
-                    lambda indices, settings, title: train_with_progress(data, indices, settings, console, title))
+                    lambda indices, settings, title: train_with_progress(data, indices, settings, console, title),
+                    recording_weight=recording_weight, save_full_model=save_full_model)
         return
     head = EmotionHead.load(checkpoint)
     if labels is not None:

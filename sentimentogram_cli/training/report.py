@@ -72,8 +72,10 @@ def inference_speed(head: EmotionHead, data: TrainingData, test_idx: list[int]) 
 
 
 def full_report(data: TrainingData, settings: TrainSettings, console: Console, train: Trainer,
-                out: Path = Path("reports/emotion_head.json")) -> dict:
-    weight = select_recording_weight(data, settings, train, console)
+                out: Path = Path("reports/emotion_head.json"), recording_weight: float | None = None,
+                save_full_model: Path | None = None) -> dict:
+    """Train and score every model of the table; ``recording_weight`` skips the selection step."""
+    weight = select_recording_weight(data, settings, train, console) if recording_weight is None else recording_weight
     settings = settings.variant(recording_mean_weight=weight)
     train_idx = _indices(data, lambda c: c.speaker not in TEST_SPEAKERS)
     test_idx = _indices(data, lambda c: c.speaker in TEST_SPEAKERS)
@@ -107,6 +109,9 @@ def full_report(data: TrainingData, settings: TrainSettings, console: Console, t
     console.print(table)
 
     full = heads["full model"]
+    if save_full_model is not None:
+        full.metadata.extra["held_out"] = sorted(TEST_SPEAKERS)
+        full.save(save_full_model)
     audio = result["variants"]["full model"]["audio"]
     result["full_model_audio"] = audio
     confusion = Table("true \\ predicted", *audio["labels"], title=f"full model, held-out actors, audio only: "

@@ -1,0 +1,180 @@
+"""Many inputs in one run: finding them (files, folders, globs), the loop, and the results table.
+
+Models are loaded once for the whole batch. An input that fails is reported and the batch goes
+on; the exit status says whether any failed (their own typed status when they all share one).
+Rerunning a batch skips the inputs whose outputs are up to date (see ``analysis_cache``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .constants import AUDIO_EXTENSIONS
+from .errors import ExitStatus, InputError, OutputError, SentimentogramError
+
+__all__ = ["VIDEO_EXTENSIONS", "MEDIA_EXTENSIONS", "BatchInput", "BatchEntry", "BatchReport", "BatchFailed",
+           "discover_inputs", "is_single_file", "run_batch", "results_table"]
+
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mkv", ".mov", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
+                    ".m2ts", ".flv", ".wmv", ".3gp", ".ogv")
+MEDIA_EXTENSIONS = VIDEO_EXTENSIONS + AUDIO_EXTENSIONS
+_GLOB = re.compile(r"[*?\[]")
+
+
+@dataclass
+class BatchInput:
+    name: str  # the file found, or the argument that found nothing
+    path: Path | None
+    error: SentimentogramError | None = None  # set when the argument itself failed
+
+
+@dataclass
+class BatchEntry:
+    name: str
+    status: str  # "rendered", "restyled", "skipped" or "failed"
+    duration: float = 0.0  # seconds of media
+    outputs: list[Path] = field(default_factory=list)
+    seconds: float = 0.0  # wall time for this input
+    error: str = ""
+    exit_status: int = ExitStatus.SUCCESS
+
+
+class BatchFailed(SentimentogramError):
+    """Some inputs of a batch failed: the exit status is theirs when they share one."""
+
+    def __init__(self, report: "BatchReport"):
+        n = len(report.failed)
+        super().__init__(f"{n} of {len(report.entries)} input{'s' if len(report.entries) > 1 else ''} failed")
+        self.exit_status = report.exit_status
+
+
+@dataclass
+class BatchReport:
+    entries: list[BatchEntry]
+
+    @property
+    def failed(self) -> list[BatchEntry]:
+        return [e for e in self.entries if e.status == "failed"]
+
+    @property
+    def exit_status(self) -> int:
+        """0 when all went well; the failures' own status when they share one; else 1."""
+        codes = {e.exit_status for e in self.failed}
+        if not codes:
+            return ExitStatus.SUCCESS
+        return codes.pop() if len(codes) == 1 else ExitStatus.ERROR
+
+
+def _is_media(name: str) -> bool:
+    # Hidden files include our own temporaries; burned copies are outputs, not talks to render.
+    return name.lower().endswith(MEDIA_EXTENSIONS) and not name.startswith(".") and ".subtitled." not in name
+
+
+def _media_in(folder: Path) -> list[Path]:
+    found = []
+    for root, dirs, files in os.walk(folder):  # symlinked folders are not followed: no loops
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [Path(root) / f for f in sorted(files) if _is_media(f)]
+    return found
+
+
+def discover_inputs(args: Sequence[str]) -> list[BatchInput]:
+    """Files as given; folders searched recursively for audio and video; globs expanded
+    (``**`` included). Each file once, in the order found."""
+    import glob
+
+    items: list[BatchInput] = []
+    seen: set[Path] = set()
+    for arg in args:
+        path = Path(arg)
+        if path.is_dir():
+            found = _media_in(path)
+            if not found:
+                items.append(BatchInput(arg, None, InputError(f"{arg}: no audio or video files in this folder")))
+        elif path.exists() or not _GLOB.search(arg):
+            found = [path]  # a missing file fails when it is rendered, with its own message
+        else:
+            matches = [Path(m) for m in sorted(glob.glob(arg, recursive=True))]
+            found = [f for m in matches for f in (_media_in(m) if m.is_dir() else [m])]
+            if not found:
+                items.append(BatchInput(arg, None, InputError(f"{arg}: no file matches")))
+        for f in found:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                items.append(BatchInput(str(f), f))
+    return items
+
+
+def is_single_file(args: Sequence[str]) -> bool:
+    """One plain file argument: rendered as before, its error raised rather than tabled."""
+    return len(args) == 1 and not Path(args[0]).is_dir() and (Path(args[0]).exists() or not _GLOB.search(args[0]))
+
+
+def run_batch(items: Sequence[BatchInput], options, models=None, *,
+              progress_for: Callable[[int, BatchInput], AbstractContextManager] | None = None,
+              on_done: Callable[[BatchEntry], None] | None = None) -> BatchReport:
+    """Render every input with one set of models; ``progress_for(i, item)`` gives a context
+    whose value is the pipeline's progress callback; ``on_done`` hears of each input at its end."""
+    from .pipeline import Models, output_paths, render_file
+
+    models = models or Models.for_options(options)
+    runnable = [item for item in items if item.error is None]
+    if options.out is not None and len(runnable) > 1 and not Path(options.out).is_dir():
+        raise OutputError(f"--out {options.out} must be an existing folder when rendering {len(runnable)} inputs")
+    claimed: dict[Path, str] = {}
+    entries = []
+    for i, item in enumerate(items):
+        started = time.perf_counter()
+        try:
+            if item.error is not None:
+                raise item.error
+            paths = output_paths(item.path, options)
+            for p in paths.values():
+                if p.resolve() in claimed:
+                    raise OutputError(f"{p} is also the output of {claimed[p.resolve()]}: "
+                                      "render them into different folders")
+            claimed.update({p.resolve(): item.name for p in paths.values()})
+            with (progress_for(i, item) if progress_for else nullcontext(None)) as progress:
+                result = render_file(item.path, options, models, progress)
+            entry = BatchEntry(item.name, result.status, result.duration, result.outputs)
+        except SentimentogramError as exc:
+            entry = BatchEntry(item.name, "failed", error=str(exc), exit_status=exc.exit_status)
+        except Exception as exc:  # a bug must not cost the rest of the batch
+            if os.environ.get("SENTIMENTOGRAM_DEBUG"):
+                raise
+            entry = BatchEntry(item.name, "failed", error=f"unexpected {type(exc).__name__}: {exc}"[:200],
+                               exit_status=ExitStatus.ERROR)
+        entry.seconds = time.perf_counter() - started
+        entries.append(entry)
+        if on_done:
+            on_done(entry)
+    return BatchReport(entries)
+
+
+_STATUS_STYLE = {"rendered": "green", "restyled": "cyan", "skipped": "dim", "failed": "bold red"}
+
+
+def results_table(report: BatchReport):
+    """A Rich table: each input, its status, the media's duration, and what it wrote (or why not)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    n_failed = len(report.failed)
+    table = Table(title=f"{len(report.entries)} inputs, {n_failed} failed" if n_failed else
+                  f"{len(report.entries)} inputs", title_justify="left", header_style="bold")
+    for column in ("input", "status", "duration", "time", "outputs"):
+        table.add_column(column, overflow="fold")
+    for e in report.entries:
+        style = _STATUS_STYLE.get(e.status, "")
+        what = (f"[red]{escape(e.error)}[/]" if e.status == "failed"
+                else "\n".join(escape(str(p)) for p in e.outputs))
+        table.add_row(escape(e.name), f"[{style}]{e.status}[/]", f"{e.duration:.1f} s" if e.duration else "",
+                      f"{e.seconds:.1f} s", what)
+    return table
