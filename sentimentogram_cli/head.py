@@ -135,6 +135,10 @@ class EmotionHead:
             if wanted is not None and wanted != trained:
                 raise ModelError(f"the emotion head was trained on {role} encoder {trained!r}, "
                                  f"not {wanted!r}: use that encoder or train a head for yours")
-        model = FusedEmotionModel(FusionConfig.from_json(meta["config"]))
-        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+        try:
+            model = FusedEmotionModel(FusionConfig.from_json(meta["config"]))
+            model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+        except (TypeError, KeyError, RuntimeError) as exc:
+            raise ModelError(f"{path} does not fit this version's emotion model: retrain it or "
+                             f"install the sentimentogram it came from") from exc
         return cls(model, metadata, tensors["audio_mean"].numpy(), tensors["audio_std"].numpy(), device)

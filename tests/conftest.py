@@ -5,6 +5,13 @@ import sys
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _private_analysis_cache(tmp_path_factory, monkeypatch):
+    """Each test gets its own analysis cache: a cache hit from another test (or the user's own
+    ~/.cache) must not change what a test sees."""
+    monkeypatch.setenv("SENTIMENTOGRAM_CACHE_DIR", str(tmp_path_factory.mktemp("analysis-cache")))
+
+
 @pytest.fixture
 def run_cli(monkeypatch, capsys):
     from sentimentogram_cli.cli import main
