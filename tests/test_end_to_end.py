@@ -48,6 +48,40 @@ def test_render_example_with_the_shipped_head(tmp_path, run_cli):
     # Linked, not embedded, by its path relative to the page's folder.
     relative = Path(os.path.relpath(EXAMPLE, tmp_path)).as_posix()
     assert f'src="{relative}"' in html
+    if Path(CHROMIUM).is_file():
+        _play_and_follow_the_words(page, words)
+
+
+def _play_and_follow_the_words(page_path: Path, words: list[dict]) -> None:
+    """The real page plays the real example, and the active word changes within 0.1 s of each start."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--autoplay-policy=no-user-gesture-required"])
+        try:
+            tab = browser.new_context(bypass_csp=True).new_page()
+            tab.goto(page_path.as_uri())
+            tab.evaluate("""() => {
+                window.__events = [];
+                const media = document.getElementById('media');
+                const record = () => {
+                    const active = document.querySelector('#caption .word.active');
+                    window.__events.push([media.currentTime, active ? parseFloat(active.dataset.start) : null]);
+                };
+                record();  // a word starting at 0 s is active before playback begins
+                new MutationObserver(record).observe(document.getElementById('caption'), {subtree: true, attributes: true, childList: true});
+                media.muted = true;
+                return media.play();
+            }""")
+            tab.wait_for_function("document.getElementById('media').ended", timeout=60_000)
+            events = tab.evaluate("window.__events")
+        finally:
+            browser.close()
+    for word in words:
+        seen = [t for t, start in events if start is not None and abs(start - word["start"]) < 1e-3]
+        assert seen, f"{word['text']!r} at {word['start']} s never became active"
+        assert seen[0] - word["start"] <= 0.1, f"{word['text']!r} became active at {seen[0]:.3f} s"
 
 
 def _hostile_page(tmp_path, make_analysis) -> Path:
