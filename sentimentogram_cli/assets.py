@@ -56,7 +56,6 @@ def _package_file(relative: str) -> Path:
     return Path(spec.origin).parent / relative.split("/", 1)[1]
 
 
-@lru_cache(maxsize=None)
 def _verified_bytes(relative: str) -> bytes:
     data = _package_file(relative).read_bytes()
     digest = hashlib.sha256(data).hexdigest()

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "ravdess_actor18.mp4"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from paper_reference import read_span, word_groups, write_wav  # noqa: E402
+from paper_reference import read_span, sample_groups, word_groups, write_wav  # noqa: E402
 
 
 def _words(*spans):
@@ -30,6 +30,13 @@ def test_word_groups_reach_the_minimum_duration():
     assert word_groups(words[:2]) == [[0, 1]]  # shorter than 0.3 s altogether: one group
     assert word_groups([]) == []
     assert [i for g in word_groups(words, 0.05) for i in g] == list(range(len(words)))
+
+
+def test_sample_groups_spreads_over_the_recording():
+    groups = [[i] for i in range(10)]
+    assert sample_groups(groups, 0) == groups and sample_groups(groups, 10) == groups
+    assert sample_groups(groups, 4) == [[0], [3], [6], [9]]
+    assert sample_groups(groups, 1) == [[0], [9]]  # at least the first and the last
 
 
 def test_read_span_rereads_the_group_from_disk(tmp_path):
@@ -72,4 +79,4 @@ def test_speed_benchmark_short_mode(tmp_path):
     assert all(mib > 50 for mib in summary["peak_rss_mib"].values())
     assert summary["gpu_mib"] is None  # CPU run
     assert "paper / ours" in proc.stdout and "full render" in proc.stdout
-    assert table.read_text().startswith("| | ravdess_actor18.mp4 |") and "Machine:" in table.read_text()
+    assert table.read_text().startswith("|  | ravdess_actor18.mp4 |") and "Machine:" in table.read_text()
