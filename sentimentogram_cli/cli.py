@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from contextlib import contextmanager
 from enum import Enum
@@ -14,10 +13,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from . import __version__
-from .constants import AGE_GROUPS, CULTURES
-from .devices import DEVICES
+from .cli_shared import SHARED_DATA, AgeGroup, Backend, Culture, Device, console, handled
 from .errors import ExitStatus, SentimentogramError
-from .transcribe import BACKENDS
+from .preferences.commands import app as prefs_app
 
 __all__ = ["app", "main"]
 
@@ -28,7 +26,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
+app.add_typer(prefs_app, name="prefs")
 
 
 def _version(value: bool) -> None:
@@ -45,9 +43,6 @@ def _root(
 
 
 # --- training and evaluation of the emotion head -------------------------------------------
-
-SHARED_DATA = Path("../shared/data")
-
 
 @app.command()
 def train(
@@ -85,21 +80,6 @@ def evaluate(
 
 
 # --- rendering: media file -> styled-subtitle page ------------------------------------------
-
-Culture = Enum("Culture", {c: c for c in CULTURES}, type=str)
-AgeGroup = Enum("AgeGroup", {a: a for a in AGE_GROUPS}, type=str)
-Device = Enum("Device", {d: d for d in DEVICES}, type=str)
-Backend = Enum("Backend", {b: b for b in BACKENDS}, type=str)
-
-
-def _unexpected(exc: Exception) -> SentimentogramError:
-    """A bug or an unforeseen library failure, as one line (SENTIMENTOGRAM_DEBUG=1 re-raises)."""
-    if os.environ.get("SENTIMENTOGRAM_DEBUG"):
-        raise exc
-    text = str(exc).strip().splitlines()
-    return SentimentogramError(f"unexpected {type(exc).__name__}: {text[-1][:200] if text else ''} "
-                               "(set SENTIMENTOGRAM_DEBUG=1 for the traceback)")
-
 
 def _print_summary(result, out: Console) -> None:
     from rich.table import Table
@@ -166,17 +146,6 @@ def _options(hop: float, window: float, **values):
     return RenderOptions(hop=hop, window=window, **values)
 
 
-@contextmanager
-def _handled():
-    """Typed errors and Ctrl-C pass through to main(); anything else becomes one line."""
-    try:
-        yield
-    except (SentimentogramError, KeyboardInterrupt, typer.Exit):
-        raise
-    except Exception as exc:
-        raise _unexpected(exc) from exc
-
-
 @app.command()
 def render(
     inputs: List[str] = typer.Argument(..., metavar="INPUT...", show_default=False, help="Video or audio files, folders (searched recursively) or globs such as 'talks/**/*.mp4'."),
@@ -209,7 +178,7 @@ def render(
                        language=language, device=device, backend=backend, head=head, cache_dir=cache_dir,
                        use_cache=not no_cache, force=force)
     models = Models.for_options(options)  # one set of models for every input
-    with _handled():
+    with handled():
         if is_single_file(inputs):
             with _stage_progress() as progress:
                 result = render_file(Path(inputs[0]), options, models, progress)
@@ -258,7 +227,7 @@ def restyle(
 
     options = _options(1.0, 3.0, culture=culture, age=age, style_file=style_file, profile=profile, out=out,
                        formats=tuple(formats.split(",")), embed_video=embed_video)
-    with _handled(), _stage_progress(("page",)) as progress:
+    with handled(), _stage_progress(("page",)) as progress:
         result = restyle_file(analysis, options, media, progress)
     _print_summary(result, Console())
 
@@ -289,7 +258,7 @@ def burn(
     options = _options(hop, window, culture=culture, age=age, style_file=style_file, profile=profile, asr_model=asr_model,
                        language=language, device=device, backend=backend, head=head, cache_dir=cache_dir,
                        use_cache=not no_cache)
-    with _handled(), _stage_progress((*STAGES[:-1], "burn")) as progress:
+    with handled(), _stage_progress((*STAGES[:-1], "burn")) as progress:
         result = burn_file(input, options, out=out, analysis_path=analysis, models=Models.for_options(options),
                            progress=progress)
     summary = Console()
@@ -358,67 +327,6 @@ def styles(
                       f"{s.size:.2f}", str(s.weight), " ".join(shape),
                       s.animation if s.animation != "none" else "")
     Console().print(table)
-
-
-# --- learned style preferences ----------------------------------------------------------------
-
-prefs_app = typer.Typer(help="Learn which subtitle styles you prefer: survey, fit, show, evaluate.",
-                        no_args_is_help=True)
-app.add_typer(prefs_app, name="prefs")
-SEED_STUDY = SHARED_DATA / "preferences" / "seed_user_study"
-
-
-@prefs_app.command("survey")
-def prefs_survey(
-    out: Path = typer.Option(Path("survey.html"), "--out", "-o", help="The survey page to write (or an existing folder for it)."),
-    pairs: int = typer.Option(12, min=4, max=40, help="How many pairs of styles to ask about."),
-    seed: int = typer.Option(0, help="Random seed for the pairs' order and sides."),
-) -> None:
-    """Write a self-contained survey page: a few optional questions, then pairs of styled subtitles."""
-    from .preferences.commands import run_survey
-
-    with _handled():
-        run_survey(out, pairs, seed, console)
-
-
-@prefs_app.command("fit")
-def prefs_fit(
-    answers: List[Path] = typer.Argument(..., show_default=False, help="Saved survey answers (.json), or seed-study folders with --population."),
-    out: Path = typer.Option(Path("profile.json"), "--out", "-o", help="The profile to write."),
-    population: bool = typer.Option(False, "--population", help="Fit a population prior from many people's answers instead of one person's profile."),
-    prior: Optional[Path] = typer.Option(None, "--prior", show_default=False, help="Population prior to start from. Default: the one shipped in the package."),
-    seed: int = typer.Option(0, help="Seed for the inner cross-validation split (--population)."),
-) -> None:
-    """Fit a profile (pairwise logistic ranker) to answers, and print its cross-validated accuracy."""
-    from .preferences.commands import run_fit
-
-    with _handled():
-        run_fit(answers, out, population, prior, seed, console)
-
-
-@prefs_app.command("show")
-def prefs_show(
-    profile: Path = typer.Argument(..., show_default=False, help="A profile from `sentimentogram prefs fit`."),
-    culture: Culture = typer.Option("western", help="Whose presets the chosen styles vary."),
-) -> None:
-    """Explain a profile: its tastes, and the style it chooses for each emotion and why."""
-    from .preferences.commands import run_show
-
-    with _handled():
-        run_show(profile, culture.value, console)
-
-
-@prefs_app.command("evaluate")
-def prefs_evaluate(
-    data: List[Path] = typer.Option([SEED_STUDY], "--data", help="Answers to evaluate on: seed-study folders and/or survey answer files (repeatable)."),
-    seed: int = typer.Option(0, help="Seed of the within-person halves."),
-    markdown: bool = typer.Option(False, "--markdown", help="Also print the table as Markdown."),
-) -> None:
-    """Pairwise accuracy of random, majority style, culture/age rule and the learned ranker, two protocols."""
-    from .preferences.commands import run_evaluate
-
-    with _handled():
-        run_evaluate(data, seed, markdown, console)
 
 
 def main() -> None:

@@ -1,89 +1,109 @@
 """The recognition stage: recording + timed words -> per-word emotion, VAD and fusion gates.
 
-The audio encoder runs once over the whole recording and every window slices its own frames;
-the windows' texts go through the text encoder in one call and all windows through the head in
-batches, so the cost grows with the recording, not with windows × models.
+Memory stays bounded however long the recording: it is held as 30 s chunks, the audio encoder
+runs a block of chunks at a time and its frames are kept as float16 (as in training: 92 MB an
+hour), windows go through the text encoder and the head a batch at a time, and words are
+aggregated a batch at a time. The cost grows with the recording, not with windows × models.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from .analysis import AnalysedWord, Line, Segment, Word
-from .constants import HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
-from .features import frames_for_span
-from .windows import Window, aggregate_words, layout_windows, window_text
+from .analysis import AnalysedWord, Line, Segment
+from .constants import CHUNK_SAMPLES, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
+from .features import SAMPLES_PER_HEAD_FRAME, frames_for_span
+from .windows import aggregate_words, layout_windows, overlap_matrix, window_text, word_spans
 
-__all__ = ["WindowInputs", "window_inputs", "recognise"]
+__all__ = ["recognise", "recognise_chunks"]
 
-# Shares of the stage's progress bar: the audio encoder is most of the work.
-_ENCODE_SHARE, _TEXT_SHARE = 0.8, 0.1
-
-
-@dataclass
-class WindowInputs:
-    """What the head sees for each window: its text tokens (or None) and normalised frames."""
-
-    windows: list[Window]
-    texts: list[str | None]
-    text_tokens: list[np.ndarray | None]
-    audio_frames: list[np.ndarray]
+_WINDOW_BATCH = 256  # windows encoded and predicted together
+_WORD_BATCH = 1024  # words aggregated together (the overlap matrix is words x windows)
+# Shares of the stage's progress: the audio encoder is most of the work.
+_ENCODE_SHARE, _PREDICT_SHARE = 0.75, 0.2
 
 
-def window_inputs(audio: np.ndarray, words: Sequence[Word], head, audio_encoder, text_encoder, *,
-                  window: float = WINDOW_SECONDS, hop: float = HOP_SECONDS,
-                  progress: Callable[[float], None] | None = None) -> WindowInputs:
-    """Lay out the windows and encode both modalities for each of them."""
-    duration = len(audio) / SAMPLE_RATE
-    windows = layout_windows(words, duration, window=window, hop=hop)
-    encode_progress = (lambda f: progress(_ENCODE_SHARE * f)) if progress else None
-    frames = head.normalise_recording(audio_encoder.encode(audio, progress=encode_progress))
-    audio_frames = [frames_for_span(frames, w.start, w.end) for w in windows]
+def _encode_chunks(chunks: list[np.ndarray], n_samples: int, head, audio_encoder,
+                   report: Callable[[float], None]) -> tuple[np.ndarray, np.ndarray]:
+    """float16 frames of the whole recording, and the centre ``head.normalise_recording`` uses.
 
-    texts = [window_text(words, w) for w in windows]
-    present = [i for i, t in enumerate(texts) if t is not None]
-    # A window without words keeps None: the head masks its text branch (text gate 0).
-    text_tokens: list[np.ndarray | None] = [None] * len(windows)
-    if present:
-        for i, tokens in zip(present, text_encoder.embed([texts[i] for i in present])):
-            text_tokens[i] = tokens
-    if progress:
-        progress(_ENCODE_SHARE + _TEXT_SHARE)
-    return WindowInputs(windows, texts, text_tokens, audio_frames)
+    Blocks of ``batch_size`` chunks are exactly the batches ``AudioEncoder.encode`` would make of
+    the whole recording, so the frames are the same; only one block is float32 at a time.
+    """
+    step, store, total, filled = audio_encoder.batch_size, None, None, 0
+    for b in range(0, len(chunks), step):
+        frames = audio_encoder.encode(np.concatenate(chunks[b: b + step]))
+        if store is None:
+            store = np.empty((math.ceil(n_samples / SAMPLES_PER_HEAD_FRAME), frames.shape[1]), np.float16)
+            total = np.zeros(frames.shape[1], np.float64)
+        store[filled: filled + len(frames)] = frames
+        total += frames.sum(axis=0, dtype=np.float64)
+        filled += len(frames)
+        report(min(1.0, (b + step) / len(chunks)))
+    w = head.metadata.recording_mean_weight  # the same arithmetic as EmotionHead.normalise_recording
+    centre = head.audio_mean if w == 0 else (1 - w) * head.audio_mean + w * (total / max(filled, 1))
+    return store[:filled], centre.astype(np.float32)
+
+
+def recognise_chunks(chunks: list[np.ndarray], n_samples: int, segments: Sequence[Segment], head,
+                     audio_encoder, text_encoder, *, window: float = WINDOW_SECONDS, hop: float = HOP_SECONDS,
+                     progress: Callable[[float], None] | None = None) -> list[Line]:
+    """One ``Line`` per segment with words, every word carrying its ``WordEmotion``.
+
+    ``chunks`` is the recording (16 kHz mono float32) as consecutive ``CHUNK_SAMPLES`` pieces,
+    ``n_samples`` its length, ``segments`` the recogniser's output for it, ``head`` an
+    ``EmotionHead`` and the encoders those it was trained on. ``progress`` receives the fraction
+    done (0..1), ending with 1.0. No words → an empty list, no model runs.
+    """
+    report = progress or (lambda fraction: None)
+    words = [w for s in segments for w in s.words]
+    if not words:
+        report(1.0)
+        return []
+    frames, centre = _encode_chunks(chunks, n_samples, head, audio_encoder, lambda f: report(_ENCODE_SHARE * f))
+    spans = word_spans(words)
+    # The layout depends only on the speech's first start and last end: lay it out from the two
+    # words that hold them, then give each batch of windows its words (no words x windows matrix).
+    ends = [int(np.argmin(spans[:, 0])), int(np.argmax(spans[:, 1]))]
+    windows = layout_windows([words[i] for i in dict.fromkeys(ends)], n_samples / SAMPLE_RATE,
+                             window=window, hop=hop)
+    results = []
+    for b in range(0, len(windows), _WINDOW_BATCH):
+        batch = windows[b: b + _WINDOW_BATCH]
+        near = np.flatnonzero((spans[:, 0] < max(w.end for w in batch)) & (spans[:, 1] > batch[0].start))
+        weights = overlap_matrix([words[i] for i in near], batch)
+        for j, win in enumerate(batch):
+            win.word_indices = [int(near[i]) for i in np.flatnonzero(weights[:, j] > 0)]
+        texts = [window_text(words, w) for w in batch]
+        present = [i for i, t in enumerate(texts) if t is not None]
+        tokens = [None] * len(batch)  # a window without words: the head masks its text branch
+        for i, embedded in zip(present, text_encoder.embed([texts[i] for i in present]) if present else []):
+            tokens[i] = embedded
+        audio = [(frames_for_span(frames, w.start, w.end).astype(np.float32) - centre) / head.audio_std for w in batch]
+        results.append(head.predict(tokens, audio))
+        report(_ENCODE_SHARE + _PREDICT_SHARE * min(1.0, (b + len(batch)) / len(windows)))
+    probs, vad, gates = (np.concatenate([getattr(r, k) for r in results]) for k in ("probabilities", "vad", "gates"))
+    starts, stops = np.array([w.start for w in windows]), np.array([w.end for w in windows])
+    emotions = []
+    for a in range(0, len(words), _WORD_BATCH):
+        lo, hi = spans[a: a + _WORD_BATCH, 0].min(), spans[a: a + _WORD_BATCH, 1].max()
+        sel = np.flatnonzero((starts < hi) & (stops > lo))
+        sel = sel if len(sel) else np.array([int(np.argmin(np.abs((starts + stops) / 2 - (lo + hi) / 2)))])
+        emotions += aggregate_words(words[a: a + _WORD_BATCH], [windows[j] for j in sel], list(head.labels),
+                                    probs[sel], vad[sel], gates[sel])
+    report(1.0)
+    it = iter(emotions)
+    return [Line(s.start, s.end, [AnalysedWord(w.text, w.start, w.end, w.probability, next(it)) for w in s.words])
+            for s in segments if s.words]
 
 
 def recognise(audio: np.ndarray, segments: Sequence[Segment], head, audio_encoder, text_encoder, *,
               window: float = WINDOW_SECONDS, hop: float = HOP_SECONDS,
               progress: Callable[[float], None] | None = None) -> list[Line]:
-    """One ``Line`` per segment, every word carrying its ``WordEmotion``.
-
-    ``audio`` is the whole recording (16 kHz mono float32), ``segments`` the recogniser's
-    output for it, ``head`` an ``EmotionHead`` and the encoders those it was trained on.
-    ``progress`` receives the fraction done (0..1). No words → an empty list, no model runs.
-    """
-    words = [w for s in segments for w in s.words]
-    if not words:
-        if progress:
-            progress(1.0)
-        return []
-    inputs = window_inputs(audio, words, head, audio_encoder, text_encoder,
-                           window=window, hop=hop, progress=progress)
-    predictions = head.predict(inputs.text_tokens, inputs.audio_frames)
-    emotions = aggregate_words(words, inputs.windows, list(head.labels),
-                               predictions.probabilities, predictions.vad, predictions.gates)
-    if progress:
-        progress(1.0)
-
-    lines, k = [], 0
-    for segment in segments:
-        analysed = []
-        for w in segment.words:
-            analysed.append(AnalysedWord(text=w.text, start=w.start, end=w.end,
-                                         probability=w.probability, emotion=emotions[k]))
-            k += 1
-        if analysed:
-            lines.append(Line(start=segment.start, end=segment.end, words=analysed))
-    return lines
+    """``recognise_chunks`` for a recording held whole in memory (16 kHz mono float32)."""
+    chunks = [audio[i: i + CHUNK_SAMPLES] for i in range(0, len(audio), CHUNK_SAMPLES)]
+    return recognise_chunks(chunks, len(audio), segments, head, audio_encoder, text_encoder,
+                            window=window, hop=hop, progress=progress)

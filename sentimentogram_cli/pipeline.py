@@ -4,13 +4,13 @@ Failures that can be blamed on the input, the output folder, the style file or t
 found before the slow stages; stage errors become typed one-line errors. Models load once per
 ``Models``. The analysis is cached by content and model identity, so restyling runs no model,
 and outputs already up to date are skipped. Long inputs stay in bounded memory: the audio is
-held as 30 s chunks (230 MB an hour), transcribed in pieces cut at quiet points, and encoder
-frames are kept as float16 (as in training: 92 MB an hour) while windows go a batch at a time.
+held as 30 s chunks (230 MB an hour), transcribed in pieces cut at quiet points
+(``transcribe.transcribe_chunks``), and encoder frames are kept as float16 (as in training:
+92 MB an hour) while windows go a batch at a time (``emotions.recognise_chunks``).
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -20,23 +20,19 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .analysis import SCHEMA_VERSION, Analysis, AnalysedWord, Line, Segment, Word
+from .analysis import SCHEMA_VERSION, Analysis
 from .analysis_cache import AnalysisCache, cache_key, file_sha256, load_document
 from .assets import BUNDLED_ASR_MODEL, head_checkpoint_path, whisper_model_identity
 from .constants import AGE_GROUPS, CHUNK_SAMPLES, CULTURES, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
 from .errors import InputError, ModelError, SentimentogramError
 from .exports import FORMATS, check_outputs
 
-__all__ = ["STAGES", "PIECE_SECONDS", "ProgressCallback", "RenderOptions", "RenderResult", "Models",
+__all__ = ["STAGES", "ProgressCallback", "RenderOptions", "RenderResult", "Models",
            "output_paths", "analysis_key", "analysis_for", "style_overrides", "render_file", "restyle_file"]
 
 STAGES = ("decode", "transcribe", "emotions", "page")
 # progress(stage, fraction done 0..1); called with 0.0 when a stage starts and 1.0 when it ends.
 ProgressCallback = Callable[[str, float], None]
-PIECE_SECONDS = 300.0  # longest audio given to the recogniser at once: its log-mel costs ~0.45 MB/s
-_CUT_SEARCH_SECONDS = 30.0  # a piece ends at the quietest half second this close to its limit
-_WINDOW_BATCH = 256  # windows encoded and predicted together
-_WORD_BATCH = 1024  # words aggregated together (the overlap matrix is words x windows)
 _ANALYSIS_VERSION = 2  # bump when the analysis code changes what it produces: old cache entries miss
 
 # Audio encoders that ship with the package, by the identity a head checkpoint records.
@@ -201,126 +197,7 @@ class _Stages:
         return result
 
 
-# ---- analysis: decode, transcribe in pieces, recognise in batches -----------------------------
-
-def _samples(chunks: list[np.ndarray], a: int, b: int) -> np.ndarray:
-    """Samples [a, b) of the recording held as 30 s chunks."""
-    parts = [chunks[i][max(0, a - i * CHUNK_SAMPLES): b - i * CHUNK_SAMPLES]
-             for i in range(a // CHUNK_SAMPLES, (b - 1) // CHUNK_SAMPLES + 1)]
-    return np.concatenate(parts) if len(parts) > 1 else parts[0]
-
-
-def _piece_bounds(chunks: list[np.ndarray], n: int) -> list[tuple[int, int]]:
-    """Pieces of at most PIECE_SECONDS, each ending in the quietest half second near its limit,
-    so that no word is cut in two."""
-    limit, search, frame = int(PIECE_SECONDS * SAMPLE_RATE), int(_CUT_SEARCH_SECONDS * SAMPLE_RATE), SAMPLE_RATE // 50
-    bounds, start = [], 0
-    while n - start > limit:
-        lo = start + limit - search
-        tail = _samples(chunks, lo, start + limit)
-        energy = (tail[: len(tail) // frame * frame].reshape(-1, frame).astype(np.float64) ** 2).mean(axis=1)
-        quiet = np.convolve(energy, np.ones(25), mode="valid")  # 25 x 20 ms
-        cut = lo + (int(np.argmin(quiet)) + 12) * frame
-        bounds.append((start, cut))
-        start = cut
-    return bounds + [(start, n)]
-
-
-def _shift(segment: Segment, seconds: float) -> Segment:
-    words = [Word(w.text, round(w.start + seconds, 3), round(w.end + seconds, 3), w.probability) for w in segment.words]
-    return Segment(round(segment.start + seconds, 3), round(segment.end + seconds, 3), segment.text, words)
-
-
-def _transcribe(chunks, n, options: RenderOptions, device: str, report) -> tuple[str, list[Segment]]:
-    from .transcribe import transcribe
-
-    language, detected, segments = options.language, "", []
-    for a, b in _piece_bounds(chunks, n):
-        piece = transcribe(_samples(chunks, a, b), model_name=options.asr_model, language=language, device=device,
-                           backend=options.backend, progress=lambda f: report(min(1.0, (a + f * (b - a)) / n)))
-        detected = detected or piece.language
-        language = language or piece.language or None  # detected once, on the first piece
-        segments += [_shift(s, a / SAMPLE_RATE) for s in piece.segments]
-    return detected, segments
-
-
-def _word_spans(words: list[Word]) -> np.ndarray:
-    from .windows import MIN_WORD_SECONDS
-
-    spans = np.array([[w.start, max(w.end, w.start)] for w in words], dtype=np.float64)
-    centre = spans.mean(axis=1)
-    short = spans[:, 1] - spans[:, 0] < MIN_WORD_SECONDS  # widened as windows.overlap_matrix does
-    spans[short] = np.stack([centre[short] - MIN_WORD_SECONDS / 2, centre[short] + MIN_WORD_SECONDS / 2], axis=1)
-    return spans
-
-
-def _encode(chunks: list[np.ndarray], n: int, head, audio_encoder, report) -> tuple[np.ndarray, np.ndarray]:
-    """float16 frames of the whole recording, and the centre ``head.normalise_recording`` uses.
-
-    Blocks of ``batch_size`` chunks are exactly the batches ``AudioEncoder.encode`` would make of
-    the whole recording, so the frames are the same; only one block is float32 at a time.
-    """
-    from .features import SAMPLES_PER_HEAD_FRAME
-
-    step, store, total, filled = audio_encoder.batch_size, None, None, 0
-    for b in range(0, len(chunks), step):
-        frames = audio_encoder.encode(np.concatenate(chunks[b: b + step]))
-        if store is None:
-            store = np.empty((math.ceil(n / SAMPLES_PER_HEAD_FRAME), frames.shape[1]), np.float16)
-            total = np.zeros(frames.shape[1], np.float64)
-        store[filled: filled + len(frames)] = frames
-        total += frames.sum(axis=0, dtype=np.float64)
-        filled += len(frames)
-        report(min(1.0, (b + step) / len(chunks)))
-    w = head.metadata.recording_mean_weight  # the same arithmetic as EmotionHead.normalise_recording
-    centre = head.audio_mean if w == 0 else (1 - w) * head.audio_mean + w * (total / max(filled, 1))
-    return store[:filled], centre.astype(np.float32)
-
-
-def _recognise(chunks, n, segments: list[Segment], models: Models, options: RenderOptions, report) -> list[Line]:
-    """``emotions.recognise`` a batch at a time: the same windows, features and aggregation."""
-    from .features import frames_for_span
-    from .windows import aggregate_words, layout_windows, overlap_matrix, window_text
-
-    words = [w for s in segments for w in s.words]
-    if not words:
-        return []
-    head = models.head
-    frames, centre = _encode(chunks, n, head, models.audio_encoder, lambda f: report(0.75 * f))
-    spans = _word_spans(words)
-    # The layout depends only on the speech's first start and last end: lay it out from the two
-    # words that hold them, then give each batch of windows its words (no words x windows matrix).
-    ends = [int(np.argmin(spans[:, 0])), int(np.argmax(spans[:, 1]))]
-    windows = layout_windows([words[i] for i in dict.fromkeys(ends)], n / SAMPLE_RATE,
-                             window=options.window, hop=options.hop)
-    results = []
-    for b in range(0, len(windows), _WINDOW_BATCH):
-        batch = windows[b: b + _WINDOW_BATCH]
-        near = np.flatnonzero((spans[:, 0] < max(w.end for w in batch)) & (spans[:, 1] > batch[0].start))
-        weights = overlap_matrix([words[i] for i in near], batch)
-        for j, win in enumerate(batch):
-            win.word_indices = [int(near[i]) for i in np.flatnonzero(weights[:, j] > 0)]
-        texts = [window_text(words, w) for w in batch]
-        present = [i for i, t in enumerate(texts) if t is not None]
-        tokens = [None] * len(batch)  # a window without words: the head masks its text branch
-        for i, embedded in zip(present, models.text_encoder.embed([texts[i] for i in present]) if present else []):
-            tokens[i] = embedded
-        audio = [(frames_for_span(frames, w.start, w.end).astype(np.float32) - centre) / head.audio_std for w in batch]
-        results.append(head.predict(tokens, audio))
-        report(0.75 + 0.2 * min(1.0, (b + len(batch)) / len(windows)))
-    probs, vad, gates = (np.concatenate([getattr(r, k) for r in results]) for k in ("probabilities", "vad", "gates"))
-    starts, stops = np.array([w.start for w in windows]), np.array([w.end for w in windows])
-    emotions = []
-    for a in range(0, len(words), _WORD_BATCH):
-        lo, hi = spans[a: a + _WORD_BATCH, 0].min(), spans[a: a + _WORD_BATCH, 1].max()
-        sel = np.flatnonzero((starts < hi) & (stops > lo))
-        sel = sel if len(sel) else np.array([int(np.argmin(np.abs((starts + stops) / 2 - (lo + hi) / 2)))])
-        emotions += aggregate_words(words[a: a + _WORD_BATCH], [windows[j] for j in sel], list(head.labels),
-                                    probs[sel], vad[sel], gates[sel])
-    it = iter(emotions)
-    return [Line(s.start, s.end, [AnalysedWord(w.text, w.start, w.end, w.probability, next(it)) for w in s.words])
-            for s in segments if s.words]
-
+# ---- analysis: decode, transcribe, recognise ------------------------------------------------
 
 def _asr_identity(options: RenderOptions) -> str:
     if options.backend == "faster-whisper":
@@ -330,7 +207,9 @@ def _asr_identity(options: RenderOptions) -> str:
 
 def _analyse(path: Path, options: RenderOptions, models: Models, stages: _Stages, info) -> Analysis:
     """Run the models on one input (``info`` from media.probe). No output is written."""
+    from .emotions import recognise_chunks
     from .media import iter_audio_chunks
+    from .transcribe import transcribe_chunks
 
     started = time.perf_counter()
     head = models.head  # a missing or mismatched checkpoint fails before the slow stages
@@ -345,13 +224,22 @@ def _analyse(path: Path, options: RenderOptions, models: Models, stages: _Stages
 
     stages.run("decode", decode)
     n = sum(len(c) for c in chunks)
-    language, segments = stages.run("transcribe", lambda r: _transcribe(chunks, n, options, models.device, r))
-    lines = stages.run("emotions", lambda r: _recognise(chunks, n, segments, models, options, r))
+    transcript = stages.run("transcribe", lambda r: transcribe_chunks(
+        chunks, n, model_name=options.asr_model, language=options.language, device=models.device,
+        backend=options.backend, progress=r))
+
+    def recognise(report):
+        if not transcript.words:  # no speech: no encoder needs loading
+            return []
+        return recognise_chunks(chunks, n, transcript.segments, head, models.audio_encoder, models.text_encoder,
+                                window=options.window, hop=options.hop, progress=report)
+
+    lines = stages.run("emotions", recognise)
     chunks.clear()
     stages.seconds["emotions"] += load_seconds
     return Analysis(
         source=path.name, media_kind=info.kind, duration=info.duration or round(n / SAMPLE_RATE, 3),
-        language=language, labels=list(head.labels), lines=lines,
+        language=transcript.language, labels=list(head.labels), lines=lines,
         models={"asr": _asr_identity(options), "audio_encoder": head.metadata.audio_encoder,
                 "text_encoder": head.metadata.text_encoder, "head": head.metadata.version},
         settings={"window": options.window, "hop": options.hop, "culture": options.culture, "age": options.age})

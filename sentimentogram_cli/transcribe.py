@@ -15,13 +15,16 @@ import numpy as np
 
 from .analysis import Segment, Word
 from .assets import BUNDLED_ASR_MODEL, load_whisper
-from .constants import SAMPLE_RATE
+from .constants import CHUNK_SAMPLES, SAMPLE_RATE
 from .devices import resolve_device
 from .errors import ModelError, SentimentogramError
 
-__all__ = ["BACKENDS", "Transcript", "transcribe", "load_openai_whisper", "transcript_from_openai_result"]
+__all__ = ["BACKENDS", "PIECE_SECONDS", "Transcript", "transcribe", "transcribe_chunks", "load_openai_whisper",
+           "transcript_from_openai_result"]
 
 BACKENDS = ("faster-whisper", "openai-whisper")
+PIECE_SECONDS = 300.0  # longest audio given to the recogniser at once: its log-mel costs ~0.45 MB/s
+_CUT_SEARCH_SECONDS = 30.0  # a piece ends at the quietest half second this close to its limit
 _OPENAI_INSTALL_HINT = "pip install 'sentimentogram[openai-whisper]'"
 
 
@@ -115,6 +118,57 @@ def transcribe(
     if progress:
         progress(1.0)
     return result
+
+
+def _samples(chunks: list[np.ndarray], a: int, b: int) -> np.ndarray:
+    """Samples [a, b) of the recording held as 30 s chunks."""
+    parts = [chunks[i][max(0, a - i * CHUNK_SAMPLES): b - i * CHUNK_SAMPLES]
+             for i in range(a // CHUNK_SAMPLES, (b - 1) // CHUNK_SAMPLES + 1)]
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def _piece_bounds(chunks: list[np.ndarray], n_samples: int) -> list[tuple[int, int]]:
+    """Pieces of at most PIECE_SECONDS, each ending in the quietest half second near its limit,
+    so that no word is cut in two."""
+    limit, search, frame = int(PIECE_SECONDS * SAMPLE_RATE), int(_CUT_SEARCH_SECONDS * SAMPLE_RATE), SAMPLE_RATE // 50
+    bounds, start = [], 0
+    while n_samples - start > limit:
+        lo = start + limit - search
+        tail = _samples(chunks, lo, start + limit)
+        energy = (tail[: len(tail) // frame * frame].reshape(-1, frame).astype(np.float64) ** 2).mean(axis=1)
+        quiet = np.convolve(energy, np.ones(25), mode="valid")  # 25 x 20 ms
+        cut = lo + (int(np.argmin(quiet)) + 12) * frame
+        bounds.append((start, cut))
+        start = cut
+    return bounds + [(start, n_samples)]
+
+
+def _shift(segment: Segment, seconds: float) -> Segment:
+    words = [Word(w.text, round(w.start + seconds, 3), round(w.end + seconds, 3), w.probability) for w in segment.words]
+    return Segment(round(segment.start + seconds, 3), round(segment.end + seconds, 3), segment.text, words)
+
+
+def transcribe_chunks(
+    chunks: list[np.ndarray],
+    n_samples: int,
+    *,
+    model_name: str = BUNDLED_ASR_MODEL,
+    language: str | None = None,
+    device: str = "cpu",
+    backend: str = "faster-whisper",
+    progress: Callable[[float], None] | None = None,
+) -> Transcript:
+    """``transcribe`` a recording held as 30 s chunks (``n_samples`` long) in bounded memory:
+    pieces of at most PIECE_SECONDS, cut at quiet points, with their words' times shifted back."""
+    detected, segments = "", []
+    for a, b in _piece_bounds(chunks, n_samples):
+        report = (lambda f: progress(min(1.0, (a + f * (b - a)) / n_samples))) if progress else None
+        piece = transcribe(_samples(chunks, a, b), model_name=model_name, language=language, device=device,
+                           backend=backend, progress=report)
+        detected = detected or piece.language
+        language = language or piece.language or None  # detected once, on the first piece
+        segments += [_shift(s, a / SAMPLE_RATE) for s in piece.segments]
+    return Transcript(language=detected, segments=segments, duration=round(n_samples / SAMPLE_RATE, 3))
 
 
 def _transcribe_faster(

@@ -16,7 +16,7 @@ import numpy as np
 from .analysis import Word, WordEmotion
 from .constants import HOP_SECONDS, WINDOW_SECONDS
 
-__all__ = ["Window", "layout_windows", "overlap_matrix", "window_text", "aggregate_words"]
+__all__ = ["Window", "word_spans", "layout_windows", "overlap_matrix", "window_text", "aggregate_words"]
 
 # Whisper can give a word zero duration (start == end): it still needs a weight, so such a word
 # counts as this long, centred on its time.
@@ -46,7 +46,7 @@ def _check_settings(window: float, hop: float) -> None:
         raise ValueError(f"hop ({hop} s) must not exceed the window ({window} s)")
 
 
-def _word_spans(words: Sequence[Word]) -> np.ndarray:
+def word_spans(words: Sequence[Word]) -> np.ndarray:
     """(n, 2) start/end per word, zero-length words widened to MIN_WORD_SECONDS."""
     spans = np.array([[w.start, max(w.end, w.start)] for w in words], dtype=np.float64).reshape(-1, 2)
     short = spans[:, 1] - spans[:, 0] < MIN_WORD_SECONDS
@@ -69,7 +69,7 @@ def overlap_matrix(words: Sequence[Word], windows: Sequence[Window]) -> np.ndarr
     """(n_words, n_windows) seconds of each word inside each window."""
     if not words or not windows:
         return np.zeros((len(words), len(windows)))
-    spans = _word_spans(words)
+    spans = word_spans(words)
     bounds = np.array([[w.start, w.end] for w in windows], dtype=np.float64)
     lo = np.maximum(spans[:, :1], bounds[None, :, 0])
     hi = np.minimum(spans[:, 1:], bounds[None, :, 1])
@@ -87,7 +87,7 @@ def layout_windows(words: Sequence[Word], duration: float | None = None, *,
     _check_settings(window, hop)
     if not words:
         return []
-    spans = _word_spans(words)
+    spans = word_spans(words)
     first, last = float(spans[:, 0].min()), float(spans[:, 1].max())
     if duration is not None and duration > 0:
         first, last = max(0.0, min(first, duration)), max(0.0, min(last, duration))
@@ -137,7 +137,7 @@ def aggregate_words(words: Sequence[Word], windows: Sequence[Window], labels: Se
     uncovered = np.flatnonzero(weights.sum(axis=1) <= 0)
     if len(uncovered):
         centres = np.array([(w.start + w.end) / 2 for w in windows])
-        spans = _word_spans(words)
+        spans = word_spans(words)
         for i in uncovered:
             weights[i, np.argmin(np.abs(centres - spans[i].mean()))] = 1.0
     weights = weights / weights.sum(axis=1, keepdims=True)

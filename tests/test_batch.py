@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import sentimentogram_cli.emotions as emotions
 import sentimentogram_cli.pipeline as pipeline
+import sentimentogram_cli.transcribe as transcription
 from sentimentogram_cli.batch import BatchEntry, BatchReport, discover_inputs, is_single_file
 from sentimentogram_cli.constants import CHUNK_SAMPLES, SAMPLE_RATE
 from sentimentogram_cli.errors import ExitStatus
@@ -168,19 +170,19 @@ def chunked(audio: np.ndarray) -> list[np.ndarray]:
 
 
 def test_pieces_end_in_the_quietest_stretch(monkeypatch):
-    monkeypatch.setattr(pipeline, "PIECE_SECONDS", 40.0)
-    monkeypatch.setattr(pipeline, "_CUT_SEARCH_SECONDS", 10.0)
+    monkeypatch.setattr(transcription, "PIECE_SECONDS", 40.0)
+    monkeypatch.setattr(transcription, "_CUT_SEARCH_SECONDS", 10.0)
     rng = np.random.default_rng(0)
     audio = (0.3 * rng.standard_normal(95 * SAMPLE_RATE)).astype(np.float32)
     audio[34 * SAMPLE_RATE: int(34.6 * SAMPLE_RATE)] *= 0.001  # a pause at 34.0-34.6 s
     audio[72 * SAMPLE_RATE: int(72.6 * SAMPLE_RATE)] *= 0.001  # and one at 72.0-72.6 s
-    bounds = pipeline._piece_bounds(chunked(audio), len(audio))
+    bounds = transcription._piece_bounds(chunked(audio), len(audio))
     assert bounds[0][0] == 0 and bounds[-1][1] == len(audio)
     assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
     cuts = [b / SAMPLE_RATE for _, b in bounds[:-1]]
     assert len(cuts) == 2 and 34.0 <= cuts[0] <= 34.6 and 72.0 <= cuts[1] <= 72.6
     assert all(b - a <= 40 * SAMPLE_RATE for a, b in bounds)
-    assert np.array_equal(pipeline._samples(chunked(audio), 100, 2 * CHUNK_SAMPLES + 5),
+    assert np.array_equal(transcription._samples(chunked(audio), 100, 2 * CHUNK_SAMPLES + 5),
                           audio[100:2 * CHUNK_SAMPLES + 5])
 
 
@@ -204,7 +206,7 @@ class FakeHead:
 def test_frames_are_encoded_block_by_block_and_kept_as_float16(weight):
     audio = np.zeros(5 * CHUNK_SAMPLES + 12345, np.float32)
     head, encoder = FakeHead(weight), FakeEncoder()
-    frames, centre = pipeline._encode(chunked(audio), len(audio), head, encoder, lambda f: None)
+    frames, centre = emotions._encode_chunks(chunked(audio), len(audio), head, encoder, lambda f: None)
     blocks = [encoder.encode(audio[i:i + 2 * CHUNK_SAMPLES]) for i in range(0, len(audio), 2 * CHUNK_SAMPLES)]
     whole = np.concatenate(blocks)
     assert frames.dtype == np.float16 and len(frames) == int(np.ceil(len(audio) / 640))
@@ -213,13 +215,30 @@ def test_frames_are_encoded_block_by_block_and_kept_as_float16(weight):
     np.testing.assert_allclose(centre, expected, rtol=1e-5)
 
 
+def whole_recording_reference(audio, segments, head, audio_encoder, text_encoder):
+    """The recognition stage at its plainest, as the reference for the chunked one: float32
+    frames of the whole recording, every window at once, every word against every window."""
+    from sentimentogram_cli.features import frames_for_span
+    from sentimentogram_cli.windows import aggregate_words, layout_windows, window_text
+
+    words = [w for s in segments for w in s.words]
+    windows = layout_windows(words, len(audio) / SAMPLE_RATE)
+    frames = head.normalise_recording(audio_encoder.encode(audio))
+    texts = [window_text(words, w) for w in windows]
+    embedded = iter(text_encoder.embed([t for t in texts if t is not None]))
+    predictions = head.predict([None if t is None else next(embedded) for t in texts],
+                               [frames_for_span(frames, w.start, w.end) for w in windows])
+    return aggregate_words(words, windows, list(head.labels),
+                           predictions.probabilities, predictions.vad, predictions.gates)
+
+
 @pytest.mark.slow
 @needs_ravdess
-def test_batched_recognition_matches_the_whole_recording(monkeypatch, tmp_path):
-    """``pipeline._recognise`` (chunks, float16 frames, small batches) against ``emotions.recognise``."""
+def test_chunked_recognition_matches_the_whole_recording(monkeypatch, tmp_path):
+    """``emotions.recognise_chunks`` (chunks, float16 frames, small batches) against the plainest
+    whole-recording computation."""
     from test_emotions import small_head
 
-    from sentimentogram_cli.emotions import recognise
     from sentimentogram_cli.media import decode_audio
     from sentimentogram_cli.transcribe import transcribe
 
@@ -230,18 +249,18 @@ def test_batched_recognition_matches_the_whole_recording(monkeypatch, tmp_path):
     small_head(head_path)
     models = pipeline.Models(device="cpu", head_path=head_path)
     models.head.metadata.recording_mean_weight = 0.5
-    monkeypatch.setattr(pipeline, "_WINDOW_BATCH", 3)
-    monkeypatch.setattr(pipeline, "_WORD_BATCH", 4)
-    batched = pipeline._recognise(chunked(audio), len(audio), segments, models, pipeline.RenderOptions(),
-                                  lambda f: None)
-    whole = recognise(audio, segments, models.head, models.audio_encoder, models.text_encoder)
-    words_b = [w for line in batched for w in line.words]
-    words_w = [w for line in whole for w in line.words]
-    assert [w.text for w in words_b] == [w.text for w in words_w] and len(words_b) >= 8
-    for b, w in zip(words_b, words_w):
-        for label in b.emotion.probabilities:
-            assert b.emotion.probabilities[label] == pytest.approx(w.emotion.probabilities[label], abs=0.02)
-        assert b.emotion.audio_gate == pytest.approx(w.emotion.audio_gate, abs=0.02)
+    encoders = models.audio_encoder, models.text_encoder
+    monkeypatch.setattr(emotions, "_WINDOW_BATCH", 3)
+    monkeypatch.setattr(emotions, "_WORD_BATCH", 4)
+    lines = emotions.recognise_chunks(chunked(audio), len(audio), segments, models.head, *encoders)
+    batched = [w.emotion for line in lines for w in line.words]
+    whole = whole_recording_reference(audio, segments, models.head, *encoders)
+    assert [w.text for line in lines for w in line.words] == [w.text for s in segments for w in s.words]
+    assert len(batched) == len(whole) >= 8
+    for b, w in zip(batched, whole):
+        for label in b.probabilities:
+            assert b.probabilities[label] == pytest.approx(w.probabilities[label], abs=0.02)
+        assert b.audio_gate == pytest.approx(w.audio_gate, abs=0.02)
 
 
 @pytest.mark.slow
@@ -252,15 +271,15 @@ def test_long_audio_is_transcribed_in_pieces_with_the_right_times(monkeypatch):
     first, second = decode_audio(RAVDESS / CLIPS[0]), decode_audio(RAVDESS / CLIPS[1])
     gap = np.zeros(2 * SAMPLE_RATE, np.float32)
     audio = np.concatenate([first, gap, second])
-    monkeypatch.setattr(pipeline, "PIECE_SECONDS", (len(first) + len(gap)) / SAMPLE_RATE + 0.5)
-    monkeypatch.setattr(pipeline, "_CUT_SEARCH_SECONDS", 2.0)
+    monkeypatch.setattr(transcription, "PIECE_SECONDS", (len(first) + len(gap)) / SAMPLE_RATE + 0.5)
+    monkeypatch.setattr(transcription, "_CUT_SEARCH_SECONDS", 2.0)
     chunks = chunked(audio)
-    assert len(pipeline._piece_bounds(chunks, len(audio))) == 2
+    assert len(transcription._piece_bounds(chunks, len(audio))) == 2
     reported = []
-    language, segments = pipeline._transcribe(chunks, len(audio), pipeline.RenderOptions(asr_model="tiny.en"),
-                                              "cpu", reported.append)
-    words = [w for s in segments for w in s.words]
-    assert language == "en"
+    transcript = transcription.transcribe_chunks(chunks, len(audio), model_name="tiny.en", device="cpu",
+                                                 progress=reported.append)
+    words = transcript.words
+    assert transcript.language == "en" and transcript.duration == round(len(audio) / SAMPLE_RATE, 3)
     text = "".join(w.text for w in words).lower()
     assert "talking" in text and "sitting" in text  # "Kids are talking…" and "Dogs are sitting…"
     later = [w for w in words if w.start > len(first) / SAMPLE_RATE + 1.0]

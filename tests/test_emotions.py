@@ -66,30 +66,38 @@ def recording():
                    segment(t2, "Dogs are sitting by the door".split())]
 
 
-def test_windows_get_their_own_frames_and_text(recording, head, encoders):
-    from sentimentogram_cli.emotions import window_inputs
+def test_windows_get_their_own_frames_and_text(recording, head, encoders, monkeypatch):
+    """What ``recognise`` gives the head for each window: its text (None without words) and its
+    own normalised frames; a window without words gets text gate 0."""
+    from sentimentogram_cli.emotions import recognise
 
     audio, segments = recording
-    words = [w for s in segments for w in s.words]
-    inputs = window_inputs(audio, words, head, *encoders)
-    assert len(inputs.windows) > 5
-    for win, frames, tokens, text in zip(inputs.windows, inputs.audio_frames, inputs.text_tokens, inputs.texts):
-        assert frames.shape[1] == 512
-        assert abs(len(frames) - (win.end - win.start) * HEAD_FRAMES_PER_SECOND) <= 1
-        assert (tokens is None) == (text is None) == (not win.word_indices)
-        if tokens is not None:
-            assert tokens.ndim == 2 and tokens.shape[1] == 384
-    # The silence between the utterances gives windows without words.
-    assert any(t is None for t in inputs.texts)
+    calls = []
+    predict = head.predict
 
-    predictions = head.predict(inputs.text_tokens, inputs.audio_frames)
-    n = len(inputs.windows)
-    assert predictions.probabilities.shape == (n, len(EMOTIONS))
-    assert predictions.vad.shape == (n, 3) and predictions.gates.shape == (n, 2)
-    no_text = np.array([t is None for t in inputs.text_tokens])
-    assert np.all(predictions.gates[no_text, 0] == 0)  # missing text → text gate 0
-    assert np.all(predictions.gates[no_text, 1] == pytest.approx(1.0))
-    assert np.all(predictions.gates[~no_text, 0] > 0)
+    def spy(text_tokens, audio_frames):
+        predictions = predict(text_tokens, audio_frames)
+        calls.append((text_tokens, audio_frames, predictions))
+        return predictions
+
+    monkeypatch.setattr(head, "predict", spy)
+    recognise(audio, segments, head, *encoders, window=3.0, hop=1.0)
+    tokens = [t for c in calls for t in c[0]]
+    frames = [f for c in calls for f in c[1]]
+    gates = np.concatenate([c[2].gates for c in calls])
+    assert len(tokens) == len(frames) == len(gates) > 5
+    for window_frames in frames:
+        assert window_frames.dtype == np.float32 and window_frames.shape[1] == 512
+        assert abs(len(window_frames) - 3.0 * HEAD_FRAMES_PER_SECOND) <= 1
+    for t in tokens:
+        assert t is None or (t.ndim == 2 and t.shape[1] == 384)
+    no_text = np.array([t is None for t in tokens])
+    assert no_text.any() and not no_text.all()  # the silence between the utterances has no words
+    assert np.all(gates[no_text, 0] == 0)  # missing text → text gate 0
+    assert np.all(gates[no_text, 1] == pytest.approx(1.0))
+    assert np.all(gates[~no_text, 0] > 0)
+    assert calls[0][2].probabilities.shape == (len(calls[0][0]), len(EMOTIONS))
+    assert calls[0][2].vad.shape == (len(calls[0][0]), 3)
 
 
 def test_recognise_fills_every_word(recording, head, encoders):

@@ -1,14 +1,19 @@
-"""What `sentimentogram prefs survey|fit|show|evaluate` do, and how they print it."""
+"""The `sentimentogram prefs survey|fit|show|evaluate` commands: their options, what they do,
+and how they print it. ``app`` is the sub-app the main CLI adds as ``prefs``."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import List, Optional
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ..cli_shared import SHARED_DATA, Culture, handled
+from ..cli_shared import console as stderr_console
 from ..constants import EMOTIONS
 from ..errors import OutputError
 from ..outputs import atomic_write_text
@@ -19,7 +24,9 @@ from .profile import PRIOR_PATH, choose_style, load_profile, population_prior
 from .ranker import POPULATION_GRID
 from .space import CONTEXT, FEATURE_LABELS, FEATURES
 
-__all__ = ["run_survey", "run_fit", "run_show", "run_evaluate", "evaluation_markdown"]
+__all__ = ["app", "run_survey", "run_fit", "run_show", "run_evaluate", "evaluation_markdown"]
+
+SEED_STUDY = SHARED_DATA / "preferences" / "seed_user_study"
 
 
 def _percent(score: Score | None) -> str:
@@ -155,3 +162,53 @@ def run_evaluate(data: list[Path], seed: int, markdown: bool, console: Console) 
                     f"population {precisions}, personal (precision, context ratio) {personal}; seed {seed}")
     if markdown:
         Console().print(evaluation_markdown(report), markup=False, highlight=False, soft_wrap=True)
+
+
+# --- the command line: options parsed here, the work done by run_* above -----------------------
+
+app = typer.Typer(help="Learn which subtitle styles you prefer: survey, fit, show, evaluate.", no_args_is_help=True)
+
+
+@app.command("survey")
+def survey_command(
+    out: Path = typer.Option(Path("survey.html"), "--out", "-o", help="The survey page to write (or an existing folder for it)."),
+    pairs: int = typer.Option(12, min=4, max=40, help="How many pairs of styles to ask about."),
+    seed: int = typer.Option(0, help="Random seed for the pairs' order and sides."),
+) -> None:
+    """Write a self-contained survey page: a few optional questions, then pairs of styled subtitles."""
+    with handled():
+        run_survey(out, pairs, seed, stderr_console)
+
+
+@app.command("fit")
+def fit_command(
+    answers: List[Path] = typer.Argument(..., show_default=False, help="Saved survey answers (.json), or seed-study folders with --population."),
+    out: Path = typer.Option(Path("profile.json"), "--out", "-o", help="The profile to write."),
+    population: bool = typer.Option(False, "--population", help="Fit a population prior from many people's answers instead of one person's profile."),
+    prior: Optional[Path] = typer.Option(None, "--prior", show_default=False, help="Population prior to start from. Default: the one shipped in the package."),
+    seed: int = typer.Option(0, help="Seed for the inner cross-validation split (--population)."),
+) -> None:
+    """Fit a profile (pairwise logistic ranker) to answers, and print its cross-validated accuracy."""
+    with handled():
+        run_fit(answers, out, population, prior, seed, stderr_console)
+
+
+@app.command("show")
+def show_command(
+    profile: Path = typer.Argument(..., show_default=False, help="A profile from `sentimentogram prefs fit`."),
+    culture: Culture = typer.Option("western", help="Whose presets the chosen styles vary."),
+) -> None:
+    """Explain a profile: its tastes, and the style it chooses for each emotion and why."""
+    with handled():
+        run_show(profile, culture.value, stderr_console)
+
+
+@app.command("evaluate")
+def evaluate_command(
+    data: List[Path] = typer.Option([SEED_STUDY], "--data", help="Answers to evaluate on: seed-study folders and/or survey answer files (repeatable)."),
+    seed: int = typer.Option(0, help="Seed of the within-person halves."),
+    markdown: bool = typer.Option(False, "--markdown", help="Also print the table as Markdown."),
+) -> None:
+    """Pairwise accuracy of random, majority style, culture/age rule and the learned ranker, two protocols."""
+    with handled():
+        run_evaluate(data, seed, markdown, stderr_console)
