@@ -25,6 +25,10 @@ python -m pip install -q --upgrade pip
 python -m pip install -q "torch==2.13.0"
 if [ "$want_test" = 1 ]; then
   python -m pip install -q ".[test]"
+  # The optional openai-whisper backend is tested too. Its triton requirement is only for CUDA
+  # kernels and is a large download, so the test environment installs the rest by hand.
+  python -m pip install -q --no-deps "openai-whisper==20250625"
+  python -m pip install -q tiktoken numba more-itertools tqdm
 else
   python -m pip install -q .
 fi
