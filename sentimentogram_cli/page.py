@@ -32,7 +32,8 @@ STYLE_FIELDS = ("color", "background", "font", "size", "weight", "italic", "lett
 # Fields with few distinct values travel as one character per word, an index into a vocabulary.
 _CATEGORICAL = ("background", "font", "text_transform", "animation")
 _CODES = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-# Numeric fields travel as integers: the style is already rounded to these steps.
+# Numeric fields travel as integers (the style is already rounded to these steps), each column as
+# {"values": [its distinct integers], "codes": one character per word, an index into values}.
 _INTEGER_SCALE = {"size": 100, "weight": 1, "letter_spacing": 1000, "animation_strength": 100}
 
 
@@ -118,6 +119,16 @@ class _ColumnStore:
             vocabulary.append(value)
         return _CODES[vocabulary.index(value)]
 
+    @staticmethod
+    def _numeric(integers: list[int]):
+        """A numeric column: one character per word, an index into its own list of values, when
+        it has few enough distinct values (it nearly always has); else the plain list of integers."""
+        values = list(dict.fromkeys(integers))
+        if len(values) > len(_CODES):
+            return integers
+        index = {v: _CODES[k] for k, v in enumerate(values)}
+        return {"values": values, "codes": "".join(index[v] for v in integers)}
+
     def add_styles(self, styles: list[Style]) -> dict[str, int]:
         rows = [_style_row(style) for style in styles]
         column_of = {}
@@ -130,7 +141,7 @@ class _ColumnStore:
             elif field in _CATEGORICAL:
                 column = "".join(self._code(field, v) for v in values)
             else:
-                column = [round(v * _INTEGER_SCALE[field]) for v in values]
+                column = self._numeric([round(v * _INTEGER_SCALE[field]) for v in values])
             column_of[field] = self._add(column)
         return column_of
 
@@ -152,6 +163,26 @@ def _rounded(value, digits: int = 3):
     if isinstance(value, list):
         return [_rounded(v, digits) for v in value]
     return value
+
+
+def _player_analysis(analysis: Analysis) -> dict:
+    """The page's copy of the analysis: only what player.js reads, floats rounded to 3 digits.
+
+    The full document (every probability, gate and VAD value) is what ``--json`` writes; a page
+    that carried it would grow by some 330 bytes per word. The shape stays that of the document
+    (lines of words, each with its ``emotion``), so anything reading ``#analysis`` still works.
+    """
+    return _rounded({
+        "source": analysis.source,
+        "media_kind": analysis.media_kind,
+        "duration": analysis.duration,
+        "language": analysis.language,
+        "lines": [{"start": line.start, "end": line.end,
+                   "words": [{"text": w.text, "start": w.start, "end": w.end,
+                              "emotion": {"emotion": w.emotion.emotion, "arousal": w.emotion.arousal}}
+                             for w in line.words]}
+                  for line in analysis.lines],
+    })
 
 
 def _page_data(analysis: Analysis, culture: str, age: str, overrides: StyleOverrides | None) -> dict:
@@ -239,7 +270,7 @@ def render_page(analysis: Analysis, *, media_href: str | None, culture: str = "w
         font_css=Markup(_font_face_css()),
         player_css=_inline_asset("player.css", "</style"),
         player_js=_inline_asset("player.js", "</script"),
-        analysis_json=json_for_script(_rounded(analysis.to_dict())),
+        analysis_json=json_for_script(_player_analysis(analysis)),
         page_json=json_for_script(data),
     )
 

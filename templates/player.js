@@ -90,6 +90,7 @@
         if (name === "color") return "#" + column.substr(i * 6, 6);
         if (name === "italic") return column.charAt(i) === "1" ? 1 : 0;
         if (data.vocabulary[name]) return data.vocabulary[name][data.codes.indexOf(column.charAt(i))];
+        if (column.codes !== undefined) return column.values[data.codes.indexOf(column.codes.charAt(i))] / data.scale[name];
         return column[i] / data.scale[name];
       }));
     }

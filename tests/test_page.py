@@ -130,11 +130,37 @@ def test_styles_for_every_culture_and_age_are_precomputed_exactly(make_analysis)
         for i, word in enumerate(analysis.words):
             expected = style_word(word.emotion, culture, age)
             color = data["columns"][column_of["color"]][i * 6:i * 6 + 6]
-            size = data["columns"][column_of["size"]][i] / data["scale"]["size"]
             code = data["columns"][column_of["animation"]][i]
             animation = data["vocabulary"]["animation"][data["codes"].index(code)]
-            assert ("#" + color, size, animation) == (expected.color, expected.size, expected.animation)
+            assert ("#" + color, animation) == (expected.color, expected.animation)
+            for field in ("size", "weight", "letter_spacing", "animation_strength"):
+                assert _numeric(data, column_of[field], i) / data["scale"][field] == getattr(expected, field)
     assert set(data["legend"]["eastern/senior"]) == set(EMOTIONS)
+
+
+def _numeric(data, column_id, i):
+    """Word i's integer in a numeric column, decoded as player.js does."""
+    column = data["columns"][column_id]
+    if isinstance(column, dict):
+        return column["values"][data["codes"].index(column["codes"][i])]
+    return column[i]
+
+
+def test_a_numeric_column_with_too_many_values_travels_as_a_plain_list():
+    from sentimentogram_cli.page import _ColumnStore
+    few, many = [5, 7, 5, 9], list(range(100))
+    assert _ColumnStore._numeric(few) == {"values": [5, 7, 9], "codes": "0102"}
+    assert _ColumnStore._numeric(many) == many
+
+
+def test_the_page_analysis_keeps_what_the_player_reads(make_analysis):
+    analysis = make_analysis(["Hello", "world"])
+    data = script_json(render_page(analysis, media_href="clip.mp4"), "analysis")
+    assert data["source"] == analysis.source and data["duration"] == round(analysis.duration, 3)
+    for line, source_line in zip(data["lines"], analysis.lines):
+        for word, w in zip(line["words"], source_line.words):
+            assert word == {"text": w.text, "start": round(w.start, 3), "end": round(w.end, 3),
+                            "emotion": {"emotion": w.emotion.emotion, "arousal": round(w.emotion.arousal, 3)}}
 
 
 def test_line_gates_are_the_duration_weighted_share_of_audio(make_analysis):
@@ -170,7 +196,8 @@ def _talk(n_words: int, seed: int = 0) -> Analysis:
     return Analysis("talk.mp4", "video", n_words * 0.4, "en", list(EMOTIONS), lines)
 
 
-@pytest.mark.parametrize("n_words", [20, 1500])  # a clip, and a 10-minute talk at 150 words/minute
+# A clip, a 10-minute and a 20-minute talk at 150 words/minute.
+@pytest.mark.parametrize("n_words", [20, 1500, 3000])
 def test_a_page_without_embedded_media_stays_under_1_5_mb(n_words):
     html = render_page(_talk(n_words), media_href="talk.mp4")
     assert len(html.encode("utf-8")) < 1_500_000
