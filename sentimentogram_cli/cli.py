@@ -42,43 +42,6 @@ def _root(
     """Emotion-styled, word-synchronized subtitles as one HTML page."""
 
 
-# --- training and evaluation of the emotion head -------------------------------------------
-
-@app.command()
-def train(
-    data_dir: Path = typer.Option(SHARED_DATA, "--data", help="Folder with emotional_speech/ and text/ (../shared/data layout)."),
-    out: Path = typer.Option(Path("emotion_head.safetensors"), "--out", "-o", help="Where to write the trained head."),
-    cache_dir: Path = typer.Option(Path(".cache/features"), "--cache", help="Encoder feature cache (reruns skip the encoders)."),
-    hold_out: str = typer.Option("ravdess-17,ravdess-18,ravdess-19,ravdess-20", help="Speakers kept out of training (comma-separated); empty for none."),
-    epochs: int = typer.Option(6, help="Passes over the training samples."),
-    seed: int = typer.Option(0, help="Random seed (results are reproducible for a given seed)."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda: where the encoders run."),
-) -> None:
-    """Train the fused text+audio emotion head from the shared corpora."""
-    from .training.commands import run_train
-
-    run_train(data_dir, out, cache_dir, [s for s in hold_out.split(",") if s], epochs, seed, device, console)
-
-
-@app.command()
-def evaluate(
-    labels: Optional[Path] = typer.Option(None, "--labels", help="A clip CSV (path relative to it, label; text optional) to score the head on."),
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Head to score (default: the shipped one)."),
-    data_dir: Path = typer.Option(SHARED_DATA, "--data", help="Shared data folder, for the full report."),
-    cache_dir: Path = typer.Option(Path(".cache/features"), "--cache", help="Encoder feature cache."),
-    report: bool = typer.Option(False, "--report", help="Train every baseline and leave-one-corpus-out model, and print the whole table (long)."),
-    epochs: int = typer.Option(6, help="Epochs for the models --report trains."),
-    recording_weight: Optional[float] = typer.Option(None, help="--report: skip the validation selection of the per-recording normalisation weight and use this one.", show_default=False),
-    save_full_model: Optional[Path] = typer.Option(None, help="--report: also save the full model it trains (held-out actors 17–20 unseen) here.", show_default=False),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
-) -> None:
-    """Score the emotion head: on your own clips (--labels), on the held-out split, or the full report."""
-    from .training.commands import run_evaluate
-
-    run_evaluate(labels, checkpoint, data_dir, cache_dir, report, epochs, device, console,
-                 recording_weight, save_full_model)
-
-
 # --- rendering: media file -> styled-subtitle page ------------------------------------------
 
 def _print_summary(result, out: Console) -> None:
@@ -168,8 +131,10 @@ def render(
     no_cache: bool = _NO_CACHE,
     force: bool = typer.Option(False, "--force", help="Render even the inputs whose outputs are up to date."),
 ) -> None:
-    """Transcribe each input, recognise the emotion of every word, and write a self-contained HTML page
-    (and/or JSON, VTT, SRT, ASS). Reruns skip inputs whose outputs are up to date."""
+    """Transcribe each input, recognise the emotion of every word, write a self-contained HTML page.
+
+    Also JSON, VTT, SRT or ASS with --format. Reruns skip inputs whose outputs are up to date.
+    """
     from .batch import BatchFailed, discover_inputs, is_single_file, results_table, run_batch
     from .pipeline import Models, render_file
 
@@ -327,6 +292,43 @@ def styles(
                       f"{s.size:.2f}", str(s.weight), " ".join(shape),
                       s.animation if s.animation != "none" else "")
     Console().print(table)
+
+
+# --- training and evaluation of the emotion head -------------------------------------------
+
+@app.command()
+def train(
+    data_dir: Path = typer.Option(SHARED_DATA, "--data", help="Folder with emotional_speech/ and text/ (../shared/data layout)."),
+    out: Path = typer.Option(Path("emotion_head.safetensors"), "--out", "-o", help="Where to write the trained head."),
+    cache_dir: Path = typer.Option(Path(".cache/features"), "--cache", help="Encoder feature cache (reruns skip the encoders)."),
+    hold_out: str = typer.Option("ravdess-17,ravdess-18,ravdess-19,ravdess-20", help="Speakers kept out of training (comma-separated); empty for none."),
+    epochs: int = typer.Option(6, help="Passes over the training samples."),
+    seed: int = typer.Option(0, help="Random seed (results are reproducible for a given seed)."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda: where the encoders run."),
+) -> None:
+    """Train the fused text+audio emotion head from the shared corpora."""
+    from .training.commands import run_train
+
+    run_train(data_dir, out, cache_dir, [s for s in hold_out.split(",") if s], epochs, seed, device, console)
+
+
+@app.command()
+def evaluate(
+    labels: Optional[Path] = typer.Option(None, "--labels", help="A clip CSV (path relative to it, label; text optional) to score the head on."),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Head to score (default: the shipped one)."),
+    data_dir: Path = typer.Option(SHARED_DATA, "--data", help="Shared data folder, for the full report."),
+    cache_dir: Path = typer.Option(Path(".cache/features"), "--cache", help="Encoder feature cache."),
+    report: bool = typer.Option(False, "--report", help="Train every baseline and leave-one-corpus-out model, and print the whole table (long)."),
+    epochs: int = typer.Option(6, help="Epochs for the models --report trains."),
+    recording_weight: Optional[float] = typer.Option(None, help="--report: skip the validation selection of the per-recording normalisation weight and use this one.", show_default=False),
+    save_full_model: Optional[Path] = typer.Option(None, help="--report: also save the full model it trains (held-out actors 17–20 unseen) here.", show_default=False),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+) -> None:
+    """Score the emotion head: on your own clips (--labels), on the held-out split, or the full report."""
+    from .training.commands import run_evaluate
+
+    run_evaluate(labels, checkpoint, data_dir, cache_dir, report, epochs, device, console,
+                 recording_weight, save_full_model)
 
 
 def main() -> None:
