@@ -24,7 +24,7 @@ from .errors import InputError
 from .outputs import atomic_write_text
 from .typography import FONT_FACES, Style, StyleOverrides, css_font_stack, style_table, style_word
 
-__all__ = ["STYLE_FIELDS", "render_page", "write_page", "json_for_script", "media_href_for"]
+__all__ = ["STYLE_FIELDS", "render_page", "write_page", "json_for_script", "media_href_for", "font_face_css"]
 
 # The order of a style's fields in the page's legend rows (player.js reads the same order).
 STYLE_FIELDS = ("color", "background", "font", "size", "weight", "italic", "letter_spacing",
@@ -54,7 +54,7 @@ def media_href_for(relative_path: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _font_face_css() -> str:
+def font_face_css() -> str:
     fonts = resource_dir("fonts")
     rules = []
     for face in FONT_FACES:
@@ -267,7 +267,7 @@ def render_page(analysis: Analysis, *, media_href: str | None, culture: str = "w
         age=age,
         cultures=CULTURES,
         ages=AGE_GROUPS,
-        font_css=Markup(_font_face_css()),
+        font_css=Markup(font_face_css()),
         player_css=_inline_asset("player.css", "</style"),
         player_js=_inline_asset("player.js", "</script"),
         analysis_json=json_for_script(_player_analysis(analysis)),

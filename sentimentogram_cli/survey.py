@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from .assets import resource_dir
 from .constants import EMOTIONS
-from .page import _font_face_css, json_for_script  # the page's own inlined font faces
+from .page import font_face_css, json_for_script  # the page's own inlined font faces
 from .preferences.data import ANSWERS_FORMAT, ANSWERS_VERSION
 from .preferences.profile import Profile, population_prior
 from .preferences.space import AGE_GROUPS, CULTURES, context_vector, style_features, UserAttributes
@@ -145,5 +145,5 @@ def render_survey(n_pairs: int = 12, seed: int = 0, prior: Profile | None = None
             "seed": seed, "pairs": [p.to_dict(i) for i, p in enumerate(pairs)],
             "ages": list(AGE_GROUPS), "cultures": list(CULTURES)}
     return _environment().get_template("survey.html.j2").render(
-        font_css=Markup(_font_face_css()), survey_json=json_for_script(data), n_pairs=len(pairs),
+        font_css=Markup(font_face_css()), survey_json=json_for_script(data), n_pairs=len(pairs),
         caption_bg=PRESETS["western"]["neutral"].background)
