@@ -75,8 +75,9 @@ def print_metrics(console: Console, title: str, result: dict) -> None:
     console.print(table)
 
 
-def _score_csv(labels_csv: Path, head: EmotionHead, cache_dir: Path, device: str, console: Console) -> dict:
-    """Score a head on a user's clip CSV (shared format), audio only or with the text column."""
+def _clip_data(labels_csv: Path, head: EmotionHead, cache_dir: Path, device: str, console: Console):
+    """The clips of a CSV in the shared format with their audio frames and transcript tokens (only
+    these: no text corpus is read)."""
     from ..features import AudioEncoder, TextEncoder
     from .corpora import read_clips
     from .data import TrainingData
@@ -95,13 +96,18 @@ def _score_csv(labels_csv: Path, head: EmotionHead, cache_dir: Path, device: str
     with _progress(console) as update:
         text_encoder = TextEncoder(device=device)
         audio_encoder = AudioEncoder(device=device)
+        if head.metadata.audio_encoder != audio_encoder.identity:
+            raise InputError(f"the head expects audio encoder {head.metadata.audio_encoder}")
         frames = clip_frames(clips, audio_encoder, cache_dir, lambda d, n: update("clip audio", d, n))
-        transcripts = text_tokens([c.text for c in clips], text_encoder, cache_dir, "eval-clips")
-    if head.metadata.audio_encoder != audio_encoder.identity:
-        raise InputError(f"the head expects audio encoder {head.metadata.audio_encoder}")
-    data = TrainingData(clips, frames, transcripts, {}, audio_encoder.identity, text_encoder.identity, head.labels)
-    use_text = any(c.text for c in clips)
-    result = score_clips(head, clip_inputs(head, data, list(range(len(clips))), "own" if use_text else "none"))
+        transcripts = text_tokens([c.text for c in clips], text_encoder, cache_dir, "clips")
+    return TrainingData(clips, frames, transcripts, {}, audio_encoder.identity, text_encoder.identity, head.labels)
+
+
+def _score_csv(labels_csv: Path, head: EmotionHead, cache_dir: Path, device: str, console: Console) -> dict:
+    """Score a head on a user's clip CSV, audio only or with the text column when it has one."""
+    data = _clip_data(labels_csv, head, cache_dir, device, console)
+    use_text = any(c.text for c in data.clips)
+    result = score_clips(head, clip_inputs(head, data, list(range(len(data.clips))), "own" if use_text else "none"))
     print_metrics(console, f"{labels_csv} ({'audio + transcript' if use_text else 'audio only'})", result)
     return result
 
@@ -121,8 +127,10 @@ def run_evaluate(labels: Path | None, checkpoint: Path | None, data_dir: Path, c
     if labels is not None:
         _score_csv(labels, head, cache_dir, device, console)
         return
-    # Default: the shipped head on the held-out RAVDESS actors it never saw.
-    data = load_data(data_dir, cache_dir, device, console)
+    # Default: the head on the held-out speakers it never saw. Frames are computed over the whole
+    # clip list (clips are packed into 30 s chunks over it), but no text corpus is needed.
+    _check_data(data_dir)
+    data = _clip_data(Path(data_dir) / "emotional_speech" / "labels.csv", head, cache_dir, device, console)
     held = set(head.metadata.extra.get("held_out", ["ravdess-17", "ravdess-18", "ravdess-19", "ravdess-20"]))
     indices = [i for i, c in enumerate(data.clips) if c.speaker in held]
     print_metrics(console, "held-out speakers, audio only", score_clips(head, clip_inputs(head, data, indices), use_text=False))
