@@ -74,3 +74,16 @@ def chromium_executable():
         pytest.skip("browser test needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
     pytest.importorskip("playwright.sync_api", reason="browser test needs the playwright package")
     return str(path)
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_executable):
+    """Headless Chromium with the flags this closed network needs (no background requests)."""
+    from playwright.sync_api import sync_playwright
+
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--autoplay-policy=no-user-gesture-required"]
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium_executable, args=args)
+        yield instance
+        instance.close()

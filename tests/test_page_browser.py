@@ -15,8 +15,6 @@ pytestmark = pytest.mark.browser
 
 VIDEO_NAME = "test clip é.mp4"  # a space and a non-ASCII letter: the link must be URL-quoted
 N_WORDS, STEP, FIRST = 20, 0.25, 0.5
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--autoplay-policy=no-user-gesture-required"]
 
 
 @pytest.fixture(scope="module")
@@ -35,16 +33,6 @@ def site(tmp_path_factory, make_analysis):
     write_page(folder / "silence.html", render_page(make_analysis([], duration=6.0),
                                                     media_href=VIDEO_NAME))
     return folder, analysis
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_executable):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium_executable, args=LAUNCH_ARGS)
-        yield instance
-        instance.close()
 
 
 def new_context(browser, **options):

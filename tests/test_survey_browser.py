@@ -12,18 +12,7 @@ from sentimentogram_cli.typography import PRESETS, Style
 
 pytestmark = pytest.mark.browser
 
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 TASTE = np.array([{"serif": 1.0, "italic": 1.0}.get(f, 0.0) for f in FEATURES])
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_executable):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium_executable, args=LAUNCH_ARGS)
-        yield instance
-        instance.close()
 
 
 def test_survey_answers_fit_and_restyle_the_page(browser, tmp_path, run_cli, make_analysis):
