@@ -45,7 +45,7 @@ def _output(path: Path, default_name: str) -> Path:
 
 
 def run_survey(out: Path, pairs: int, seed: int, console: Console) -> None:
-    from ..survey import render_survey
+    from .survey import render_survey
 
     path = _output(out, "survey.html")
     atomic_write_text(path, render_survey(pairs, seed))

@@ -17,13 +17,13 @@ import jinja2
 import numpy as np
 from markupsafe import Markup
 
-from .assets import resource_dir
-from .constants import EMOTIONS
-from .page import font_face_css, json_for_script  # the page's own inlined font faces
-from .preferences.data import ANSWERS_FORMAT, ANSWERS_VERSION
-from .preferences.profile import Profile, population_prior
-from .preferences.space import AGE_GROUPS, CULTURES, context_vector, style_features, UserAttributes
-from .typography import PRESETS, Style, css_font_stack, ensure_contrast
+from ..assets import resource_dir
+from ..constants import EMOTIONS
+from ..page import font_face_css, json_for_script  # the page's own inlined font faces
+from .data import ANSWERS_FORMAT, ANSWERS_VERSION
+from .profile import Profile, population_prior
+from .space import AGE_GROUPS, CULTURES, context_vector, style_features, UserAttributes
+from ..typography import PRESETS, Style, css_font_stack, ensure_contrast
 
 __all__ = ["LINES", "PROBES", "SurveyPair", "choose_pairs", "render_survey"]
 
