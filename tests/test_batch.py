@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import sentimentogram_cli.emotions as emotions
+import sentimentogram_cli.emotion.recognise as emotions
 import sentimentogram_cli.pipeline as pipeline
 import sentimentogram_cli.transcribe as transcription
 from sentimentogram_cli.batch import BatchEntry, BatchReport, discover_inputs, is_single_file
@@ -218,8 +218,8 @@ def test_frames_are_encoded_block_by_block_and_kept_as_float16(weight):
 def whole_recording_reference(audio, segments, head, audio_encoder, text_encoder):
     """The recognition stage at its plainest, as the reference for the chunked one: float32
     frames of the whole recording, every window at once, every word against every window."""
-    from sentimentogram_cli.features import frames_for_span
-    from sentimentogram_cli.windows import aggregate_words, layout_windows, window_text
+    from sentimentogram_cli.emotion.features import frames_for_span
+    from sentimentogram_cli.emotion.windows import aggregate_words, layout_windows, window_text
 
     words = [w for s in segments for w in s.words]
     windows = layout_windows(words, len(audio) / SAMPLE_RATE)

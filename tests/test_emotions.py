@@ -23,9 +23,9 @@ def small_head(path: Path, audio_encoder: str = "whisper-base"):
     """A randomly initialised head, saved and loaded back through the checkpoint format."""
     import torch
 
-    from sentimentogram_cli.features import TextEncoder
-    from sentimentogram_cli.fusion import FusedEmotionModel, FusionConfig
-    from sentimentogram_cli.head import EmotionHead, HeadMetadata
+    from sentimentogram_cli.emotion.features import TextEncoder
+    from sentimentogram_cli.emotion.fusion import FusedEmotionModel, FusionConfig
+    from sentimentogram_cli.emotion.head import EmotionHead, HeadMetadata
 
     torch.manual_seed(0)
     model = FusedEmotionModel(FusionConfig(labels=EMOTIONS, dim=32, heads=2))
@@ -37,7 +37,7 @@ def small_head(path: Path, audio_encoder: str = "whisper-base"):
 
 @pytest.fixture(scope="module")
 def encoders():
-    from sentimentogram_cli.features import AudioEncoder, TextEncoder
+    from sentimentogram_cli.emotion.features import AudioEncoder, TextEncoder
 
     return AudioEncoder("base", "cpu"), TextEncoder("cpu")
 
@@ -69,7 +69,7 @@ def recording():
 def test_windows_get_their_own_frames_and_text(recording, head, encoders, monkeypatch):
     """What ``recognise`` gives the head for each window: its text (None without words) and its
     own normalised frames; a window without words gets text gate 0."""
-    from sentimentogram_cli.emotions import recognise
+    from sentimentogram_cli.emotion.recognise import recognise
 
     audio, segments = recording
     calls = []
@@ -101,7 +101,7 @@ def test_windows_get_their_own_frames_and_text(recording, head, encoders, monkey
 
 
 def test_recognise_fills_every_word(recording, head, encoders):
-    from sentimentogram_cli.emotions import recognise
+    from sentimentogram_cli.emotion.recognise import recognise
 
     audio, segments = recording
     seen = []
@@ -123,7 +123,7 @@ def test_recognise_fills_every_word(recording, head, encoders):
 
 
 def test_recognise_without_words_runs_no_model(recording, head):
-    from sentimentogram_cli.emotions import recognise
+    from sentimentogram_cli.emotion.recognise import recognise
 
     audio, _ = recording
     # No encoder is touched (None would fail if one were): nothing to classify.

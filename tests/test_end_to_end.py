@@ -21,7 +21,7 @@ HOSTILE = "</script><script>alert(1)</script>"
                            "(train it with `sentimentogram train`)")
 @pytest.mark.skipif(not EXAMPLE.is_file(), reason=f"{EXAMPLE.relative_to(ROOT)} is missing")
 def test_render_example_with_the_shipped_head(tmp_path, run_cli):
-    from sentimentogram_cli.head import EmotionHead
+    from sentimentogram_cli.emotion.head import EmotionHead
 
     head = EmotionHead.load()
     page = tmp_path / "actor01.html"

@@ -6,8 +6,8 @@ import torch
 
 from sentimentogram_cli.constants import EMOTIONS
 from sentimentogram_cli.errors import ModelError
-from sentimentogram_cli.fusion import FusedEmotionModel, FusionConfig, fusion_loss
-from sentimentogram_cli.head import EmotionHead, HeadMetadata
+from sentimentogram_cli.emotion.fusion import FusedEmotionModel, FusionConfig, fusion_loss
+from sentimentogram_cli.emotion.head import EmotionHead, HeadMetadata
 
 
 def small_model(**overrides) -> FusedEmotionModel:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sentimentogram_cli.head import EmotionHead
+from sentimentogram_cli.emotion.head import EmotionHead
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 pytestmark = [

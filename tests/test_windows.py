@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sentimentogram_cli.analysis import Word
-from sentimentogram_cli.windows import (Window, aggregate_words, layout_windows, overlap_matrix,
+from sentimentogram_cli.emotion.windows import (Window, aggregate_words, layout_windows, overlap_matrix,
                                         window_text)
 
 LABELS = ["neutral", "happy", "sad"]

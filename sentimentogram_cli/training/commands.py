@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..devices import resolve_device
 from ..errors import InputError
-from ..head import EmotionHead
+from ..emotion.head import EmotionHead
 from .data import load_training_data
 from .evaluation import clip_inputs, score_clips
 from .train import TrainSettings, train_head
@@ -78,7 +78,7 @@ def print_metrics(console: Console, title: str, result: dict) -> None:
 def _clip_data(labels_csv: Path, head: EmotionHead, cache_dir: Path, device: str, console: Console):
     """The clips of a CSV in the shared format with their audio frames and transcript tokens (only
     these: no text corpus is read)."""
-    from ..features import AudioEncoder, TextEncoder
+    from ..emotion.features import AudioEncoder, TextEncoder
     from .corpora import read_clips
     from .data import TrainingData
     from .extract import clip_frames, text_tokens

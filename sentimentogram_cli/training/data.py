@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..constants import EMOTIONS
-from ..features import AudioEncoder, TextEncoder
+from ..emotion.features import AudioEncoder, TextEncoder
 from .corpora import Clip, Sentence, read_clips, read_emobank, read_goemotions, read_meld
 from .extract import clip_frames, text_tokens
 from .feature_cache import RaggedArrays

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..head import EmotionHead
+from ..emotion.head import EmotionHead
 from .data import AudioNormaliser, SentenceSet, TrainingData
 from .metrics import classification_metrics, pearson
 from .samples import crop_frames

@@ -7,21 +7,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ..features import AudioEncoder, TextEncoder
+from ..emotion.features import AUDIO_FEATURES, AudioEncoder, TextEncoder
 from .corpora import Clip, load_clip_audio, packing_order
 from .feature_cache import RaggedArrays, cache_key, cached
 
 __all__ = ["clip_frames", "text_tokens", "FEATURE_CONVENTION"]
 
-# Bump when the way frames are computed changes: old caches are then ignored.
-FEATURE_CONVENTION = "chunk30s-pool2-packed-by-speaker-v1"
+# Bump when the way frames are computed or clips are packed changes: old caches are then ignored.
+FEATURE_CONVENTION = f"{AUDIO_FEATURES}-packed-by-speaker"
 _BLOCK = 256
 
 
 def clip_frames(clips: list[Clip], encoder: AudioEncoder, cache_dir: Path,
                 progress: Callable[[int, int], None] | None = None) -> RaggedArrays:
-    """(frames, 512) per clip, in the order of ``clips``."""
-    key = cache_key(encoder.identity, FEATURE_CONVENTION, [str(c.path) for c in clips])
+    """(frames, encoder.dim) per clip, in the order of ``clips``."""
+    key = cache_key(encoder.identity, FEATURE_CONVENTION, encoder.layers, [str(c.path) for c in clips])
 
     def compute():
         order = packing_order(clips)
@@ -30,7 +30,7 @@ def clip_frames(clips: list[Clip], encoder: AudioEncoder, cache_dir: Path,
             block = order[b : b + _BLOCK]
             encoded = encoder.encode_clips([load_clip_audio(clips[i].path) for i in block])
             for i, f in zip(block, encoded):
-                frames[i] = f
+                frames[i] = f.astype(np.float16)  # half the memory of a whole-corpus run
             if progress:
                 progress(min(b + _BLOCK, len(order)), len(order))
         return frames

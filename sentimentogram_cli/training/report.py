@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..constants import SAMPLE_RATE
-from ..head import EmotionHead
+from ..emotion.head import EmotionHead
 from .data import TrainingData
 from .evaluation import clip_inputs, head_speed, score_clips, score_sentences, score_vad
 from .train import TrainSettings
@@ -54,7 +54,7 @@ def select_recording_weight(data: TrainingData, settings: TrainSettings, train: 
 
 def inference_speed(head: EmotionHead, data: TrainingData, test_idx: list[int]) -> dict:
     """Windows per second: the head alone, and encoders + head on 30 s of held-out speech."""
-    from ..features import AudioEncoder, TextEncoder, frames_for_span
+    from ..emotion.features import AudioEncoder, TextEncoder, frames_for_span
     from .corpora import load_clip_audio
 
     inputs = clip_inputs(head, data, test_idx, "own")

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..constants import CATEGORY_VAD, HEAD_FRAMES_PER_SECOND, WINDOW_SECONDS
-from ..head import pad_batch
+from ..emotion.head import pad_batch
 
 __all__ = ["Sample", "Batch", "collate", "crop_frames", "WINDOW_FRAMES"]
 

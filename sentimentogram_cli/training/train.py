@@ -12,8 +12,8 @@ import torch
 
 from .. import __version__
 from ..constants import CATEGORY_VAD, HOP_SECONDS, WINDOW_SECONDS
-from ..fusion import FusedEmotionModel, FusionConfig, fusion_loss
-from ..head import EmotionHead, HeadMetadata
+from ..emotion.fusion import FusedEmotionModel, FusionConfig, fusion_loss
+from ..emotion.head import EmotionHead, HeadMetadata
 from .data import AudioNormaliser, TrainingData
 from .extract import FEATURE_CONVENTION
 from .samples import Sample, collate, crop_frames

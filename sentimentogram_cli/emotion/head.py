@@ -16,8 +16,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from safetensors import safe_open
 
-from .assets import head_checkpoint_path
-from .errors import ModelError
+from ..assets import head_checkpoint_path
+from ..errors import ModelError
 from .fusion import FusedEmotionModel, FusionConfig
 
 __all__ = ["CHECKPOINT_FORMAT", "HeadMetadata", "EmotionHead", "WindowPredictions", "pad_batch"]

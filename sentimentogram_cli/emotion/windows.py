@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .analysis import Word, WordEmotion
-from .constants import HOP_SECONDS, WINDOW_SECONDS
+from ..analysis import Word, WordEmotion
+from ..constants import HOP_SECONDS, WINDOW_SECONDS
 
 __all__ = ["Window", "word_spans", "layout_windows", "overlap_matrix", "window_text", "aggregate_words"]
 

@@ -32,6 +32,10 @@ class FusionConfig:
     gated: bool = True  # False: concatenate the pooled vectors instead of gating them
     micl_dim: int = 64
     frame_pool: int = 2  # average this many input frames into one (25/s in → 12.5/s)
+    # Audio frames are ``audio_layers`` encoder layers side by side (audio_dim in all). "concat"
+    # projects them together; "weighted" mixes them first with learned softmax weights (SUPERB).
+    audio_layers: int = 1
+    layer_mix: str = "concat"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -111,7 +115,13 @@ class FusedEmotionModel(nn.Module):
         self.config = config
         d = config.dim
         self.text_in = nn.Sequential(nn.LayerNorm(config.text_dim), nn.Linear(config.text_dim, d), nn.GELU())
-        self.audio_in = nn.Sequential(nn.LayerNorm(config.audio_dim), nn.Linear(config.audio_dim, d))
+        mixed_dim = config.audio_dim
+        if config.layer_mix == "weighted" and config.audio_layers > 1:
+            self.layer_logits = nn.Parameter(torch.zeros(config.audio_layers))
+            mixed_dim = config.audio_dim // config.audio_layers
+        elif config.layer_mix not in ("concat", "weighted"):
+            raise ValueError(f"unknown layer_mix {config.layer_mix!r}")
+        self.audio_in = nn.Sequential(nn.LayerNorm(mixed_dim), nn.Linear(mixed_dim, d))
         # A depthwise convolution gives each frame its neighbours' context (≈ 200 ms at 25 frames/s)
         # at a fraction of a full convolution's cost.
         self.audio_context = nn.Conv1d(d, d, kernel_size=5, padding=2, groups=d)
@@ -133,9 +143,14 @@ class FusedEmotionModel(nn.Module):
         self.text_micl = nn.Linear(d, config.micl_dim)
         self.audio_micl = nn.Linear(d, config.micl_dim)
 
+    def layer_weights(self) -> torch.Tensor | None:
+        """The learned softmax weights over encoder layers ("weighted" mix), else None."""
+        logits = getattr(self, "layer_logits", None)
+        return None if logits is None else torch.softmax(logits.detach(), dim=0)
+
     def forward(self, text: torch.Tensor, text_mask: torch.Tensor,
                 audio: torch.Tensor, audio_mask: torch.Tensor) -> FusionOutput:
-        """text (B, T, 384) with mask (B, T); audio (B, F, 512) with mask (B, F); True = real.
+        """text (B, T, 384) with mask (B, T); audio (B, F, audio_dim) with mask (B, F); True = real.
 
         A sample whose mask is all False lacks that modality: its gate is 0.
         """
@@ -144,6 +159,10 @@ class FusedEmotionModel(nn.Module):
         t = self.dropout(self.text_in(text))
         if self.config.frame_pool > 1:  # fewer, averaged frames: cheaper, and 80 ms is fine for emotion
             audio, audio_mask = _pool_frames(audio, audio_mask, self.config.frame_pool)
+        if hasattr(self, "layer_logits"):
+            b, n, _ = audio.shape
+            w = torch.softmax(self.layer_logits, dim=0)
+            audio = (audio.view(b, n, len(w), -1) * w.view(1, 1, -1, 1)).sum(dim=2)
         a = self.audio_in(audio) * audio_mask.unsqueeze(-1)  # padding stays zero for the convolution
         a = self.dropout(F.gelu(a + self.audio_context(a.transpose(1, 2)).transpose(1, 2)))
         if self.config.cross_attention:

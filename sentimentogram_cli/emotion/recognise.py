@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .analysis import AnalysedWord, Line, Segment
-from .constants import CHUNK_SAMPLES, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
+from ..analysis import AnalysedWord, Line, Segment
+from ..constants import CHUNK_SAMPLES, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
 from .features import SAMPLES_PER_HEAD_FRAME, frames_for_span
 from .windows import aggregate_words, layout_windows, overlap_matrix, window_text, word_spans
 
