@@ -1,5 +1,44 @@
-"""sentimentogram: emotion-styled, word-synchronized subtitles as one HTML page."""
+"""sentimentogram: emotion-styled, word-synchronized subtitles as one HTML page.
 
-__version__ = "0.1.0"
+The Python API (the command line is a thin layer over it)::
 
-__all__ = ["__version__"]
+    import sentimentogram_cli as sg
+    analyser = sg.Analyser(device="auto", asr_model="base")   # models load lazily, once
+    analysis = analyser.analyse("talk.mp4")                   # or a 16 kHz mono float32 array
+    html = sg.render_page(analysis, sg.Style(culture="eastern"), media="talk.mp4")
+    sg.write(analysis, "talk.vtt")                            # format from the suffix
+    sg.render("talk.mp4", output=sg.OutputOptions(formats=("html", "json")))  # what `render` does
+
+Data flow by module: ``media`` (ffmpeg) -> ``transcribe`` (words) -> ``emotion/`` (per-word
+emotion) -> ``analysis`` (the document) -> ``style`` + ``typography`` -> ``output/`` (page,
+subtitles, burned video); ``analyser`` chains the analysis stages, ``render`` the whole job.
+"""
+
+from .analyser import STAGES, Analyser, AnalysisOptions, analyse
+from .analysis import SCHEMA_VERSION, AnalysedWord, Analysis, Line, WordEmotion
+from .analysis_cache import AnalysisCache
+from .constants import FORMATS, VERSION
+from .errors import (DocumentError, ExitStatus, InputError, MediaError, ModelError, NoAudioError, OutputError,
+                     SentimentogramError, UsageError)
+from .media import MediaInfo, probe
+from .output.page import render_page
+from .output.writers import get_writer, write
+from .render import BurnResult, OutputOptions, RenderResult, burn, render, restyle
+from .style import Style
+
+__version__ = VERSION
+
+__all__ = [
+    "__version__",
+    # analysis
+    "Analyser", "AnalysisOptions", "analyse", "STAGES", "probe", "MediaInfo", "AnalysisCache",
+    # the document
+    "Analysis", "Line", "AnalysedWord", "WordEmotion", "SCHEMA_VERSION",
+    # styling and output
+    "Style", "render_page", "write", "get_writer", "FORMATS",
+    # whole jobs
+    "render", "restyle", "burn", "OutputOptions", "RenderResult", "BurnResult",
+    # errors
+    "ExitStatus", "SentimentogramError", "UsageError", "InputError", "MediaError", "DocumentError",
+    "NoAudioError", "OutputError", "ModelError",
+]

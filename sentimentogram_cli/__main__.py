@@ -1,3 +1,7 @@
+"""``python -m sentimentogram_cli``: the command line."""
+
+import sys
+
 from .cli import main
 
-main()
+sys.exit(main())

@@ -1,6 +1,7 @@
 """The analysis document: what the models found, as plain dataclasses and JSON.
 
-Styling and rendering read only this document, so restyling never re-runs a model.
+Styling and rendering read only this document, so restyling never re-runs a model. It carries a
+schema version; documents of older versions are upgraded when read.
 """
 
 from __future__ import annotations
@@ -9,9 +10,22 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .atomic import atomic_write_text
+from .errors import DocumentError, InputError
+
 __all__ = ["SCHEMA_VERSION", "Word", "Segment", "WordEmotion", "AnalysedWord", "Line", "Analysis"]
 
-SCHEMA_VERSION = 1
+# 2: ``settings`` holds the analysis settings only (window, hop); version 1 also recorded the
+# culture and age of the last page written from it, which belong to the style, not the analysis.
+SCHEMA_VERSION = 2
+
+
+def _from_v1(data: dict) -> dict:
+    settings = {k: v for k, v in data.get("settings", {}).items() if k not in ("culture", "age")}
+    return {**data, "settings": settings, "schema_version": 2}
+
+
+_UPGRADES = {1: _from_v1}  # version -> the document one version up
 
 
 @dataclass
@@ -50,6 +64,8 @@ class WordEmotion:
 
 @dataclass
 class AnalysedWord:
+    """A word of the transcript with its timing (seconds), probability and emotion."""
+
     text: str
     start: float
     end: float
@@ -59,17 +75,24 @@ class AnalysedWord:
 
 @dataclass
 class Line:
+    """A caption line: the words of one recogniser segment."""
+
     start: float
     end: float
     words: list[AnalysedWord]
 
     @property
     def text(self) -> str:
+        """The line's words joined as spoken (Whisper's words carry their leading space)."""
         return "".join(w.text for w in self.words).strip()
 
 
 @dataclass
 class Analysis:
+    """What the models found in one recording: lines of words, each word with its emotion, VAD
+    and fusion gates; the models that found it (``models``) and the settings (``settings``:
+    window, hop). ``Analysis.load``/``save`` read and write it as JSON."""
+
     source: str  # the input's file name
     media_kind: str  # "video" or "audio"
     duration: float
@@ -82,16 +105,23 @@ class Analysis:
 
     @property
     def words(self) -> list[AnalysedWord]:
+        """Every word of every line, in order."""
         return [w for line in self.lines for w in line.words]
 
     def to_dict(self) -> dict:
+        """The document as JSON-able dicts and lists."""
         return asdict(self)
 
     def to_json(self) -> str:
+        """The document as JSON text (UTF-8, not ASCII-escaped)."""
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Analysis":
+        """The Analysis of a document's dicts, upgraded from an older schema version; ValueError,
+        KeyError or TypeError when it is not one."""
+        while data.get("schema_version") in _UPGRADES:
+            data = _UPGRADES[data["schema_version"]](data)
         if data.get("schema_version") != SCHEMA_VERSION:
             raise ValueError(
                 f"analysis schema version {data.get('schema_version')!r} is not {SCHEMA_VERSION}"
@@ -110,5 +140,20 @@ class Analysis:
         return cls(**{**data, "lines": lines})
 
     @classmethod
-    def load(cls, path: Path) -> "Analysis":
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+    def load(cls, path: str | Path) -> "Analysis":
+        """The analysis document at ``path``; InputError when there is no such file,
+        DocumentError when it is not an analysis document."""
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"{path}: no such file" if not path.exists() else f"{path} is not a file")
+        try:
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            raise DocumentError(f"{path} is not a sentimentogram analysis document "
+                                f"(schema {SCHEMA_VERSION}): {type(exc).__name__}: {str(exc)[:120]}") from None
+
+    def save(self, path: str | Path) -> Path:
+        """Write the document to ``path`` as JSON, atomically; returns the path."""
+        path = Path(path)
+        atomic_write_text(path, self.to_json())
+        return path

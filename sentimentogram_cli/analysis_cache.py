@@ -25,18 +25,14 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from .analysis import SCHEMA_VERSION, Analysis
-from .errors import MediaError, OutputError
+from .analysis import Analysis
+from .atomic import atomic_write_text
+from .errors import OutputError
 
-__all__ = ["CACHE_ENV", "DocumentError", "default_cache_dir", "file_sha256", "cache_key",
-           "load_document", "AnalysisCache"]
+__all__ = ["CACHE_ENV", "default_cache_dir", "file_sha256", "cache_key", "AnalysisCache"]
 
 CACHE_ENV = "SENTIMENTOGRAM_CACHE_DIR"
 _BLOCK = 1 << 20
-
-
-class DocumentError(MediaError):
-    """A file that should be an analysis document and is not (exit code as for a non-media input)."""
 
 
 def default_cache_dir() -> Path:
@@ -48,6 +44,7 @@ def default_cache_dir() -> Path:
 
 
 def file_sha256(path: Path) -> str:
+    """SHA-256 of the file's bytes, as hex."""
     h = hashlib.sha256()
     with Path(path).open("rb") as f:
         for block in iter(lambda: f.read(_BLOCK), b""):
@@ -61,20 +58,6 @@ def cache_key(parts: dict) -> str:
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
-def load_document(path: Path) -> Analysis:
-    """An analysis document from disk, or a one-line DocumentError / InputError."""
-    from .errors import InputError
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file" if not path.exists() else f"{path} is not a file")
-    try:
-        return Analysis.load(path)
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-        raise DocumentError(f"{path} is not a sentimentogram analysis document "
-                            f"(schema {SCHEMA_VERSION}): {type(exc).__name__}: {str(exc)[:120]}") from None
-
-
 class AnalysisCache:
     """The cache folder. Nothing here is precious: an unreadable entry is a miss, and a cache
     that cannot be written only costs the next run its speed (``notes`` say so)."""
@@ -83,11 +66,19 @@ class AnalysisCache:
         self.root = Path(root).expanduser() if root else default_cache_dir()
         self.notes: list[str] = []
 
+    @classmethod
+    def of(cls, cache: "bool | str | os.PathLike | AnalysisCache | None") -> "AnalysisCache | None":
+        """What the API's ``cache=`` argument asks for: None or False, no cache; True, the
+        default folder; a folder; or a cache already made."""
+        if cache is None or cache is False:
+            return None
+        if isinstance(cache, AnalysisCache):
+            return cache
+        return cls(None if cache is True else Path(cache))
+
     # -- small atomic files --------------------------------------------------------------------
 
     def _write(self, path: Path, text: str) -> bool:
-        from .outputs import atomic_write_text
-
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(path, text)
@@ -125,6 +116,7 @@ class AnalysisCache:
         return self.root / "analyses" / f"{key}.json"
 
     def load(self, key: str) -> Analysis | None:
+        """The analysis stored under ``key``, or None (a damaged entry is removed)."""
         text = self._read(self._analysis_path(key))
         if text is None:
             return None
@@ -135,6 +127,7 @@ class AnalysisCache:
             return None
 
     def store(self, key: str, analysis: Analysis) -> None:
+        """Keep ``analysis`` under ``key`` (a cache that cannot be written adds a note)."""
         self._write(self._analysis_path(key), analysis.to_json())
 
     # -- resume records ------------------------------------------------------------------------

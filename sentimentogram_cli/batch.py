@@ -15,8 +15,11 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .analyser import AnalysisOptions, Analyser
 from .constants import AUDIO_EXTENSIONS
-from .errors import ExitStatus, InputError, OutputError, SentimentogramError
+from .errors import ExitStatus, InputError, OutputError, SentimentogramError, as_error
+from .render import CacheArg, OutputOptions, render
+from .style import Style
 
 __all__ = ["VIDEO_EXTENSIONS", "MEDIA_EXTENSIONS", "BatchInput", "BatchEntry", "BatchReport", "BatchFailed",
            "discover_inputs", "is_single_file", "run_batch", "results_table"]
@@ -117,17 +120,20 @@ def is_single_file(args: Sequence[str]) -> bool:
     return len(args) == 1 and not Path(args[0]).is_dir() and (Path(args[0]).exists() or not _GLOB.search(args[0]))
 
 
-def run_batch(items: Sequence[BatchInput], options, models=None, *,
-              progress_for: Callable[[int, BatchInput], AbstractContextManager] | None = None,
+def run_batch(items: Sequence[BatchInput], analyser: Analyser, *, options: AnalysisOptions | None = None,
+              style: Style | None = None, output: OutputOptions | None = None, cache: CacheArg = True,
+              force: bool = False, progress_for: Callable[[int, BatchInput], AbstractContextManager] | None = None,
               on_done: Callable[[BatchEntry], None] | None = None) -> BatchReport:
-    """Render every input with one set of models; ``progress_for(i, item)`` gives a context
-    whose value is the pipeline's progress callback; ``on_done`` hears of each input at its end."""
-    from .pipeline import Models, output_paths, render_file
+    """``render`` every input with one ``analyser`` (its models load once); returns the report.
 
-    models = models or Models.for_options(options)
+    ``options``, ``style``, ``output``, ``cache`` and ``force`` are ``render``'s. ``progress_for(i,
+    item)`` gives a context whose value is that input's progress callback; ``on_done`` hears of
+    each input at its end. An input that fails, even unexpectedly, is reported and the rest go on.
+    """
+    output = output or OutputOptions()
     runnable = [item for item in items if item.error is None]
-    if options.out is not None and len(runnable) > 1 and not Path(options.out).is_dir():
-        raise OutputError(f"--out {options.out} must be an existing folder when rendering {len(runnable)} inputs")
+    if output.out is not None and len(runnable) > 1 and not output.out.is_dir():
+        raise OutputError(f"--out {output.out} must be an existing folder when rendering {len(runnable)} inputs")
     claimed: dict[Path, str] = {}
     entries = []
     for i, item in enumerate(items):
@@ -135,22 +141,19 @@ def run_batch(items: Sequence[BatchInput], options, models=None, *,
         try:
             if item.error is not None:
                 raise item.error
-            paths = output_paths(item.path, options)
+            paths = output.paths(item.path)
             for p in paths.values():
                 if p.resolve() in claimed:
                     raise OutputError(f"{p} is also the output of {claimed[p.resolve()]}: "
                                       "render them into different folders")
             claimed.update({p.resolve(): item.name for p in paths.values()})
             with (progress_for(i, item) if progress_for else nullcontext(None)) as progress:
-                result = render_file(item.path, options, models, progress)
+                result = render(item.path, analyser=analyser, options=options, style=style, output=output,
+                                cache=cache, force=force, progress=progress)
             entry = BatchEntry(item.name, result.status, result.duration, result.outputs)
-        except SentimentogramError as exc:
-            entry = BatchEntry(item.name, "failed", error=str(exc), exit_status=exc.exit_status)
         except Exception as exc:  # a bug must not cost the rest of the batch
-            if os.environ.get("SENTIMENTOGRAM_DEBUG"):
-                raise
-            entry = BatchEntry(item.name, "failed", error=f"unexpected {type(exc).__name__}: {exc}"[:200],
-                               exit_status=ExitStatus.ERROR)
+            error = as_error(exc)
+            entry = BatchEntry(item.name, "failed", error=str(error), exit_status=error.exit_status)
         entry.seconds = time.perf_counter() - started
         entries.append(entry)
         if on_done:

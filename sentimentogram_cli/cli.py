@@ -1,10 +1,12 @@
-"""The command line: parses options and calls the stages. No model or page logic lives here."""
+"""The command line: parses options and calls the public API (``render``, ``restyle``, ``burn``).
+No model, page or file logic lives here. ``main(argv) -> ExitStatus`` is the one place where
+exceptions become exit codes, and tests call it in-process (as httpie's do).
+"""
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Sequence
 from contextlib import contextmanager
-from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
@@ -12,9 +14,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from . import __version__
-from .cli_shared import SHARED_DATA, AgeGroup, Backend, Culture, Device, console, handled
-from .errors import ExitStatus, SentimentogramError
+from .cli_shared import SHARED_DATA, AgeGroup, Backend, Culture, Device, console
+from .constants import VERSION
+from .errors import ExitStatus, as_error
 from .preferences.commands import app as prefs_app
 
 __all__ = ["app", "main"]
@@ -31,7 +33,7 @@ app.add_typer(prefs_app, name="prefs")
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"sentimentogram {__version__}")
+        typer.echo(f"sentimentogram {VERSION}")
         raise typer.Exit()
 
 
@@ -73,26 +75,17 @@ def _print_summary(result, out: Console) -> None:
     out.print(table)
 
 
-def _formats(value: str) -> str:
-    from .exports import parse_formats
-
-    try:
-        return ",".join(parse_formats(value))
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
 # Options shared by render, restyle and burn.
 _CULTURE = typer.Option("western", help="Colour and typography conventions to start from (switchable on the page).")
 _AGE = typer.Option("adult", help="Reader's age group: scales size, weight and motion (switchable on the page).")
 _STYLE_FILE = typer.Option(None, "--style-file", help="TOML file overriding styles, e.g. \\[western.angry] color = \"#ff5555\" (see `sentimentogram styles`).", show_default=False)
 _PROFILE = typer.Option(None, "--profile", show_default=False, help="Preference profile from `sentimentogram prefs fit`: its chosen style per emotion beats the culture/age presets (a --style-file beats it).")
-_FORMAT = typer.Option("html", "--format", "-f", callback=_formats, help="Outputs, comma-separated: html, json, vtt, srt, ass.")
+_FORMAT = typer.Option("html", "--format", "-f", help="Outputs, comma-separated: html, json, vtt, srt, ass.")
 _EMBED = typer.Option(False, "--embed-video", help="Put the media inside the page (one file to share; large) instead of linking to it.")
 _ASR_MODEL = typer.Option("base", "--asr-model", help="Whisper model for the words: base and tiny.en are bundled; other names (e.g. large-v3) need network or a local CTranslate2 folder.")
 _LANGUAGE = typer.Option(None, "--language", help="Spoken language code (en, de, pl…). Default: detected.", show_default=False)
-_WINDOW = typer.Option(3.0, min=0.5, max=30.0, help="Seconds of speech the emotion model hears at once.")
-_HOP = typer.Option(1.0, min=0.1, max=30.0, help="Seconds between the starts of consecutive windows (at most --window).")
+_WINDOW = typer.Option(3.0, help="Seconds of speech the emotion model hears at once (0.5 to 30).")
+_HOP = typer.Option(1.0, help="Seconds between the starts of consecutive windows (0.1 to --window).")
 _DEVICE = typer.Option("auto", help="Where the models run: auto uses a CUDA GPU when one is visible.")
 _BACKEND = typer.Option("faster-whisper", help="Speech-recognition engine (openai-whisper is an optional extra).")
 _HEAD = typer.Option(None, "--head", help="Emotion head checkpoint. Default: the one shipped in the package.", show_default=False)
@@ -100,13 +93,32 @@ _CACHE_DIR = typer.Option(None, "--cache-dir", envvar="SENTIMENTOGRAM_CACHE_DIR"
 _NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the analysis cache: run the models, skip nothing.")
 
 
-def _options(hop: float, window: float, **values):
-    if hop > window:
-        raise typer.BadParameter(f"--hop ({hop}) must not exceed --window ({window})", param_hint="--hop")
-    from .pipeline import RenderOptions
+def _analyser(device: Device, asr_model: str, backend: Backend, head: Optional[Path]):
+    from .analyser import Analyser
 
-    values = {k: v.value if isinstance(v, Enum) else v for k, v in values.items()}
-    return RenderOptions(hop=hop, window=window, **values)
+    return Analyser(device.value, asr_model, backend=backend.value, head=head)
+
+
+def _analysis_options(language: Optional[str], window: float, hop: float):
+    from .analyser import AnalysisOptions
+
+    return AnalysisOptions(language=language, window=window, hop=hop)
+
+
+def _style(culture: Culture, age: AgeGroup, style_file: Optional[Path], profile: Optional[Path]):
+    from .style import Style
+
+    return Style(culture.value, age.value, style_file, profile)
+
+
+def _output(out: Optional[Path], formats: str, embed_video: bool):
+    from .render import OutputOptions
+
+    return OutputOptions(out=out, formats=formats, embed_video=embed_video)
+
+
+def _cache(no_cache: bool, cache_dir: Optional[Path]):
+    return None if no_cache else (cache_dir or True)
 
 
 @app.command()
@@ -136,23 +148,21 @@ def render(
     Also JSON, VTT, SRT or ASS with --format. Reruns skip inputs whose outputs are up to date.
     """
     from .batch import BatchFailed, discover_inputs, is_single_file, results_table, run_batch
-    from .pipeline import Models, render_file
+    from .render import render as render_file
 
-    options = _options(hop, window, culture=culture, age=age, style_file=style_file, profile=profile, out=out, json=json_out,
-                       formats=tuple(formats.split(",")), embed_video=embed_video, asr_model=asr_model,
-                       language=language, device=device, backend=backend, head=head, cache_dir=cache_dir,
-                       use_cache=not no_cache, force=force)
-    models = Models.for_options(options)  # one set of models for every input
-    with handled():
-        if is_single_file(inputs):
-            with _stage_progress() as progress:
-                result = render_file(Path(inputs[0]), options, models, progress)
-            _print_summary(result, Console())
-            return
-        items = discover_inputs(inputs)
-        if len(items) == 1 and items[0].error is not None:  # e.g. an empty folder: nothing to table
-            raise items[0].error
-        report = run_batch(items, options, models, progress_for=_batch_progress(len(items)), on_done=_print_done)
+    jobs = dict(options=_analysis_options(language, window, hop), style=_style(culture, age, style_file, profile),
+                output=_output(out, formats + (",json" if json_out else ""), embed_video),
+                cache=_cache(no_cache, cache_dir), force=force)
+    analyser = _analyser(device, asr_model, backend, head)  # one set of models for every input
+    if is_single_file(inputs):
+        with _stage_progress() as progress:
+            result = render_file(Path(inputs[0]), analyser=analyser, progress=progress, **jobs)
+        _print_summary(result, Console())
+        return
+    items = discover_inputs(inputs)
+    if len(items) == 1 and items[0].error is not None:  # e.g. an empty folder: nothing to table
+        raise items[0].error
+    report = run_batch(items, analyser, progress_for=_batch_progress(len(items)), on_done=_print_done, **jobs)
     Console().print(results_table(report))
     if report.failed:
         raise BatchFailed(report)  # main() prints it as the last line and exits with its status
@@ -188,12 +198,11 @@ def restyle(
     media: Optional[Path] = typer.Option(None, "--media", show_default=False, help="The audio or video the page plays. Default: the file the document names, beside it."),
 ) -> None:
     """Render pages and subtitles again from an analysis document alone: no model runs."""
-    from .pipeline import restyle_file
+    from .render import restyle as restyle_document
 
-    options = _options(1.0, 3.0, culture=culture, age=age, style_file=style_file, profile=profile, out=out,
-                       formats=tuple(formats.split(",")), embed_video=embed_video)
-    with handled(), _stage_progress(("page",)) as progress:
-        result = restyle_file(analysis, options, media, progress)
+    with _stage_progress(("page",)) as progress:
+        result = restyle_document(analysis, style=_style(culture, age, style_file, profile),
+                                  output=_output(out, formats, embed_video), media=media, progress=progress)
     _print_summary(result, Console())
 
 
@@ -217,15 +226,14 @@ def burn(
     no_cache: bool = _NO_CACHE,
 ) -> None:
     """Write a copy of INPUT with the emotion-styled subtitles burned into the picture (ASS, bundled fonts)."""
-    from .burn import burn_file
-    from .pipeline import STAGES, Models
+    from .analyser import STAGES
+    from .render import burn as burn_video
 
-    options = _options(hop, window, culture=culture, age=age, style_file=style_file, profile=profile, asr_model=asr_model,
-                       language=language, device=device, backend=backend, head=head, cache_dir=cache_dir,
-                       use_cache=not no_cache)
-    with handled(), _stage_progress((*STAGES[:-1], "burn")) as progress:
-        result = burn_file(input, options, out=out, analysis_path=analysis, models=Models.for_options(options),
-                           progress=progress)
+    with _stage_progress((*STAGES, "burn")) as progress:
+        result = burn_video(input, analyser=_analyser(device, asr_model, backend, head),
+                            options=_analysis_options(language, window, hop),
+                            style=_style(culture, age, style_file, profile), out=out, analysis=analysis,
+                            cache=_cache(no_cache, cache_dir), progress=progress)
     summary = Console()
     summary.print(f"[bold]wrote[/] {escape(str(result.output))}  ({result.n_words} words, analysis from "
                   f"{result.analysis_from}, {result.seconds:.1f} s)", highlight=False, soft_wrap=True)
@@ -233,20 +241,21 @@ def burn(
 
 @contextmanager
 def _stage_progress(stages: tuple[str, ...] | None = None, transient: bool = False):
-    """A Rich progress bar per stage on stderr; yields the pipeline's progress callback.
+    """A Rich progress bar per stage on stderr (default: the analysis stages and "page");
+    yields the API's progress callback.
 
     The bars appear with the first stage, so an error found by the early checks prints alone.
     """
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    from .pipeline import STAGES
+    from .analyser import STAGES
 
     bars = Progress(TextColumn("{task.description:<10}"), BarColumn(), TaskProgressColumn(),
                     TimeElapsedColumn(), console=console, transient=transient)
     tasks: dict[str, int] = {}
 
     def update(stage: str, fraction: float) -> None:
-        if stage not in (stages or STAGES):
+        if stage not in (stages or (*STAGES, "page")):
             return
         if not bars.live.is_started:
             bars.start()
@@ -274,10 +283,10 @@ def styles(
     """Show the style of a typical, confident word of each emotion (what a --style-file overrides)."""
     from rich.table import Table
 
-    from .typography import load_style_file, style_table
+    from .style import Style
+    from .typography import style_table
 
-    overrides = load_style_file(style_file) if style_file else None
-    presets = style_table(culture.value, age.value, overrides)
+    presets = style_table(culture.value, age.value, Style(culture.value, age.value, style_file).overrides)
     background = presets["neutral"].background
     others = ", ".join(f"{e} {s.background}" for e, s in presets.items() if s.background != background)
     table = Table(title=f"{culture.value} · {age.value}", title_justify="left", box=None,
@@ -331,18 +340,25 @@ def evaluate(
                  recording_weight, save_full_model)
 
 
-def main() -> None:
-    """Entry point: typed one-line errors, never a traceback."""
+def main(argv: Sequence[str] | None = None) -> ExitStatus:
+    """Run the command line on ``argv`` (default: the process's arguments); returns the exit status.
+
+    Typed errors print as one line with their own status; anything else as one line too, with
+    exit status 1 (``SENTIMENTOGRAM_DEBUG=1`` shows its traceback); usage errors as click shows
+    them (status 2); Ctrl-C as "interrupted" (130). Never a traceback, never ``SystemExit``.
+    """
     try:
-        app(standalone_mode=False)
-    except SentimentogramError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_status)
-    except (KeyboardInterrupt, typer.Abort):
-        console.print("[yellow]interrupted[/]")
-        sys.exit(ExitStatus.INTERRUPTED)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        app(args=list(argv) if argv is not None else None, prog_name="sentimentogram", standalone_mode=False)
+    except typer.Exit as exc:  # --version
+        return ExitStatus(exc.exit_code)
     except typer.TyperException as exc:  # usage errors: bad option, bad choice, missing argument
         exc.show()
-        sys.exit(exc.exit_code)
+        return ExitStatus(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
+        console.print("[yellow]interrupted[/]")
+        return ExitStatus.INTERRUPTED
+    except Exception as exc:
+        error = as_error(exc)
+        console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+        return ExitStatus(error.exit_status)
+    return ExitStatus.SUCCESS

@@ -1,5 +1,7 @@
 """Numbers and names shared by every stage (one place, as in openai/whisper)."""
 
+VERSION = "0.1.0"  # the package's; pyproject.toml carries the same
+
 SAMPLE_RATE = 16_000
 CHUNK_SECONDS = 30  # Whisper encoder input length
 CHUNK_SAMPLES = SAMPLE_RATE * CHUNK_SECONDS
@@ -29,3 +31,5 @@ CULTURES = ("western", "eastern", "accessible")
 AGE_GROUPS = ("child", "teen", "adult", "senior")
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".aac", ".wma")
+
+FORMATS = ("html", "json", "vtt", "srt", "ass")  # output formats, in the order they are listed

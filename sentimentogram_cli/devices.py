@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .errors import ModelError, SentimentogramError
+from .errors import ModelError, UsageError
 
-__all__ = ["DEVICES", "cuda_device_count", "resolve_device"]
+__all__ = ["DEVICES", "check_device", "cuda_device_count", "resolve_device"]
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -19,11 +19,17 @@ def cuda_device_count() -> int:
         return 0
 
 
-def resolve_device(device: str = "auto") -> str:
-    """``"cpu"`` or ``"cuda"``; ``auto`` picks cuda when CTranslate2 sees a GPU."""
+def check_device(device: str | None) -> str:
+    """``device`` as one of DEVICES (None: auto; case and spaces ignored); UsageError otherwise."""
     choice = (device or "auto").strip().lower()
     if choice not in DEVICES:
-        raise SentimentogramError(f"unknown device {device!r}: use one of {', '.join(DEVICES)}")
+        raise UsageError(f"unknown device {device!r}: use one of {', '.join(DEVICES)}")
+    return choice
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``"cpu"`` or ``"cuda"``; ``auto`` picks cuda when CTranslate2 sees a GPU."""
+    choice = check_device(device)
     if choice == "auto":
         return "cuda" if cuda_device_count() > 0 else "cpu"
     if choice == "cuda" and cuda_device_count() == 0:

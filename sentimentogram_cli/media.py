@@ -36,6 +36,13 @@ class MediaInfo:
     duration: float  # seconds; 0.0 when the container does not say
     has_video: bool  # a real picture stream (attached cover art does not count)
     has_audio: bool
+    width: int | None = None  # of that picture, in pixels; None without one
+    height: int | None = None
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        """(width, height) of the picture, or None (audio, cover art only, size unknown)."""
+        return (self.width, self.height) if self.width and self.height else None
 
     @property
     def kind(self) -> str:
@@ -106,7 +113,7 @@ def _duration(data: dict) -> float:
 
 
 def probe(path: str | os.PathLike) -> MediaInfo:
-    """Duration and streams of ``path``; raises InputError, MediaError or NoAudioError."""
+    """Duration, streams and picture size of ``path``; raises InputError, MediaError or NoAudioError."""
     path = _check_file(path)
     try:
         data = ffmpeg.probe(_ffmpeg_url(path), v="error")
@@ -121,15 +128,15 @@ def probe(path: str | os.PathLike) -> MediaInfo:
     streams = data.get("streams", [])
     has_audio = any(s.get("codec_type") == "audio" for s in streams)
     # Cover art in mp3/m4a/flac is a "video" stream flagged attached_pic: not a picture to play.
-    has_video = any(
-        s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
-        for s in streams
-    )
+    pictures = [s for s in streams
+                if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")]
     if not streams:
         raise MediaError(f"{path} is not a media file ffmpeg can read: it has no streams")
     if not has_audio:
         raise NoAudioError(f"{path} has no audio stream: there is no speech to transcribe")
-    return MediaInfo(path=path, duration=_duration(data), has_video=has_video, has_audio=True)
+    sized = next((s for s in pictures if s.get("width") and s.get("height")), None)
+    return MediaInfo(path=path, duration=_duration(data), has_video=bool(pictures), has_audio=True,
+                     width=int(sized["width"]) if sized else None, height=int(sized["height"]) if sized else None)
 
 
 def _decoder(path: Path, sample_rate: int):

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from .analysis import WordEmotion
+from .colour import ensure_contrast, is_hex, mix, parse_hex, to_hex
 from .constants import AGE_GROUPS, CATEGORY_VAD, CULTURES, EMOTIONS
-from .errors import ExitStatus, SentimentogramError
+from .errors import UsageError
 
 __all__ = [
     "ANIMATIONS",
     "TEXT_TRANSFORMS",
-    "Style",
+    "WordStyle",
     "AgeScale",
     "FontFace",
     "FONT_FACES",
@@ -36,8 +37,7 @@ __all__ = [
     "style_table",
     "load_style_file",
     "validate_overrides",
-    "contrast_ratio",
-    "ensure_contrast",
+    "check_choices",
     "css_font_stack",
 ]
 
@@ -49,7 +49,9 @@ StyleOverrides = dict[str, dict[str, dict[str, Any]]]
 
 
 @dataclass
-class Style:
+class WordStyle:
+    """How one word looks: what the page, the subtitle exports and the preference model draw."""
+
     color: str  # "#rrggbb"
     background: str  # the caption box behind the word; contrast is measured against it
     font_family: str  # one family name; css_font_stack() adds the fallbacks
@@ -102,11 +104,11 @@ _BLACK = "#000000"
 
 
 def _preset(color, font, size=1.0, weight=400, italic=False, spacing=0.0, transform="none",
-            animation="none", strength=0.0, background=_DARK) -> Style:
-    return Style(color, background, font, size, weight, italic, spacing, transform, animation, strength)
+            animation="none", strength=0.0, background=_DARK) -> WordStyle:
+    return WordStyle(color, background, font, size, weight, italic, spacing, transform, animation, strength)
 
 
-PRESETS: dict[str, dict[str, Style]] = {
+PRESETS: dict[str, dict[str, WordStyle]] = {
     "western": {
         "neutral": _preset("#c0c0c0", "Poppins"),
         "happy": _preset("#ffd700", "Fredoka", 1.15, 600, animation="bounce", strength=0.6),
@@ -168,58 +170,8 @@ _WARM, _COOL = "#ffb347", "#6fa8ff"
 _SIZE_RANGE = (0.70, 1.70)
 
 
-class StyleFileError(SentimentogramError):
+class StyleFileError(UsageError):
     """A style file that cannot be read or names an unknown section, field or value."""
-
-    exit_status = ExitStatus.USAGE
-
-
-# ---- colour -----------------------------------------------------------------------------------
-
-_HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
-
-
-def _rgb(color: str) -> tuple[float, float, float]:
-    h = color.lstrip("#")
-    if len(h) == 3:
-        h = "".join(c * 2 for c in h)
-    return tuple(int(h[i:i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
-
-
-def _hex(rgb: tuple[float, float, float]) -> str:
-    return "#" + "".join(f"{round(min(1.0, max(0.0, c)) * 255):02x}" for c in rgb)
-
-
-def _mix(a: str, b: str, amount: float) -> str:
-    ra, rb = _rgb(a), _rgb(b)
-    return _hex(tuple(x + (y - x) * amount for x, y in zip(ra, rb)))  # type: ignore[arg-type]
-
-
-def _luminance(color: str) -> float:
-    def linear(c: float) -> float:
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (linear(c) for c in _rgb(color))
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast_ratio(fg: str, bg: str) -> float:
-    """WCAG 2.x contrast ratio of two "#rrggbb" colours, 1..21."""
-    hi, lo = sorted((_luminance(fg), _luminance(bg)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
-
-
-def ensure_contrast(fg: str, bg: str, minimum: float = 4.5) -> str:
-    """``fg``, lightened (dark ``bg``) or darkened (light ``bg``) just enough to reach ``minimum``."""
-    if contrast_ratio(fg, bg) >= minimum:
-        return _hex(_rgb(fg))
-    toward = "#ffffff" if contrast_ratio("#ffffff", bg) >= contrast_ratio("#000000", bg) else "#000000"
-    color = fg
-    for step in range(1, 51):  # mixing keeps the hue while it can; the last step is the extreme
-        color = _mix(fg, toward, step / 50)
-        if contrast_ratio(color, bg) >= minimum:
-            break
-    return color
 
 
 # ---- overrides --------------------------------------------------------------------------------
@@ -230,9 +182,9 @@ def _check_field(where: str, name: str, value: Any) -> Any:
         return StyleFileError(f"{where} {name} = {value!r}: expected {expected}")
 
     if name in ("color", "background"):
-        if not isinstance(value, str) or not _HEX.match(value):
+        if not is_hex(value):
             raise bad('a colour like "#ff3b3b"')
-        return _hex(_rgb(value))
+        return to_hex(parse_hex(value))
     if name == "font_family":
         # The name ends up in CSS: letters, digits, spaces and hyphens only, nothing to inject.
         if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 \-]{0,63}", value):
@@ -259,7 +211,7 @@ def _check_field(where: str, name: str, value: Any) -> Any:
         raise bad("one of " + ", ".join(ANIMATIONS))
     if name not in ("text_transform", "animation"):
         raise StyleFileError(f"{where} has no field {name!r}: the fields are "
-                             + ", ".join(f.name for f in fields(Style)))
+                             + ", ".join(f.name for f in fields(WordStyle)))
     return value
 
 
@@ -308,13 +260,14 @@ def load_style_file(path: Path | str) -> StyleOverrides:
 
 # ---- mapping ----------------------------------------------------------------------------------
 
-def _check_choice(value: str, choices: tuple[str, ...], what: str) -> None:
-    if value not in choices:
-        raise ValueError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
+def check_choices(culture: str, age: str) -> None:
+    """Raise a UsageError unless ``culture`` is one of CULTURES and ``age`` one of AGE_GROUPS."""
+    for value, choices, what in ((culture, CULTURES, "culture"), (age, AGE_GROUPS, "age group")):
+        if value not in choices:
+            raise UsageError(f"unknown {what} {value!r}: use one of {', '.join(choices)}")
 
 
-def _culture_presets(culture: str, overrides: StyleOverrides | None) -> dict[str, Style]:
-    _check_choice(culture, CULTURES, "culture")
+def _culture_presets(culture: str, overrides: StyleOverrides | None) -> dict[str, WordStyle]:
     table = {}
     for emotion, style in PRESETS[culture].items():
         for key in ("*", culture):
@@ -334,9 +287,9 @@ def _lerp(a: float, b: float, t: float) -> float:
 
 
 def style_word(emotion: WordEmotion, culture: str = "western", age: str = "adult",
-               overrides: StyleOverrides | None = None) -> Style:
+               overrides: StyleOverrides | None = None) -> WordStyle:
     """The style of one word: its emotion's preset, scaled by confidence and moved by its VAD."""
-    _check_choice(age, AGE_GROUPS, "age group")
+    check_choices(culture, age)
     presets = _culture_presets(culture, overrides)
     neutral = presets["neutral"]
     # Labels outside the preset table (another checkpoint's label set) still get the VAD mapping.
@@ -349,8 +302,8 @@ def style_word(emotion: WordEmotion, culture: str = "western", age: str = "adult
     family_from = target if t >= _FONT_FROM else neutral
     shout_from = target if t >= _SHOUT_FROM else neutral
 
-    color = _mix(neutral.color, target.color, t)
-    color = _mix(color, _WARM if dv > 0 else _COOL, min(1.0, abs(dv)) * _TINT_PER_VALENCE)
+    color = mix(neutral.color, target.color, t)
+    color = mix(color, _WARM if dv > 0 else _COOL, min(1.0, abs(dv)) * _TINT_PER_VALENCE)
     size = _clamp(_lerp(neutral.size, target.size, t) * (1 + _SIZE_PER_AROUSAL * da), *_SIZE_RANGE)
     weight = _lerp(neutral.weight, target.weight, t) + _WEIGHT_PER_AROUSAL * da + _WEIGHT_PER_DOMINANCE * dd
     slant = (1.0 if family_from.italic else 0.0) - _SLANT_PER_DOMINANCE * dd
@@ -360,7 +313,7 @@ def style_word(emotion: WordEmotion, culture: str = "western", age: str = "adult
     strength = _clamp(strength * scale.motion)
     animation = family_from.animation if strength >= 0.05 else "none"
     background = shout_from.background
-    return Style(
+    return WordStyle(
         color=ensure_contrast(color, background, MIN_CONTRAST[culture]),
         background=background,
         font_family=family_from.font_family,
@@ -375,7 +328,7 @@ def style_word(emotion: WordEmotion, culture: str = "western", age: str = "adult
 
 
 def style_table(culture: str = "western", age: str = "adult",
-                overrides: StyleOverrides | None = None) -> dict[str, Style]:
+                overrides: StyleOverrides | None = None) -> dict[str, WordStyle]:
     """The style of a fully confident, typical word of each emotion (what the legend shows)."""
     table = {}
     for emotion in EMOTIONS:

@@ -20,7 +20,8 @@ from sentimentogram_cli.preferences.candidates import candidate_options
 from sentimentogram_cli.preferences.ranker import design, fit_map, predict
 from sentimentogram_cli.preferences.space import CONTEXT, FEATURES
 from sentimentogram_cli.preferences.survey import PROBES, choose_pairs, render_survey
-from sentimentogram_cli.typography import MIN_CONTRAST, PRESETS, contrast_ratio, style_table
+from sentimentogram_cli.colour import contrast_ratio
+from sentimentogram_cli.typography import MIN_CONTRAST, PRESETS, style_table
 
 SEED = Path(__file__).resolve().parents[2] / "shared/data/preferences/seed_user_study"
 needs_seed = pytest.mark.skipif(not SEED.is_dir(), reason="needs ../shared/data/preferences/seed_user_study")

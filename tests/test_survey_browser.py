@@ -8,7 +8,8 @@ import pytest
 
 from sentimentogram_cli.preferences import choose_style, load_profile, style_features
 from sentimentogram_cli.preferences.space import FEATURES
-from sentimentogram_cli.typography import PRESETS, Style
+from sentimentogram_cli.typography import PRESETS
+from sentimentogram_cli.typography import WordStyle as Style
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..typography import MIN_CONTRAST, PRESETS, Style, contrast_ratio
+from ..colour import contrast_ratio
+from ..typography import MIN_CONTRAST, PRESETS
+from ..typography import WordStyle as Style
 
 __all__ = ["AXES", "Option", "candidate_options", "apply_options"]
 

@@ -12,11 +12,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..cli_shared import SHARED_DATA, Culture, handled
+from ..cli_shared import SHARED_DATA, Culture
 from ..cli_shared import console as stderr_console
 from ..constants import EMOTIONS
 from ..errors import OutputError
-from ..outputs import atomic_write_text
+from ..atomic import atomic_write_text
 from .data import AnswersError, load_answers
 from .evaluate import EvaluationReport, EvaluationRow, evaluate
 from .fit import Score, fit_personal, fit_population
@@ -176,8 +176,7 @@ def survey_command(
     seed: int = typer.Option(0, help="Random seed for the pairs' order and sides."),
 ) -> None:
     """Write a self-contained survey page: a few optional questions, then pairs of styled subtitles."""
-    with handled():
-        run_survey(out, pairs, seed, stderr_console)
+    run_survey(out, pairs, seed, stderr_console)
 
 
 @app.command("fit")
@@ -189,8 +188,7 @@ def fit_command(
     seed: int = typer.Option(0, help="Seed for the inner cross-validation split (--population)."),
 ) -> None:
     """Fit a profile (pairwise logistic ranker) to answers, and print its cross-validated accuracy."""
-    with handled():
-        run_fit(answers, out, population, prior, seed, stderr_console)
+    run_fit(answers, out, population, prior, seed, stderr_console)
 
 
 @app.command("show")
@@ -199,8 +197,7 @@ def show_command(
     culture: Culture = typer.Option("western", help="Whose presets the chosen styles vary."),
 ) -> None:
     """Explain a profile: its tastes, and the style it chooses for each emotion and why."""
-    with handled():
-        run_show(profile, culture.value, stderr_console)
+    run_show(profile, culture.value, stderr_console)
 
 
 @app.command("evaluate")
@@ -210,5 +207,4 @@ def evaluate_command(
     markdown: bool = typer.Option(False, "--markdown", help="Also print the table as Markdown."),
 ) -> None:
     """Pairwise accuracy of random, majority style, culture/age rule and the learned ranker, two protocols."""
-    with handled():
-        run_evaluate(data, seed, markdown, stderr_console)
+    run_evaluate(data, seed, markdown, stderr_console)

@@ -20,8 +20,9 @@ import numpy as np
 
 from ..constants import CULTURES, EMOTIONS
 from ..errors import ExitStatus, SentimentogramError
-from ..outputs import atomic_write_text
-from ..typography import PRESETS, Style, StyleOverrides
+from ..atomic import atomic_write_text
+from ..typography import PRESETS, StyleOverrides
+from ..typography import WordStyle as Style
 from .candidates import apply_options, candidate_options
 from .space import CONTEXT, FEATURES, UserAttributes, context_vector, style_features
 

@@ -14,7 +14,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..constants import CATEGORY_VAD, EMOTIONS
-from ..typography import Style, contrast_ratio, css_font_stack
+from ..colour import contrast_ratio
+from ..typography import WordStyle as Style
+from ..typography import css_font_stack
 
 __all__ = [
     "FEATURES",

@@ -19,11 +19,13 @@ from markupsafe import Markup
 
 from ..assets import resource_dir
 from ..constants import EMOTIONS
-from ..page import font_face_css, json_for_script  # the page's own inlined font faces
+from ..output.page import font_face_css, json_for_script  # the page's own inlined font faces
 from .data import ANSWERS_FORMAT, ANSWERS_VERSION
 from .profile import Profile, population_prior
 from .space import AGE_GROUPS, CULTURES, context_vector, style_features, UserAttributes
-from ..typography import PRESETS, Style, css_font_stack, ensure_contrast
+from ..colour import ensure_contrast
+from ..typography import PRESETS, css_font_stack
+from ..typography import WordStyle as Style
 
 __all__ = ["LINES", "PROBES", "SurveyPair", "choose_pairs", "render_survey"]
 

@@ -14,17 +14,17 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
-import jinja2
 from markupsafe import Markup
 
-from .analysis import Analysis, AnalysedWord
-from .assets import resource_dir
-from .constants import AGE_GROUPS, CULTURES, EMOTIONS
-from .errors import InputError
-from .outputs import atomic_write_text
-from .typography import FONT_FACES, Style, StyleOverrides, css_font_stack, style_table, style_word
+from ..analysis import Analysis, AnalysedWord
+from ..assets import resource_dir
+from ..constants import AGE_GROUPS, CULTURES, EMOTIONS
+from ..errors import InputError
+from ..style import Style
+from ..typography import FONT_FACES, StyleOverrides, WordStyle, css_font_stack, style_table, style_word
+from .templates import environment, inline_asset
 
-__all__ = ["STYLE_FIELDS", "render_page", "write_page", "json_for_script", "media_href_for", "font_face_css"]
+__all__ = ["STYLE_FIELDS", "render_page", "json_for_script", "media_href_for", "font_face_css"]
 
 # The order of a style's fields in the page's legend rows (player.js reads the same order).
 STYLE_FIELDS = ("color", "background", "font", "size", "weight", "italic", "letter_spacing",
@@ -55,6 +55,7 @@ def media_href_for(relative_path: str) -> str:
 
 @lru_cache(maxsize=1)
 def font_face_css() -> str:
+    """The ``@font-face`` rules of every bundled font, each a base64 WOFF2 data: URI."""
     fonts = resource_dir("fonts")
     rules = []
     for face in FONT_FACES:
@@ -66,26 +67,7 @@ def font_face_css() -> str:
     return "\n".join(rules)
 
 
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
-        autoescape=True,  # every transcript word and file name is escaped, whatever the extension
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-def _inline_asset(name: str, closing_tag: str) -> Markup:
-    """A template file inlined into a <style> or <script>; it must not close that element early."""
-    text = (resource_dir("templates") / name).read_text(encoding="utf-8")
-    if closing_tag in text.lower():
-        raise ValueError(f"templates/{name} contains {closing_tag}")
-    return Markup(text)
-
-
-def _style_row(style: Style) -> list:
+def _style_row(style: WordStyle) -> list:
     return [style.color, style.background, css_font_stack(style.font_family), style.size, style.weight,
             int(style.italic), style.letter_spacing, style.text_transform, style.animation,
             style.animation_strength]
@@ -129,7 +111,7 @@ class _ColumnStore:
         index = {v: _CODES[k] for k, v in enumerate(values)}
         return {"values": values, "codes": "".join(index[v] for v in integers)}
 
-    def add_styles(self, styles: list[Style]) -> dict[str, int]:
+    def add_styles(self, styles: list[WordStyle]) -> dict[str, int]:
         rows = [_style_row(style) for style in styles]
         column_of = {}
         for k, field in enumerate(STYLE_FIELDS):
@@ -215,35 +197,32 @@ def _page_data(analysis: Analysis, culture: str, age: str, overrides: StyleOverr
     }
 
 
-def _media_src(analysis: Analysis, media_href: str | None, embed_media: Path | None) -> str | None:
-    if embed_media is not None:
-        path = Path(embed_media)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot embed {path}: {exc.strerror or exc}") from exc
-        mime = mimetypes.guess_type(path.name)[0]
-        if not mime or not mime.startswith(("video/", "audio/")):
-            mime = "audio/mpeg" if analysis.media_kind == "audio" else "video/mp4"
-        return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-    if media_href is not None:
-        return media_href_for(media_href)
-    return None
+def _media_src(analysis: Analysis, media: str | Path | None, embed: bool) -> str | None:
+    if media is None:
+        return None
+    if not embed:
+        return media_href_for(str(media))
+    path = Path(media)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot embed {path}: {exc.strerror or exc}") from exc
+    mime = mimetypes.guess_type(path.name)[0]
+    if not mime or not mime.startswith(("video/", "audio/")):
+        mime = "audio/mpeg" if analysis.media_kind == "audio" else "video/mp4"
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def render_page(analysis: Analysis, *, media_href: str | None, culture: str = "western",
-                age: str = "adult", overrides: StyleOverrides | None = None,
-                embed_media: Path | None = None) -> str:
-    """The HTML page for ``analysis``.
+def render_page(analysis: Analysis, style: Style | None = None, *, media: str | Path | None = None,
+                embed: bool = False) -> str:
+    """The HTML page for ``analysis``, styled by ``style`` (default ``Style()``), as a string.
 
-    ``media_href`` is the media's path relative to the page, as a plain path (it is URL-quoted
-    here); ``embed_media`` puts the file itself in the page as a data: URI instead.
+    ``media`` is the audio or video the page plays: its path relative to where the page will be
+    (URL-quoted here), or with ``embed=True`` a file whose bytes go inside the page as a data:
+    URI. Without it the page shows the subtitles with no player. Nothing is written.
     """
-    if culture not in CULTURES:
-        raise ValueError(f"unknown culture {culture!r}: expected one of {', '.join(CULTURES)}")
-    if age not in AGE_GROUPS:
-        raise ValueError(f"unknown age group {age!r}: expected one of {', '.join(AGE_GROUPS)}")
-    data = _page_data(analysis, culture, age, overrides)
+    style = style or Style()
+    data = _page_data(analysis, style.culture, style.age, style.overrides)
     transcript = []
     index = 0
     for line in analysis.lines:
@@ -256,25 +235,19 @@ def render_page(analysis: Analysis, *, media_href: str | None, culture: str = "w
                           "confidence": round(w.emotion.confidence * 100)})
             index += 1
         transcript.append({"start": line.start, "words": words})
-    template = _environment().get_template("page.html.j2")
-    return template.render(
+    return environment().get_template("page.html.j2").render(
         analysis=analysis,
         has_speech=index > 0,
         transcript=transcript,
-        media_src=_media_src(analysis, media_href, embed_media),
+        media_src=_media_src(analysis, media, embed),
         media_kind="audio" if analysis.media_kind == "audio" else "video",
-        culture=culture,
-        age=age,
+        culture=style.culture,
+        age=style.age,
         cultures=CULTURES,
         ages=AGE_GROUPS,
         font_css=Markup(font_face_css()),
-        player_css=_inline_asset("player.css", "</style"),
-        player_js=_inline_asset("player.js", "</script"),
+        player_css=inline_asset("player.css", "</style"),
+        player_js=inline_asset("player.js", "</script"),
         analysis_json=json_for_script(_player_analysis(analysis)),
         page_json=json_for_script(data),
     )
-
-
-def write_page(path: Path, html: str) -> None:
-    """Write the page atomically: a killed run never leaves half a page."""
-    atomic_write_text(Path(path), html)

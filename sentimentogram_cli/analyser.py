@@ -1,0 +1,300 @@
+"""The analysis stages chained: media -> 16 kHz audio -> timed words -> per-word emotion, as one
+``Analysis``. The models load lazily, once per ``Analyser``; this is the only place that calls
+the recogniser (``transcribe``) and the emotion stage (``emotion.recognise``), so every entry
+point (the API, the CLI, a batch, a cluster worker) runs the same path.
+
+Long inputs stay in bounded memory: the audio is held as 30 s chunks (230 MB an hour) and each
+stage works through them a piece at a time. A stage that fails in a way nobody foresaw becomes a
+one-line ModelError naming the input and the stage (``errors.as_error``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .analysis import SCHEMA_VERSION, Analysis, Line, Segment
+from .analysis_cache import AnalysisCache, cache_key
+from .assets import BUNDLED_ASR_MODEL, head_checkpoint_path, whisper_model_identity
+from .constants import CHUNK_SAMPLES, CHUNK_SECONDS, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
+from .devices import check_device
+from .errors import ModelError, UsageError, as_error
+from .media import MediaInfo, iter_audio_chunks, probe
+from .transcribe import BACKENDS
+
+__all__ = ["STAGES", "ProgressCallback", "StageTimer", "AnalysisOptions", "Analyser", "default_analyser", "analyse"]
+
+STAGES = ("decode", "transcribe", "emotions")
+# progress(stage, fraction done 0..1); called with 0.0 when a stage starts and 1.0 when it ends.
+ProgressCallback = Callable[[str, float], None]
+# A 16 kHz mono float32 recording, or a file (path, or what media.probe said about it).
+MediaInput = str | os.PathLike | MediaInfo | np.ndarray
+_ANALYSIS_VERSION = 2  # bump when the analysis code changes what it produces: old cache entries miss
+_WINDOW_RANGE = (0.5, 30.0)  # seconds
+_MIN_HOP = 0.1
+
+# Audio encoders that ship with the package, by the identity a head checkpoint records.
+_BUNDLED_AUDIO_ENCODERS = {whisper_model_identity(name): name for name in (BUNDLED_ASR_MODEL, "tiny.en")}
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """The settings of one analysis: the spoken ``language`` (None: detected) and the emotion
+    model's ``window`` and ``hop`` in seconds. Checked when made (UsageError)."""
+
+    language: str | None = None
+    window: float = WINDOW_SECONDS
+    hop: float = HOP_SECONDS
+
+    def __post_init__(self) -> None:
+        lo, hi = _WINDOW_RANGE
+        if not lo <= self.window <= hi:
+            raise UsageError(f"window ({self.window} s) must be from {lo} to {hi} seconds")
+        if not _MIN_HOP <= self.hop <= self.window:
+            raise UsageError(f"hop ({self.hop} s) must be from {_MIN_HOP} s to the window ({self.window} s)")
+
+
+class StageTimer:
+    """A progress callback that also times each stage, from its 0.0 to its 1.0 (``seconds``),
+    and passes every call on to ``progress``. No stage timed after an analysis: it came from
+    the cache."""
+
+    def __init__(self, progress: ProgressCallback | None = None):
+        self.progress, self.seconds = progress, {}
+        self._started: dict[str, float] = {}
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        if fraction == 0.0:
+            self._started[stage] = time.perf_counter()
+        elif fraction >= 1.0 and stage in self._started:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - self._started.pop(stage)
+        if self.progress:
+            self.progress(stage, fraction)
+
+
+class Analyser:
+    """Finds the words of a recording and the emotion of each: ``analyse(media) -> Analysis``.
+
+    ``device``: auto, cpu or cuda (auto: a GPU when one is visible); ``asr_model``: the Whisper
+    model for the words (base and tiny.en are bundled; other names need a local CTranslate2
+    folder or network); ``backend``: faster-whisper or openai-whisper (an optional extra);
+    ``head``: an emotion head checkpoint (default: the one shipped). The models load on first
+    use and stay loaded: make one Analyser and give it every file.
+    """
+
+    def __init__(self, device: str = "auto", asr_model: str = BUNDLED_ASR_MODEL, *,
+                 backend: str = "faster-whisper", head: str | os.PathLike | None = None):
+        if backend not in BACKENDS:
+            raise UsageError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+        self.requested_device = check_device(device)
+        self.asr_model, self.backend = asr_model, backend
+        self.head_path = Path(head) if head else head_checkpoint_path()
+        self._device: str | None = None
+        self._head = self._audio_encoder = self._text_encoder = None
+
+    # ---- the models, each loaded on first use -----------------------------------------------
+
+    @property
+    def device(self) -> str:
+        """The device the models run on: "cpu" or "cuda"."""
+        if self._device is None:
+            from .devices import resolve_device
+
+            self._device = resolve_device(self.requested_device)
+        return self._device
+
+    @property
+    def head(self):
+        """The emotion head (``emotion.head.EmotionHead``), its encoders' identities checked."""
+        if self._head is None:
+            from .emotion.features import TextEncoder
+            from .emotion.head import EmotionHead
+
+            # Identities are checked against the checkpoint before any encoder is loaded.
+            head = EmotionHead.load(self.head_path, self.device, text_encoder=TextEncoder.identity)
+            if head.metadata.audio_encoder not in _BUNDLED_AUDIO_ENCODERS:
+                raise ModelError(f"the emotion head was trained on audio encoder "
+                                 f"{head.metadata.audio_encoder!r}, which is not bundled: "
+                                 f"use a head trained on {whisper_model_identity(BUNDLED_ASR_MODEL)!r}")
+            self._head = head
+        return self._head
+
+    @property
+    def audio_encoder(self):
+        """The Whisper encoder the head was trained on (``emotion.features.AudioEncoder``),
+        whatever ``asr_model`` transcribes."""
+        if self._audio_encoder is None:
+            from .emotion.features import AudioEncoder
+
+            metadata = self.head.metadata
+            self._audio_encoder = AudioEncoder(_BUNDLED_AUDIO_ENCODERS[metadata.audio_encoder], self.device,
+                                               layers=metadata.audio_layers)
+        return self._audio_encoder
+
+    @property
+    def text_encoder(self):
+        """The text encoder the head was trained on (``emotion.features.TextEncoder``)."""
+        if self._text_encoder is None:
+            from transformers.utils import logging as transformers_logging
+
+            from .emotion.features import TextEncoder
+
+            transformers_logging.disable_progress_bar()  # progress is the caller's to show
+            self._text_encoder = TextEncoder(self.device)
+        return self._text_encoder
+
+    @property
+    def asr_identity(self) -> str:
+        """The recogniser as analysis documents and cache keys name it."""
+        if self.backend == "faster-whisper":
+            return whisper_model_identity(self.asr_model)
+        return f"{self.backend}:{self.asr_model}"
+
+    # ---- the stages ---------------------------------------------------------------------------
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None = None,
+                   progress: Callable[[float], None] | None = None):
+        """The words of a 16 kHz mono float32 recording with their times: a
+        ``transcribe.Transcript`` (``.segments``, ``.words``, ``.language``)."""
+        audio = _checked_audio(audio)
+        return self._transcribe(_chunked(audio), len(audio), language, progress)
+
+    def recognise(self, audio: np.ndarray, segments: Sequence[Segment], *, window: float = WINDOW_SECONDS,
+                  hop: float = HOP_SECONDS, progress: Callable[[float], None] | None = None) -> list[Line]:
+        """The emotion of every word of ``segments`` (the recogniser's output for ``audio``):
+        one ``Line`` per segment with words, each word with its emotion, VAD and gates."""
+        audio, options = _checked_audio(audio), AnalysisOptions(window=window, hop=hop)
+        return self._recognise(_chunked(audio), len(audio), segments, options, progress)
+
+    def _transcribe(self, chunks: list[np.ndarray], n_samples: int, language: str | None, progress):
+        from .transcribe import transcribe_chunks
+
+        return transcribe_chunks(chunks, n_samples, model_name=self.asr_model, language=language,
+                                 device=self.device, backend=self.backend, progress=progress)
+
+    def _recognise(self, chunks: list[np.ndarray], n_samples: int, segments: Sequence[Segment],
+                   options: AnalysisOptions, progress) -> list[Line]:
+        from .emotion.recognise import recognise_chunks
+
+        if not any(s.words for s in segments):  # no speech: no encoder needs loading
+            return []
+        return recognise_chunks(chunks, n_samples, segments, self.head, self.audio_encoder, self.text_encoder,
+                                window=options.window, hop=options.hop, progress=progress)
+
+    # ---- the whole analysis -------------------------------------------------------------------
+
+    def analyse(self, media: MediaInput, *, language: str | None = None, window: float = WINDOW_SECONDS,
+                hop: float = HOP_SECONDS, progress: ProgressCallback | None = None,
+                cache: bool | str | os.PathLike | AnalysisCache | None = None) -> Analysis:
+        """The ``Analysis`` of ``media``: a video or audio file (path), what ``media.probe`` said
+        about one, or a 16 kHz mono float32 array.
+
+        ``progress(stage, fraction)`` hears each of STAGES start (0.0), advance and end (1.0).
+        ``cache``: None (default) runs the models and keeps nothing; True, a folder or an
+        ``AnalysisCache`` returns the cached analysis of the same bytes with the same models and
+        settings, or runs the models and stores the result. Nothing else is written. Errors are
+        the typed exceptions of ``errors``.
+        """
+        options = AnalysisOptions(language=language, window=window, hop=hop)
+        cache = AnalysisCache.of(cache)
+        if isinstance(media, np.ndarray):
+            audio = _checked_audio(media)
+            name, kind, duration, source = "recording", "audio", len(audio) / SAMPLE_RATE, audio
+            load = lambda report: (_chunked(audio), len(audio))  # noqa: E731
+        else:
+            info = media if isinstance(media, MediaInfo) else probe(media)
+            name, kind, duration, source = info.path.name, info.kind, info.duration, info.path
+            load = lambda report: _decode(info, report)  # noqa: E731
+        key = self.cache_key(source, options, cache) if cache else None
+        analysis = cache.load(key) if cache else None
+        if analysis is not None:  # the same bytes under another name or extension: it describes this input
+            analysis.source, analysis.media_kind = name, kind
+            return analysis
+        analysis = self._run(name, kind, duration, load, options, progress)
+        if cache:
+            cache.store(key, analysis)
+        return analysis
+
+    def cache_key(self, media: Path | np.ndarray, options: AnalysisOptions, cache: AnalysisCache) -> str:
+        """The cache key of an analysis: the media's bytes (file or array), and the models and
+        settings that read them; styling is not part of it."""
+        if isinstance(media, np.ndarray):
+            content = hashlib.sha256(np.ascontiguousarray(media, np.float32).tobytes()).hexdigest()
+        else:
+            content = cache.content_hash(media)
+        head = cache.content_hash(self.head_path) if self.head_path.is_file() else f"missing:{self.head_path}"
+        return cache_key({"input": content, "asr": self.asr_identity, "language": options.language,
+                          "window": options.window, "hop": options.hop, "head": head,
+                          "schema": SCHEMA_VERSION, "analysis_version": _ANALYSIS_VERSION})
+
+    def _run(self, name: str, kind: str, duration: float, load: Callable, options: AnalysisOptions,
+             progress: ProgressCallback | None) -> Analysis:
+        """The three stages on one recording; ``load(report)`` gives its chunks and length."""
+        head = self.head  # a missing or mismatched checkpoint fails before the slow stages
+
+        def stage(stage_name: str, work: Callable[[Callable[[float], None]], object]):
+            report = (lambda f: progress(stage_name, f)) if progress else (lambda f: None)
+            report(0.0)
+            try:
+                result = work(report)
+            except Exception as exc:  # ffmpeg, CTranslate2, torch: one typed line (Ctrl-C passes)
+                raise as_error(exc, f"{name}: {stage_name} failed: ", ModelError) from exc
+            report(1.0)
+            return result
+
+        chunks, n = stage("decode", load)
+        transcript = stage("transcribe", lambda r: self._transcribe(chunks, n, options.language, r))
+        lines = stage("emotions", lambda r: self._recognise(chunks, n, transcript.segments, options, r))
+        return Analysis(
+            source=name, media_kind=kind, duration=duration or round(n / SAMPLE_RATE, 3),
+            language=transcript.language, labels=list(head.labels), lines=lines,
+            models={"asr": self.asr_identity, "audio_encoder": head.metadata.audio_encoder,
+                    "text_encoder": head.metadata.text_encoder, "head": head.metadata.version},
+            settings={"window": options.window, "hop": options.hop})
+
+
+def _checked_audio(audio: np.ndarray) -> np.ndarray:
+    audio = np.asarray(audio)
+    if audio.ndim != 1 or audio.size == 0 or not np.issubdtype(audio.dtype, np.floating):
+        raise UsageError(f"audio must be a non-empty 1-D float array of 16 kHz mono samples, "
+                         f"not {audio.dtype} with shape {audio.shape}")
+    return audio.astype(np.float32, copy=False)
+
+
+def _chunked(audio: np.ndarray) -> list[np.ndarray]:
+    return [audio[i: i + CHUNK_SAMPLES] for i in range(0, len(audio), CHUNK_SAMPLES)]
+
+
+def _decode(info: MediaInfo, report: Callable[[float], None]) -> tuple[list[np.ndarray], int]:
+    chunks: list[np.ndarray] = []
+    for chunk in iter_audio_chunks(info.path, CHUNK_SECONDS):
+        chunks.append(chunk)
+        if info.duration:
+            report(min(1.0, len(chunks) * CHUNK_SECONDS / info.duration))
+    return chunks, sum(len(c) for c in chunks)
+
+
+_default: Analyser | None = None
+
+
+def default_analyser() -> Analyser:
+    """The shared default Analyser (auto device, bundled base model, shipped head), made on
+    first use: its models load once per process."""
+    global _default
+    if _default is None:
+        _default = Analyser()
+    return _default
+
+
+def analyse(media: MediaInput, *, language: str | None = None, window: float = WINDOW_SECONDS,
+            hop: float = HOP_SECONDS, progress: ProgressCallback | None = None,
+            cache: bool | str | os.PathLike | AnalysisCache | None = None) -> Analysis:
+    """The ``Analysis`` of ``media`` by the shared default Analyser (``Analyser.analyse``)."""
+    return default_analyser().analyse(media, language=language, window=window, hop=hop, progress=progress,
+                                      cache=cache)

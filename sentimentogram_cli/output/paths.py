@@ -1,0 +1,77 @@
+"""Where outputs go, checked before any model runs: one path per format from ``--out`` (or the
+input), the burned video's name, and a probe that each folder really takes a new file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ..constants import FORMATS
+from ..errors import OutputError, UsageError
+
+__all__ = ["parse_formats", "output_paths", "burned_path", "check_outputs"]
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """``"html,vtt"`` -> ``("html", "vtt")`` in FORMATS order; a UsageError names a bad one."""
+    wanted = {part.strip().lower() for part in text.split(",") if part.strip()}
+    unknown = sorted(wanted - set(FORMATS))
+    if unknown:
+        raise UsageError(f"unknown format {', '.join(unknown)}: use a comma-separated list of {', '.join(FORMATS)}")
+    if not wanted:
+        raise UsageError(f"no format given: use a comma-separated list of {', '.join(FORMATS)}")
+    return tuple(f for f in FORMATS if f in wanted)
+
+
+def output_paths(input_path: Path, out: Path | None, formats: tuple[str, ...]) -> dict[str, Path]:
+    """One path per format, in FORMATS order: ``out`` (or the input), its suffix replaced by
+    the format's.
+
+    ``out`` may be an existing folder (the input's name goes in it); a suffix that is one of
+    FORMATS is replaced (``talk.html`` -> ``talk.vtt``), any other is kept (``talk.v2.vtt``).
+    """
+    input_path = Path(input_path)
+    base = Path(out) if out else input_path.with_suffix("")
+    if base.is_dir():
+        base = base / input_path.stem
+    elif base.suffix.lower().lstrip(".") in FORMATS:
+        base = base.with_suffix("")
+    return {fmt: base.with_name(f"{base.name}.{fmt}") for fmt in FORMATS if fmt in formats}
+
+
+def burned_path(input_path: Path, out: Path | None = None) -> Path:
+    """Where ``burn`` writes: ``out``, a file in ``out`` when it is a folder, or
+    ``<stem>.subtitled<suffix>`` beside the input."""
+    input_path = Path(input_path)
+    name = f"{input_path.stem}.subtitled{input_path.suffix or '.mp4'}"
+    if out is None:
+        return input_path.with_name(name)
+    return Path(out) / name if Path(out).is_dir() else Path(out)
+
+
+def check_outputs(paths: dict[str, Path], input_path: Path, out: Path | None = None) -> None:
+    """Fail now, not after minutes of models: each folder must exist and take a new file.
+    ``out`` (the user's --out) naming the input itself is refused too, whatever it would become."""
+    for path in [*paths.values(), *([Path(out)] if out is not None else [])]:
+        if path.exists() and path.resolve() == Path(input_path).resolve():
+            raise OutputError(f"{path} is the input file: choose another output path with --out")
+    for path in paths.values():
+        if path.is_dir():
+            raise OutputError(f"{path} is a directory")
+    first = next(iter(paths.values()))
+    for folder in {p.parent for p in paths.values()}:
+        if not folder.is_dir():
+            raise OutputError(f"cannot write {first}: folder {folder} does not exist")
+        for stale in folder.glob(".sentimentogram-*.part"):  # probes of a run killed right here
+            try:
+                stale.unlink(missing_ok=True)
+            except OSError:
+                pass
+        try:  # os.access says yes to root even on read-only or virtual file systems: really try
+            fd, probe_file = tempfile.mkstemp(prefix=".sentimentogram-", suffix=".part", dir=folder)
+        except OSError as exc:
+            raise OutputError(f"cannot write {first}: {exc.strerror or exc}") from None
+        os.close(fd)
+        Path(probe_file).unlink(missing_ok=True)

@@ -1,0 +1,119 @@
+"""Subtitle text of an analysis: WebVTT and SRT, and what every subtitle format shares (cue
+lines and their times, a style per label, names safe as CSS classes and ASS styles).
+
+- WebVTT: one cue per line, each word in ``<c.emotion>`` with an inline timestamp (karaoke in
+  players that support ``:past``/``:future``), and a STYLE block with one rule per emotion.
+- SRT: plain text, one cue per line.
+
+Transcript text is escaped for each format (VTT ``& < >``, so no ``-->``; SRT markup look-alikes
+broken by a word joiner), so no word can become markup or a timing line.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..analysis import Analysis, Line
+from ..style import Style
+from ..typography import WordStyle, css_font_stack, style_table
+
+__all__ = ["WORD_JOINER", "label_styles", "class_name", "cue_lines", "cue_bounds", "plain",
+           "to_vtt", "to_srt"]
+
+WORD_JOINER = "\u2060"
+
+
+# ---- what every format shares ----------------------------------------------------------------
+
+def label_styles(analysis: Analysis, style: Style) -> dict[str, WordStyle]:
+    """A word style per label of the analysis; labels outside the presets take the neutral one."""
+    table = style_table(style.culture, style.age, style.overrides)
+    return {label: table.get(label, table["neutral"]) for label in [*table, *analysis.labels]}
+
+
+def class_name(label: str) -> str:
+    """A label as a CSS class / ASS style name: lowercase letters, digits, '-' and '_' only."""
+    name = re.sub(r"[^a-z0-9_-]+", "-", label.lower()).strip("-") or "x"
+    return name if name[0].isalpha() else f"e-{name}"
+
+
+def cue_lines(analysis: Analysis) -> list[Line]:
+    """The lines that have words: each becomes one cue."""
+    return [line for line in analysis.lines if line.words]
+
+
+def cue_bounds(line: Line) -> tuple[float, float]:
+    """(start, end) of a line's cue, in seconds: its words included, never empty."""
+    start = min(line.start, line.words[0].start)
+    end = max(line.end, line.words[-1].end, start + 0.01)  # cues must not be empty in time
+    return start, end
+
+
+def clock(seconds: float, separator: str) -> str:
+    """``HH:MM:SS<separator>mmm``: WebVTT's timestamps with ".", SRT's with ","."""
+    ms = max(0, int(round(seconds * 1000)))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{separator}{ms:03d}"
+
+
+def plain(text: str) -> str:
+    """``text`` on one line, runs of white space made single spaces."""
+    return " ".join(text.split())  # no newline may end a cue early
+
+
+# ---- WebVTT -----------------------------------------------------------------------------------
+
+def _vtt_escape(text: str) -> str:
+    text = plain(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("\\", "\\" + WORD_JOINER)  # ffmpeg would read "\N" as a line break
+
+
+def _css_rule(selector: str, style: WordStyle) -> str:
+    parts = [f"color: {style.color}", f"background-color: {style.background}",
+             f"font-family: {css_font_stack(style.font_family)}", f"font-weight: {style.weight}",
+             f"font-style: {'italic' if style.italic else 'normal'}"]
+    if style.letter_spacing:
+        parts.append(f"letter-spacing: {style.letter_spacing:.3f}em")
+    return f"{selector} {{ {'; '.join(parts)}; }}"
+
+
+def to_vtt(analysis: Analysis, style: Style | None = None) -> str:
+    """WebVTT text: a STYLE block with a class per emotion, one cue per line, one <c.emotion> per word."""
+    styles = label_styles(analysis, style or Style())
+    rules = [_css_rule("::cue", styles["neutral"])]
+    rules += [_css_rule(f"::cue(.{class_name(label)})", style) for label, style in styles.items()]
+    # The signature and STYLE block use CR line ends (valid WebVTT): ffmpeg before 6.0 stops
+    # reading at a STYLE block, but it reads CR CR as no break, so it skips the block with the
+    # signature; browsers see "WEBVTT", a blank line, then the STYLE block.
+    out = ["\r".join(["WEBVTT", "", "STYLE", *rules]), ""]
+    for n, line in enumerate(cue_lines(analysis), 1):
+        start, end = cue_bounds(line)
+        text, last = [], start
+        for i, w in enumerate(line.words):
+            word = _vtt_escape(w.text)
+            if not word:
+                continue
+            # Inline timestamps must lie strictly inside the cue and increase.
+            stamp = f"<{clock(w.start, '.')}>" if start < w.start < end and w.start > last else ""
+            last = max(last, w.start) if stamp else last
+            text.append(f"{' ' if text else ''}{stamp}<c.{class_name(w.emotion.emotion)}>{word}</c>")
+        out += [str(n), f"{clock(start, '.')} --> {clock(end, '.')}", "".join(text), ""]
+    return "\n".join(out)
+
+
+# ---- SRT --------------------------------------------------------------------------------------
+
+def to_srt(analysis: Analysis) -> str:
+    """SubRip text: plain, one numbered cue per line."""
+    out = []
+    for n, line in enumerate(cue_lines(analysis), 1):
+        start, end = cue_bounds(line)
+        # "-->" is the timing arrow: a transcript must not be able to fake one.
+        # SRT has no escapes, but players read <b> and {\b1} as markup: a word joiner after
+        # "<" and "\" and full-width braces keep the words as they were said.
+        text = plain(line.text).replace("-->", "->").replace("<", "<" + WORD_JOINER)
+        text = text.replace("\\", "\\" + WORD_JOINER).replace("{", "\uff5b").replace("}", "\uff5d") or "…"
+        out += [str(n), f"{clock(start, ',')} --> {clock(end, ',')}", text, ""]
+    return "\n".join(out)

@@ -1,0 +1,60 @@
+"""The viewer's style choice, the one input of styling besides the analysis: a culture's
+conventions, an age group's scale, and optional overrides (a TOML style file, a learned
+preference profile). Checked once, when it is made; the overrides are read once, when first used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from .analysis_cache import file_sha256
+from .typography import StyleOverrides, check_choices, load_style_file
+
+__all__ = ["Style"]
+
+
+@dataclass(frozen=True)
+class Style:
+    """How the subtitles of an analysis are styled.
+
+    ``culture``: western, eastern or accessible; ``age``: child, teen, adult or senior (both
+    switchable live on the page); ``style_file``: TOML overrides per culture and emotion (it beats
+    the profile); ``profile``: a preference profile from ``sentimentogram prefs fit`` (it beats the
+    presets). A bad culture or age raises UsageError here; a bad file when it is first read.
+    """
+
+    culture: str = "western"
+    age: str = "adult"
+    style_file: Path | None = None
+    profile: Path | None = None
+
+    def __post_init__(self) -> None:
+        check_choices(self.culture, self.age)
+        for name in ("style_file", "profile"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
+
+    @cached_property
+    def overrides(self) -> StyleOverrides | None:
+        """The style file and the profile merged (the file wins), read and checked; None without
+        either. Read once per Style."""
+        if self.profile is None:  # the preferences package loads torch: only for a profile
+            return load_style_file(self.style_file) if self.style_file else None
+        from .preferences.profile import page_overrides
+
+        return page_overrides(self.style_file, self.profile)
+
+    def check(self) -> None:
+        """Read the style file and the profile now (UsageError or a profile error if either is
+        bad), so that a bad one fails before any model runs."""
+        self.overrides  # noqa: B018 (reading it is the check)
+
+    def identity(self) -> dict:
+        """What outputs styled this way depend on, for the resume records: the choices and the
+        bytes of the files (their content hashes)."""
+        return {"culture": self.culture, "age": self.age,
+                "style": file_sha256(self.style_file) if self.style_file else None,
+                "profile": file_sha256(self.profile) if self.profile else None}
