@@ -11,7 +11,8 @@ The Python API (the command line is a thin layer over it)::
 
 Data flow by module: ``media`` (ffmpeg) -> ``transcribe`` (words) -> ``emotion/`` (per-word
 emotion) -> ``analysis`` (the document) -> ``style`` + ``typography`` -> ``output/`` (page,
-subtitles, burned video); ``analyser`` chains the analysis stages, ``render`` the whole job.
+subtitles, burned video); ``analyser`` chains the analysis stages, ``jobs`` whole jobs from an
+input to its files (render, restyle, burn).
 """
 
 from .analyser import STAGES, Analyser, AnalysisOptions, analyse
@@ -23,7 +24,7 @@ from .errors import (DocumentError, ExitStatus, InputError, MediaError, ModelErr
 from .media import MediaInfo, probe
 from .output.page import render_page
 from .output.writers import get_writer, write
-from .render import BurnResult, OutputOptions, RenderResult, burn, render, restyle
+from .jobs import BurnResult, OutputOptions, RenderResult, burn, render, restyle
 from .style import Style
 
 __version__ = VERSION

@@ -112,7 +112,7 @@ def _style(culture: Culture, age: AgeGroup, style_file: Optional[Path], profile:
 
 
 def _output(out: Optional[Path], formats: str, embed_video: bool):
-    from .render import OutputOptions
+    from .jobs import OutputOptions
 
     return OutputOptions(out=out, formats=formats, embed_video=embed_video)
 
@@ -148,21 +148,21 @@ def render(
     Also JSON, VTT, SRT or ASS with --format. Reruns skip inputs whose outputs are up to date.
     """
     from .batch import BatchFailed, discover_inputs, is_single_file, results_table, run_batch
-    from .render import render as render_file
+    from .jobs import render as render_input
 
-    jobs = dict(options=_analysis_options(language, window, hop), style=_style(culture, age, style_file, profile),
+    settings = dict(options=_analysis_options(language, window, hop), style=_style(culture, age, style_file, profile),
                 output=_output(out, formats + (",json" if json_out else ""), embed_video),
                 cache=_cache(no_cache, cache_dir), force=force)
     analyser = _analyser(device, asr_model, backend, head)  # one set of models for every input
     if is_single_file(inputs):
         with _stage_progress() as progress:
-            result = render_file(Path(inputs[0]), analyser=analyser, progress=progress, **jobs)
+            result = render_input(Path(inputs[0]), analyser=analyser, progress=progress, **settings)
         _print_summary(result, Console())
         return
     items = discover_inputs(inputs)
     if len(items) == 1 and items[0].error is not None:  # e.g. an empty folder: nothing to table
         raise items[0].error
-    report = run_batch(items, analyser, progress_for=_batch_progress(len(items)), on_done=_print_done, **jobs)
+    report = run_batch(items, analyser, progress_for=_batch_progress(len(items)), on_done=_print_done, **settings)
     Console().print(results_table(report))
     if report.failed:
         raise BatchFailed(report)  # main() prints it as the last line and exits with its status
@@ -198,7 +198,7 @@ def restyle(
     media: Optional[Path] = typer.Option(None, "--media", show_default=False, help="The audio or video the page plays. Default: the file the document names, beside it."),
 ) -> None:
     """Render pages and subtitles again from an analysis document alone: no model runs."""
-    from .render import restyle as restyle_document
+    from .jobs import restyle as restyle_document
 
     with _stage_progress(("page",)) as progress:
         result = restyle_document(analysis, style=_style(culture, age, style_file, profile),
@@ -227,7 +227,7 @@ def burn(
 ) -> None:
     """Write a copy of INPUT with the emotion-styled subtitles burned into the picture (ASS, bundled fonts)."""
     from .analyser import STAGES
-    from .render import burn as burn_video
+    from .jobs import burn as burn_video
 
     with _stage_progress((*STAGES, "burn")) as progress:
         result = burn_video(input, analyser=_analyser(device, asr_model, backend, head),

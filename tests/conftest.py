@@ -1,7 +1,5 @@
 """Shared fixtures: the CLI run in-process (as httpie tests do), with its exit code and output."""
 
-import sys
-
 import pytest
 
 
@@ -13,16 +11,11 @@ def _private_analysis_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
-def run_cli(monkeypatch, capsys):
+def run_cli(capsys):
     from sentimentogram_cli.cli import main
 
     def run(args: list[str]) -> tuple[int, str]:
-        monkeypatch.setattr(sys, "argv", ["sentimentogram", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
+        code = main(args)  # never SystemExit: main returns the status
         captured = capsys.readouterr()
         return code, captured.out + captured.err
 

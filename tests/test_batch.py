@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import sentimentogram_cli.emotion.recognise as emotions
-import sentimentogram_cli.pipeline as pipeline
 import sentimentogram_cli.transcribe as transcription
+from sentimentogram_cli.analyser import Analyser
 from sentimentogram_cli.batch import BatchEntry, BatchReport, discover_inputs, is_single_file
 from sentimentogram_cli.constants import CHUNK_SAMPLES, SAMPLE_RATE
 from sentimentogram_cli.errors import ExitStatus
@@ -71,14 +71,16 @@ def test_exit_status_says_whether_any_failed():
 
 @pytest.fixture
 def fake_models(monkeypatch, make_analysis):
-    """The model stages replaced by a recorder of which file ran with which Models object."""
+    """The model stages replaced by a recorder of which file ran with which Analyser."""
     runs = []
 
-    def analyse(path, options, models, stages, info):
-        runs.append((Path(path).name, id(models)))
-        return make_analysis(["Hello", "there"], source=Path(path).name)
+    def run(self, name, kind, duration, load, options, progress):
+        runs.append((name, id(self)))
+        progress("emotions", 0.0)
+        progress("emotions", 1.0)
+        return make_analysis(["Hello", "there"], source=name)
 
-    monkeypatch.setattr(pipeline, "_analyse", analyse)
+    monkeypatch.setattr(Analyser, "_run", run)
     return runs
 
 
@@ -95,7 +97,7 @@ def test_one_failing_input_is_reported_and_the_rest_go_on(tmp_path, run_cli, fak
     assert code == ExitStatus.NOT_MEDIA, output
     assert sorted(p.name for p in out.iterdir()) == ["a.html", "c.html"]
     assert [name for name, _ in fake_models] == ["a.mp4", "c.mp4"]
-    assert len({models for _, models in fake_models}) == 1  # one Models object: models load once
+    assert len({analyser for _, analyser in fake_models}) == 1  # one Analyser: models load once
     assert output.count("error:") == 2 and "Traceback" not in output  # b.mp4's, then the summary
     assert output.strip().endswith("error: 1 of 3 inputs failed")
     table = output[output.index("3 inputs, 1 failed"):]
@@ -235,7 +237,7 @@ def whole_recording_reference(audio, segments, head, audio_encoder, text_encoder
 @pytest.mark.slow
 @needs_ravdess
 def test_chunked_recognition_matches_the_whole_recording(monkeypatch, tmp_path):
-    """``emotions.recognise_chunks`` (chunks, float16 frames, small batches) against the plainest
+    """``Analyser.recognise`` (chunks, float16 frames, small batches) against the plainest
     whole-recording computation."""
     from test_emotions import small_head
 
@@ -247,14 +249,14 @@ def test_chunked_recognition_matches_the_whole_recording(monkeypatch, tmp_path):
     segments = transcribe(audio, model_name="tiny.en", device="cpu").segments
     head_path = tmp_path / "head.safetensors"
     small_head(head_path)
-    models = pipeline.Models(device="cpu", head_path=head_path)
-    models.head.metadata.recording_mean_weight = 0.5
-    encoders = models.audio_encoder, models.text_encoder
+    analyser = Analyser(device="cpu", head=head_path)
+    analyser.head.metadata.recording_mean_weight = 0.5
+    encoders = analyser.audio_encoder, analyser.text_encoder
     monkeypatch.setattr(emotions, "_WINDOW_BATCH", 3)
     monkeypatch.setattr(emotions, "_WORD_BATCH", 4)
-    lines = emotions.recognise_chunks(chunked(audio), len(audio), segments, models.head, *encoders)
+    lines = analyser.recognise(audio, segments)
     batched = [w.emotion for line in lines for w in line.words]
-    whole = whole_recording_reference(audio, segments, models.head, *encoders)
+    whole = whole_recording_reference(audio, segments, analyser.head, *encoders)
     assert [w.text for line in lines for w in line.words] == [w.text for s in segments for w in s.words]
     assert len(batched) == len(whole) >= 8
     for b, w in zip(batched, whole):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sentimentogram_cli.burn import filter_escape
+from sentimentogram_cli.output.burn import filter_escape
 from sentimentogram_cli.errors import ExitStatus
 
 RAVDESS_CLIP = (Path(__file__).resolve().parents[2]

@@ -1,6 +1,6 @@
 """The analysis cache, restyling and resume.
 
-Most tests replace the model stages (``pipeline._analyse``) with a counter that returns a made-up
+Most tests replace the model stages (``Analyser._run``) with a counter that returns a made-up
 analysis: they test what is cached, skipped and rewritten, fast. One slow test runs the real
 models (tiny.en and a small random head) to check that a restyle really loads none.
 """
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-import sentimentogram_cli.pipeline as pipeline
+import sentimentogram_cli.jobs as jobs
+from sentimentogram_cli.analyser import Analyser, AnalysisOptions
 from sentimentogram_cli.analysis_cache import AnalysisCache
 from sentimentogram_cli.errors import ExitStatus
-from sentimentogram_cli.pipeline import Models, RenderOptions, analysis_key
 
 ROOT = Path(__file__).resolve().parents[1]
 RAVDESS_CLIP = ROOT.parent / "shared/data/emotional_speech/ravdess/Actor_01/03-01-05-01-01-01-01.opus"
@@ -48,12 +48,13 @@ def fake_models(monkeypatch, make_analysis):
     """Counts model runs; each returns a small analysis naming the file it was given."""
     runs = []
 
-    def analyse(path, options, models, stages, info):
-        runs.append(Path(path).name)
-        stages.run("emotions", lambda report: None)
-        return make_analysis(["Hello", "world", "again"], source=Path(path).name)
+    def run(self, name, kind, duration, load, options, progress):
+        runs.append(name)
+        progress("emotions", 0.0)
+        progress("emotions", 1.0)
+        return make_analysis(["Hello", "world", "again"], source=name)
 
-    monkeypatch.setattr(pipeline, "_analyse", analyse)
+    monkeypatch.setattr(Analyser, "_run", run)
     return runs
 
 
@@ -75,24 +76,21 @@ def test_key_follows_models_and_settings_not_styling(tmp_path, talk):
     cache = AnalysisCache(tmp_path / "cache")
     head = tmp_path / "head.safetensors"
     head.write_bytes(b"one head")
-    base = RenderOptions(head=head)
-    key = analysis_key(talk, base, cache)
-    same = [RenderOptions(head=head, culture="eastern", age="senior", formats=("vtt",), json=True,
-                          style_file=tmp_path / "x.toml", embed_video=True, out=tmp_path / "o.html")]
-    for options in same:
-        assert analysis_key(talk, options, cache) == key
-    other = [RenderOptions(head=head, window=4.0), RenderOptions(head=head, hop=0.5),
-             RenderOptions(head=head, asr_model="tiny.en"), RenderOptions(head=head, language="de"),
-             RenderOptions(head=head, backend="openai-whisper"), RenderOptions(head=tmp_path / "none")]
-    keys = {analysis_key(talk, options, cache) for options in other}
+    analyser, options = Analyser(head=head), AnalysisOptions()
+    key = analyser.cache_key(talk, options, cache)
+    assert Analyser(head=head, device="cpu").cache_key(talk, options, cache) == key  # where it runs: no matter
+    other = [(Analyser(head=head), AnalysisOptions(window=4.0)), (Analyser(head=head), AnalysisOptions(hop=0.5)),
+             (Analyser(head=head), AnalysisOptions(language="de")), (Analyser(asr_model="tiny.en", head=head), options),
+             (Analyser(backend="openai-whisper", head=head), options), (Analyser(head=tmp_path / "none"), options)]
+    keys = {a.cache_key(talk, o, cache) for a, o in other}
     assert key not in keys and len(keys) == len(other)
     head.write_bytes(b"a retrained head")
-    assert analysis_key(talk, base, cache) != key
+    assert analyser.cache_key(talk, options, cache) != key
     copy = Path(shutil.copy(talk, tmp_path / "renamed.mkv"))
-    assert analysis_key(copy, RenderOptions(head=head), cache) == analysis_key(talk, RenderOptions(head=head), cache)
+    assert analyser.cache_key(copy, options, cache) == analyser.cache_key(talk, options, cache)
     with open(copy, "ab") as f:
         f.write(b"\0")
-    assert analysis_key(copy, RenderOptions(head=head), cache) != analysis_key(talk, RenderOptions(head=head), cache)
+    assert analyser.cache_key(copy, options, cache) != analyser.cache_key(talk, options, cache)
 
 
 def test_restyling_reuses_the_analysis(talk, cli, fake_models):
@@ -104,7 +102,7 @@ def test_restyling_reuses_the_analysis(talk, cli, fake_models):
     assert fake_models == ["talk.mp4"]  # the second render ran no model
     assert "no model ran" in output
     assert talk.with_suffix(".html").read_text(encoding="utf-8") != first
-    assert json.loads(talk.with_suffix(".json").read_text())["settings"]["culture"] == "eastern"
+    assert "culture" not in json.loads(talk.with_suffix(".json").read_text())["settings"]  # style is not analysis
     assert talk.with_suffix(".vtt").is_file()
 
 
@@ -171,7 +169,7 @@ def test_a_changed_input_is_analysed_again(talk, cli, fake_models):
 
 
 def test_restyle_renders_from_the_document_alone(talk, make_analysis, run_cli, monkeypatch):
-    monkeypatch.setattr(pipeline, "Models", None)  # nothing may even build the models
+    monkeypatch.setattr(jobs, "default_analyser", None)  # nothing may even build an Analyser
     document = talk.with_suffix(".json")
     document.write_text(make_analysis(["Hi", "</script>"], source="talk.mp4").to_json(), encoding="utf-8")
     code, output = run_cli(["restyle", str(document), "--culture", "eastern", "--format", "html,vtt,ass"])
@@ -221,7 +219,7 @@ def test_restyle_of_a_ten_minute_video_takes_under_two_seconds(tmp_path, make_an
     cache = AnalysisCache(tmp_path / "cache")
     words = [f"word{i}" for i in range(1800)]
     analysis = make_analysis(words, step=0.33, per_line=10, source="lecture.mp4", duration=600.0)
-    cache.store(analysis_key(video, RenderOptions(head=head), cache), analysis)
+    cache.store(Analyser(head=head).cache_key(video, AnalysisOptions(), cache), analysis)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "sentimentogram_cli", "render", str(video), "--head", str(head),
                "--cache-dir", str(cache.root), "--culture", "eastern", "--format", "html,vtt,srt,ass"]
@@ -257,10 +255,10 @@ def test_real_models_run_once_then_restyle_loads_none(tmp_path, run_cli, monkeyp
     code, output = run_cli([*args, "--json"])
     assert code == 0, output
     analysed = json.loads(speech.with_suffix(".json").read_text())
-    monkeypatch.setattr(Models, "head", property(lambda self: pytest.fail("a model was loaded")))
+    monkeypatch.setattr(Analyser, "head", property(lambda self: pytest.fail("a model was loaded")))
     started = time.perf_counter()
     code, output = run_cli([*args, "--json", "--culture", "eastern", "--format", "html,ass"])
     assert code == 0, output
     assert time.perf_counter() - started < 2.0
     again = json.loads(speech.with_suffix(".json").read_text())
-    assert again["lines"] == analysed["lines"] and again["settings"]["culture"] == "eastern"
+    assert again["lines"] == analysed["lines"]

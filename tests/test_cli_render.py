@@ -10,9 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from sentimentogram_cli.cli import app
 from sentimentogram_cli.errors import ExitStatus
 
 RAVDESS_CLIP = (Path(__file__).resolve().parents[2]
@@ -147,14 +145,31 @@ def test_cuda_without_a_gpu_fails_before_decoding(tmp_path, media, head, run_cli
     assert_nothing_written(tmp_path, {"talk.mp4"})
 
 
-def test_bad_choices_are_usage_errors(tmp_path):
-    runner = CliRunner()
-    for args in (["--culture", "martian"], ["--age", "toddler"], ["--device", "tpu"],
-                 ["--window", "3", "--hop", "4"], ["--window", "0"]):
-        result = runner.invoke(app, ["render", str(tmp_path / "x.mp4"), *args])
-        assert result.exit_code == ExitStatus.USAGE, (args, result.output)
-        assert "Traceback" not in result.output
+def test_bad_choices_are_usage_errors(tmp_path, run_cli):
+    for args in (["--culture", "martian"], ["--age", "toddler"], ["--device", "tpu"], ["--format", "pdf"],
+                 ["--window", "3", "--hop", "4"], ["--window", "0"], ["--hop", "0"]):
+        code, output = run_cli(["render", str(tmp_path / "x.mp4"), *args])
+        assert code == ExitStatus.USAGE, (args, output)
+        assert "Traceback" not in output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_unexpected_errors_are_one_line_unless_debugging(tmp_path, media, monkeypatch, run_cli):
+    """The one error boundary: a bug becomes one line and exit status 1; SENTIMENTOGRAM_DEBUG
+    keeps the exception (and its traceback) for whoever debugs it."""
+    import sentimentogram_cli.jobs as jobs
+
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError("division by zero\ndeep inside")
+
+    monkeypatch.setattr(jobs, "probe", bug)
+    source = copy_to(media["silent"], tmp_path, "talk.mp4")
+    code, output = run_cli(["render", str(source)])
+    assert_one_line_error(code, output, ExitStatus.ERROR)
+    assert "unexpected ZeroDivisionError: deep inside" in output and "SENTIMENTOGRAM_DEBUG" in output
+    monkeypatch.setenv("SENTIMENTOGRAM_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        run_cli(["render", str(source)])
 
 
 def test_bad_culture_through_main(tmp_path, run_cli):
@@ -174,7 +189,7 @@ def test_non_ascii_path_with_spaces_works(tmp_path, media, head, run_cli):
     page = folder / "Kinder an der Tür — take 1.html"
     data = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
     assert data["source"] == source.name
-    assert data["settings"] == {"window": 3.0, "hop": 1.0, "culture": "eastern", "age": "senior"}
+    assert data["settings"] == {"window": 3.0, "hop": 1.0}  # the style is not part of the analysis
     assert data["models"]["head"] == "test-random" and data["models"]["asr"] == "whisper-tiny.en"
     words = [w for line in data["lines"] for w in line["words"]]
     assert len(words) >= 3 and all(w["emotion"]["emotion"] in data["labels"] for w in words)

@@ -93,12 +93,12 @@ def _play_and_follow_the_words(page_path: Path, words: list[dict]) -> None:
 
 
 def _hostile_page(tmp_path, make_analysis) -> Path:
-    from sentimentogram_cli.page import render_page, write_page
+    from sentimentogram_cli import write
 
     analysis = make_analysis(["Hello", HOSTILE, "<b>bold</b>", "&amp;", "world"],
                              source="<img src=x onerror=alert(2)>.mp4", media_kind="audio")
     page = tmp_path / "hostile.html"
-    write_page(page, render_page(analysis, media_href=None, culture="western"))
+    write(analysis, page)
     return page
 
 

@@ -1,4 +1,5 @@
-"""VTT, SRT and ASS exports: structure, escaping of hostile transcripts, and ffmpeg reading them."""
+"""VTT, SRT and ASS exports (structure, escaping of hostile transcripts, ffmpeg reading them),
+output paths, and the writers behind ``get_writer``/``write``."""
 
 import re
 import shutil
@@ -7,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from sentimentogram_cli.constants import EMOTIONS
-from sentimentogram_cli.exports import (ASS_FONT_NAMES, output_paths, parse_formats, to_ass, to_srt,
-                                        to_vtt, write_outputs)
+from sentimentogram_cli.constants import EMOTIONS, FORMATS
+from sentimentogram_cli.errors import UsageError
+from sentimentogram_cli.output.ass import ASS_FONT_NAMES, to_ass
+from sentimentogram_cli.output.paths import output_paths, parse_formats
+from sentimentogram_cli.output.subtitles import to_srt, to_vtt
+from sentimentogram_cli.output.writers import WRITERS, get_writer, write, write_all
+from sentimentogram_cli.style import Style
 
 HOSTILE = ["Hello", "{\\b1}bold}", "a --> b", "<b>x</b>", "&amp;", "back\\Nslash", "it's", "多语言",
            "</c>", "end"]
@@ -30,9 +35,9 @@ def ffmpeg_as_srt(path: Path) -> str:
 
 def test_parse_formats():
     assert parse_formats("vtt, HTML,ass") == ("html", "vtt", "ass")
-    with pytest.raises(ValueError, match="mp3"):
+    with pytest.raises(UsageError, match="mp3"):
         parse_formats("html,mp3")
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError):
         parse_formats(" , ")
 
 
@@ -46,7 +51,7 @@ def test_output_paths_replace_known_suffixes_only(tmp_path):
 
 
 def test_vtt_has_a_style_block_and_a_class_per_emotion(hostile):
-    text = to_vtt(hostile, "eastern")
+    text = to_vtt(hostile, Style("eastern"))
     lines = re.split(r"\r\n|\r|\n", text)  # the header and STYLE block use CR line ends
     assert lines[0] == "WEBVTT" and lines[1] == "" and lines[2] == "STYLE"
     style_block = lines[2:lines.index("", 2)]
@@ -79,7 +84,7 @@ def test_srt_is_plain_text_that_cannot_fake_markup_or_timing(hostile):
 
 
 def test_ass_has_a_style_per_emotion_and_karaoke_per_word(hostile):
-    text = to_ass(hostile, "western", size=(640, 360))
+    text = to_ass(hostile, Style("western"), size=(640, 360))
     styles = [ln.split(":", 1)[1].split(",")[0].strip() for ln in text.splitlines() if ln.startswith("Style:")]
     assert set(EMOTIONS) <= set(styles)
     assert "PlayResX: 640" in text and "PlayResY: 360" in text
@@ -129,11 +134,26 @@ def test_ass_font_names_are_what_libass_finds_in_the_bundled_fonts():
         assert ASS_FONT_NAMES.get(face.family, face.family) in families, face
 
 
-def test_write_outputs_writes_the_page_last_and_leaves_no_temporaries(make_analysis, tmp_path):
+def test_one_writer_per_format(make_analysis, tmp_path):
+    analysis = make_analysis(["one", "two"])
+    assert tuple(WRITERS) == FORMATS
+    for fmt in FORMATS:
+        writer = get_writer(fmt, Style("accessible"))
+        assert writer.extension == fmt and writer.style.culture == "accessible"
+        assert write(analysis, tmp_path / f"x.{fmt.upper()}") == tmp_path / f"x.{fmt.upper()}"
+    assert (tmp_path / "x.SRT").read_text(encoding="utf-8") == to_srt(analysis)
+    assert (tmp_path / "x.JSON").read_text(encoding="utf-8") == analysis.to_json()
+    with pytest.raises(UsageError, match="pdf"):
+        write(analysis, tmp_path / "x.pdf")
+    with pytest.raises(UsageError):
+        get_writer("gif")
+
+
+def test_write_all_writes_the_page_last_and_leaves_no_temporaries(make_analysis, tmp_path):
     analysis = make_analysis(["one", "two", "three"])
-    paths = output_paths(tmp_path / "talk.mp4", None, ("html", "json", "vtt", "srt", "ass"))
+    paths = output_paths(tmp_path / "talk.mp4", None, FORMATS)
     (tmp_path / ".talk.html.abc123.part").write_text("left by a killed run")
-    written = write_outputs(analysis, paths, culture="western", age="adult", overrides=None, media=None)
+    written = write_all(analysis, paths)
     assert written == list(paths.values()) and all(p.is_file() for p in written)
     mtimes = {fmt: p.stat().st_mtime_ns for fmt, p in paths.items()}
     assert mtimes["html"] >= max(mtimes.values())
@@ -141,22 +161,22 @@ def test_write_outputs_writes_the_page_last_and_leaves_no_temporaries(make_analy
 
 
 def test_a_failed_write_removes_what_it_wrote(make_analysis, tmp_path, monkeypatch):
-    import sentimentogram_cli.page as page
+    import sentimentogram_cli.output.writers as writers
 
     def broken(*args, **kwargs):
         raise RuntimeError("template exploded")
 
-    monkeypatch.setattr(page, "render_page", broken)
+    monkeypatch.setattr(writers, "render_page", broken)
     paths = output_paths(tmp_path / "talk.mp4", None, ("html", "json", "vtt"))
     with pytest.raises(RuntimeError):
-        write_outputs(make_analysis(["a"]), paths, culture="western", age="adult", overrides=None, media=None)
+        write_all(make_analysis(["a"]), paths)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_render_writes_the_asked_formats_from_a_cached_analysis(tmp_path, make_analysis, run_cli, monkeypatch):
     """--format and --json, end to end through the CLI, with the analysis already cached."""
+    from sentimentogram_cli.analyser import Analyser, AnalysisOptions
     from sentimentogram_cli.analysis_cache import AnalysisCache
-    from sentimentogram_cli.pipeline import Models, RenderOptions, analysis_key
 
     video = tmp_path / "talk.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=black:s=64x48:r=5:d=3",
@@ -165,9 +185,9 @@ def test_render_writes_the_asked_formats_from_a_cached_analysis(tmp_path, make_a
     head = tmp_path / "head.safetensors"
     head.write_bytes(b"only its hash matters: a cached analysis never loads the head")
     cache = AnalysisCache(tmp_path / "cache")
-    options = RenderOptions(head=head, cache_dir=cache.root)
-    cache.store(analysis_key(video, options, cache), make_analysis(["Hello", "<b>there</b>"], source="x.mp4"))
-    monkeypatch.setattr(Models, "head", property(lambda self: pytest.fail("a model was loaded")))
+    key = Analyser(head=head).cache_key(video, AnalysisOptions(), cache)
+    cache.store(key, make_analysis(["Hello", "<b>there</b>"], source="x.mp4"))
+    monkeypatch.setattr(Analyser, "head", property(lambda self: pytest.fail("a model was loaded")))
 
     code, output = run_cli(["render", str(video), "--head", str(head), "--cache-dir", str(cache.root),
                             "--format", "vtt,srt,ass", "--json"])

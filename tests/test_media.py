@@ -62,6 +62,7 @@ def test_probe_video(media):
     assert info.has_video and info.has_audio and info.kind == "video"
     assert info.duration == pytest.approx(2.0, abs=0.1)
     assert info.path == media["video"]
+    assert (info.width, info.height) == (160, 120) and info.size == (160, 120)  # probed once, with the streams
 
 
 @pytest.mark.parametrize("key, duration", [("wav", 1.5), ("flac", 1.0), ("cover_mp3", 1.0)])
@@ -69,6 +70,7 @@ def test_probe_audio_files_are_audio(media, key, duration):
     info = probe(media[key])
     assert info.kind == "audio"
     assert not info.has_video  # the mp3's cover art is a video stream flagged attached_pic
+    assert info.size is None  # ... and not a picture to size subtitles to
     assert info.duration == pytest.approx(duration, abs=0.1)
 
 

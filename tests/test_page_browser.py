@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from sentimentogram_cli.page import render_page, write_page
+from sentimentogram_cli.output.page import render_page
 from sentimentogram_cli.typography import style_word
 
 pytestmark = pytest.mark.browser
@@ -29,9 +29,9 @@ def site(tmp_path_factory, make_analysis):
         check=True, timeout=120)
     analysis = make_analysis([f"word{i}" for i in range(N_WORDS)], start=FIRST, step=STEP,
                                     per_line=5, duration=6.0, source=VIDEO_NAME)
-    write_page(folder / "clip.html", render_page(analysis, media_href=VIDEO_NAME))
-    write_page(folder / "silence.html", render_page(make_analysis([], duration=6.0),
-                                                    media_href=VIDEO_NAME))
+    (folder / "clip.html").write_text(render_page(analysis, media=VIDEO_NAME), encoding="utf-8")
+    (folder / "silence.html").write_text(render_page(make_analysis([], duration=6.0), media=VIDEO_NAME),
+                                         encoding="utf-8")
     return folder, analysis
 
 
@@ -207,8 +207,8 @@ def test_a_page_without_speech_says_so(page, site):
 
 def test_a_page_without_its_media_runs_captions_on_a_silent_clock(browser, site, make_analysis):
     folder, _ = site
-    write_page(folder / "nomedia.html", render_page(make_analysis(["one", "two", "three"], start=0.2),
-                                                    media_href=None))
+    (folder / "nomedia.html").write_text(render_page(make_analysis(["one", "two", "three"], start=0.2)),
+                                         encoding="utf-8")
     context = new_context(browser)
     tab = context.new_page()
     tab.goto((folder / "nomedia.html").as_uri())

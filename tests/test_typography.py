@@ -6,10 +6,11 @@ import pytest
 
 from sentimentogram_cli.analysis import WordEmotion
 from sentimentogram_cli.constants import AGE_GROUPS, CATEGORY_VAD, CULTURES, EMOTIONS
-from sentimentogram_cli.errors import SentimentogramError
+from sentimentogram_cli.colour import contrast_ratio, ensure_contrast
+from sentimentogram_cli.errors import SentimentogramError, UsageError
+from sentimentogram_cli.style import Style
 from sentimentogram_cli.typography import (
-    ANIMATIONS, FONT_FACES, MIN_CONTRAST, PRESETS, StyleFileError, contrast_ratio, ensure_contrast,
-    load_style_file, style_table, style_word,
+    ANIMATIONS, FONT_FACES, MIN_CONTRAST, PRESETS, StyleFileError, load_style_file, style_table, style_word,
 )
 
 
@@ -130,10 +131,28 @@ def test_labels_outside_the_preset_table_fall_back_to_the_neutral_preset_with_va
 
 
 def test_unknown_culture_or_age_is_refused():
-    with pytest.raises(ValueError, match="culture"):
+    with pytest.raises(UsageError, match="culture"):
         style_word(feeling(), "martian")
-    with pytest.raises(ValueError, match="age"):
+    with pytest.raises(UsageError, match="age"):
         style_table("western", "toddler")
+    with pytest.raises(UsageError, match="culture 'martian'"):
+        Style(culture="martian")  # the API's style choice is checked when it is made
+    with pytest.raises(UsageError, match="age group 'toddler'"):
+        Style(age="toddler")
+
+
+def test_a_style_reads_its_file_once_and_its_identity_follows_the_bytes(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text('[angry]\ncolor = "#ff5555"\n', encoding="utf-8")
+    style = Style("eastern", style_file=str(path))
+    assert style.style_file == path and style.overrides == {"*": {"angry": {"color": "#ff5555"}}}
+    before = style.identity()
+    path.write_text("not = [toml", encoding="utf-8")
+    assert style.overrides == {"*": {"angry": {"color": "#ff5555"}}}  # read once, when first used
+    assert style.identity() != before  # outputs styled by the old file are out of date
+    with pytest.raises(StyleFileError):
+        Style(style_file=path).check()
+    assert Style().overrides is None and Style().identity()["style"] is None
 
 
 def test_every_preset_family_has_a_bundled_font_face():
