@@ -8,7 +8,7 @@ backend (``pip install 'sentimentogram[openai-whisper]'``) mapped to the same da
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -18,8 +18,12 @@ from .assets import BUNDLED_ASR_MODEL, load_whisper
 from .constants import CHUNK_SAMPLES, SAMPLE_RATE
 from .devices import resolve_device
 from .errors import ModelError, SentimentogramError
+from .transcription.decoding import DecodeOptions, RawSegment, decode, rescue_skipped
+from .transcription.guards import failure
+from .transcription.speech import envelope, speech_stretches
+from .transcription.timestamps import drop_stacked_repeats, repair_words
 
-__all__ = ["BACKENDS", "PIECE_SECONDS", "Transcript", "transcribe", "transcribe_chunks", "load_openai_whisper",
+__all__ = ["BACKENDS", "PIECE_SECONDS", "DecodeOptions", "Transcript", "transcribe", "transcribe_chunks", "load_openai_whisper",
            "transcript_from_openai_result"]
 
 BACKENDS = ("faster-whisper", "openai-whisper")
@@ -35,6 +39,8 @@ class Transcript:
     language: str
     segments: list[Segment]
     duration: float
+    language_probability: float = 1.0  # the detector's confidence (1.0 when given or English-only)
+    notes: list[str] = field(default_factory=list)  # what the guards did (stretches re-decoded, words dropped)
 
     @property
     def words(self) -> list[Word]:
@@ -100,12 +106,15 @@ def transcribe(
     device: str = "cpu",
     backend: str = "faster-whisper",
     progress: Callable[[float], None] | None = None,
+    decode: DecodeOptions | dict | None = None,
 ) -> Transcript:
     """Transcribe 16 kHz mono float32 ``audio`` with word timestamps.
 
     ``language=None`` lets the model detect it. ``progress`` receives the fraction (0..1) of the
-    audio transcribed so far, ending with 1.0. Models are loaded once per process.
+    audio transcribed so far, ending with 1.0. ``decode``: recogniser settings (``DecodeOptions``
+    or a dict of its fields); the defaults are the measured ones. Models are loaded once per process.
     """
+    options = decode if isinstance(decode, DecodeOptions) else DecodeOptions.from_dict(decode or {})
     audio = _check_audio(audio)
     if backend not in BACKENDS:
         raise SentimentogramError(f"unknown ASR backend {backend!r}: use one of {', '.join(BACKENDS)}")
@@ -113,8 +122,10 @@ def transcribe(
     duration = round(len(audio) / SAMPLE_RATE, 3)
     if backend == "openai-whisper":
         result = _transcribe_openai(audio, model_name, language, resolved, duration)
+        if options.repair:
+            result = _repaired(result, audio, None)
     else:
-        result = _transcribe_faster(audio, model_name, language, resolved, duration, progress)
+        result = _transcribe_faster(audio, model_name, language, resolved, duration, progress, options)
     if progress:
         progress(1.0)
     return result
@@ -157,18 +168,22 @@ def transcribe_chunks(
     device: str = "cpu",
     backend: str = "faster-whisper",
     progress: Callable[[float], None] | None = None,
+    decode: DecodeOptions | dict | None = None,
 ) -> Transcript:
     """``transcribe`` a recording held as 30 s chunks (``n_samples`` long) in bounded memory:
     pieces of at most PIECE_SECONDS, cut at quiet points, with their words' times shifted back."""
-    detected, segments = "", []
+    detected, probability, segments, notes = "", 1.0, [], []
     for a, b in _piece_bounds(chunks, n_samples):
         report = (lambda f: progress(min(1.0, (a + f * (b - a)) / n_samples))) if progress else None
         piece = transcribe(_samples(chunks, a, b), model_name=model_name, language=language, device=device,
-                           backend=backend, progress=report)
-        detected = detected or piece.language
+                           backend=backend, progress=report, decode=decode)
+        if not detected:
+            detected, probability = piece.language, piece.language_probability
         language = language or piece.language or None  # detected once, on the first piece
         segments += [_shift(s, a / SAMPLE_RATE) for s in piece.segments]
-    return Transcript(language=detected, segments=segments, duration=round(n_samples / SAMPLE_RATE, 3))
+        notes += piece.notes
+    return Transcript(language=detected, segments=segments, duration=round(n_samples / SAMPLE_RATE, 3),
+                      language_probability=probability, notes=notes)
 
 
 def _transcribe_faster(
@@ -178,6 +193,7 @@ def _transcribe_faster(
     device: str,
     duration: float,
     progress: Callable[[float], None] | None,
+    options: DecodeOptions,
 ) -> Transcript:
     from faster_whisper.tokenizer import _LANGUAGE_CODES
 
@@ -188,21 +204,60 @@ def _transcribe_faster(
     if duration == 0:
         return Transcript(language=language or "", segments=[], duration=0.0)
     try:
-        pieces, info = model.transcribe(audio, language=language, word_timestamps=True, vad_filter=True)
-        segments: list[Segment] = []
-        done = 0.0
-        # The segments come from a generator: decoding happens while we iterate it.
-        for piece in pieces:
-            raw = ((w.word, w.start, w.end, w.probability) for w in (piece.words or []))
-            segment = _make_segment(piece.text, piece.start, piece.end, raw, duration)
-            if segment:
-                segments.append(segment)
-            if progress and duration:
-                done = max(done, min(1.0, float(piece.end) / duration))
-                progress(done)
+        raw, info = decode(model, audio, language, options, progress=progress)
+        language = language or info.language
+        raw, notes = _second_pass(model, audio, raw, language, options)
     except (RuntimeError, ValueError, MemoryError) as exc:  # CTranslate2/ONNX failures
         raise ModelError(f"speech recognition with {model_name!r} failed: {_one_line(exc)}") from exc
-    return Transcript(language=info.language, segments=segments, duration=duration)
+    segments = [seg for seg in (_make_segment(s.text, s.start, s.end, ((w.text, w.start, w.end, w.probability)
+                                                                        for w in s.words), duration) for s in raw) if seg]
+    transcript = Transcript(language=language, segments=segments, duration=duration,
+                            language_probability=round(float(getattr(info, "language_probability", 1.0)), 4),
+                            notes=notes)
+    return _repaired(transcript, audio, None) if options.repair else transcript
+
+
+def _second_pass(model, audio: np.ndarray, raw: list[RawSegment], language: str, options: DecodeOptions):
+    """The first pass's segments without failed decodes (``guards``) and hallucinated stacks,
+    plus the speech no word covers decoded again stretch by stretch; and notes on what was done."""
+    env, notes = envelope(audio), []
+    failed = [(s, why) for s in raw if (why := failure(s.words, env, s.start, s.end))]
+    if failed and options.guard:
+        raw = [s for s in raw if not any(s is f for f, _ in failed)]
+        notes.append(f"{len(failed)} segment(s) failed ({failed[0][1]}{', …' if len(failed) > 1 else ''}): "
+                     "decoded again stretch by stretch")
+    if options.repair:  # a hallucinated stack must not hide a skipped stretch
+        kept = {id(w) for w in drop_stacked_repeats([w for s in raw for w in s.words])[0]}
+        raw = [RawSegment(s.text, s.start, s.end, [w for w in s.words if id(w) in kept]) for s in raw]
+    if options.rescue or (failed and options.guard):
+        found, tried = rescue_skipped(model, audio, raw, speech_stretches(audio, env), language, options)
+        bad = [s for s in found if failure(s.words, env, s.start, s.end)] if options.guard else []
+        found = [s for s in found if not any(s is b for b in bad)]
+        if tried:
+            notes.append(f"{tried} speech stretch(es) without words decoded again: "
+                         f"{sum(len(s.words) for s in found)} word(s) found")
+        if bad:
+            notes.append(f"{len(bad)} stretch(es) still failed and were dropped "
+                         f"({sum(len(s.words) for s in bad)} words: {failure(bad[0].words, env, bad[0].start, bad[0].end)})")
+        raw = sorted(raw + found, key=lambda s: s.start)
+    return raw, notes
+
+
+def _repaired(transcript: Transcript, audio: np.ndarray, _unused) -> Transcript:
+    """The transcript with stacked repeats dropped and every word's time repaired
+    (``transcription.timestamps``); segments keep their words, emptied ones go."""
+    words = [w for s in transcript.segments for w in s.words]
+    kept, dropped = drop_stacked_repeats(words)
+    fixed = repair_words(kept, envelope(audio), transcript.duration)
+    by_id = {id(w): f for w, f in zip(sorted(kept, key=lambda w: (w.start, w.end)), fixed)}
+    segments = []
+    for s in transcript.segments:
+        ws = sorted((by_id[id(w)] for w in s.words if id(w) in by_id), key=lambda w: w.start)
+        if ws:
+            segments.append(Segment(ws[0].start, ws[-1].end, s.text, ws))
+    segments.sort(key=lambda s: s.words[0].start)
+    notes = transcript.notes + ([f"{dropped} stacked repeated word(s) dropped"] if dropped else [])
+    return Transcript(transcript.language, segments, transcript.duration, transcript.language_probability, notes)
 
 
 def _import_openai_whisper():

@@ -1,0 +1,133 @@
+"""faster-whisper decoding with our settings, and the second pass over speech it skipped.
+
+``DecodeOptions`` holds every setting that changes what the recogniser returns, with the
+defaults chosen on ``benchmarks/word_accuracy.py`` and ``benchmarks/hard_audio.py`` (the
+measurements are in docs/benchmarks.md). ``decode`` runs one faster-whisper pass and returns
+raw (text, start, end, probability) words; ``rescue_skipped`` finds the stretches where the
+voice-activity detector hears speech but no word was returned, and decodes each again on its own,
+without the previous-text prompt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..analysis import Word
+from ..constants import SAMPLE_RATE
+from .timestamps import norm_text
+
+__all__ = ["DecodeOptions", "RawSegment", "decode", "rescue_skipped"]
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """Recogniser settings (faster-whisper 1.2.1 names) and our own passes."""
+
+    beam_size: int = 5
+    temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    condition_on_previous_text: bool = True
+    hallucination_silence_threshold: float | None = None
+    repetition_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0
+    compression_ratio_threshold: float | None = 2.4
+    log_prob_threshold: float | None = -1.0
+    no_speech_threshold: float | None = 0.6
+    # faster-whisper's VAD filter (Silero): what it cuts out is never decoded.
+    vad_threshold: float = 0.5
+    vad_min_silence_ms: int = 2000
+    vad_speech_pad_ms: int = 400
+    # our passes
+    rescue: bool = True  # decode again the speech stretches that got no word
+    guard: bool = True  # drop failed decodes (guards: words per second, loops) and decode their speech again
+    repair: bool = True  # timestamps: drop stacked repeats, snap to speech, spread stacked words
+
+    def whisper_kwargs(self) -> dict:
+        return {"beam_size": self.beam_size, "temperature": list(self.temperature),
+                "condition_on_previous_text": self.condition_on_previous_text,
+                "hallucination_silence_threshold": self.hallucination_silence_threshold,
+                "repetition_penalty": self.repetition_penalty, "no_repeat_ngram_size": self.no_repeat_ngram_size,
+                "compression_ratio_threshold": self.compression_ratio_threshold,
+                "log_prob_threshold": self.log_prob_threshold, "no_speech_threshold": self.no_speech_threshold}
+
+    def vad_parameters(self) -> dict:
+        return {"threshold": self.vad_threshold, "min_silence_duration_ms": self.vad_min_silence_ms,
+                "speech_pad_ms": self.vad_speech_pad_ms}
+
+    def identity(self) -> dict:
+        """JSON-ready, for cache keys and reports."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "DecodeOptions":
+        known = cls.__dataclass_fields__
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(f"unknown decode settings: {', '.join(unknown)}")
+        values = {k: (tuple(v) if k == "temperature" and isinstance(v, (list, tuple)) else
+                      (v,) if k == "temperature" else v) for k, v in values.items()}
+        return cls(**values)
+
+
+@dataclass
+class RawSegment:
+    text: str
+    start: float
+    end: float
+    words: list[Word] = field(default_factory=list)
+
+
+def decode(model, audio: np.ndarray, language: str | None, options: DecodeOptions, *, offset: float = 0.0,
+           vad_filter: bool = True, condition_on_previous_text: bool | None = None,
+           progress: Callable[[float], None] | None = None) -> tuple[list[RawSegment], object]:
+    """One faster-whisper pass: (segments of raw words with times + ``offset``, its info)."""
+    kwargs = options.whisper_kwargs()
+    if condition_on_previous_text is not None:
+        kwargs["condition_on_previous_text"] = condition_on_previous_text
+    pieces, info = model.transcribe(audio, language=language, word_timestamps=True, vad_filter=vad_filter,
+                                    vad_parameters=options.vad_parameters() if vad_filter else None, **kwargs)
+    duration = len(audio) / SAMPLE_RATE
+    out, done = [], 0.0
+    for piece in pieces:  # a generator: decoding happens while we iterate it
+        words = [Word(w.word, float(w.start) + offset, float(w.end) + offset, float(w.probability))
+                 for w in (piece.words or []) if w.word and w.word.strip()]
+        out.append(RawSegment(piece.text, float(piece.start) + offset, float(piece.end) + offset, words))
+        if progress and duration:
+            done = max(done, min(1.0, float(piece.end) / duration))
+            progress(done)
+    return out, info
+
+
+def _covered(region: tuple[float, float], words: list[Word]) -> bool:
+    a, b = region
+    return any(w.start < b and w.end > a or a <= (w.start + w.end) / 2 <= b for w in words)
+
+
+def rescue_skipped(model, audio: np.ndarray, segments: list[RawSegment], regions: list[tuple[float, float]],
+                   language: str | None, options: DecodeOptions, *, min_seconds: float = 0.3,
+                   pad: float = 0.2) -> tuple[list[RawSegment], int]:
+    """Segments for the VAD ``regions`` no word covers, each decoded alone without the prompt.
+
+    A new word is kept unless an existing word with the same text overlaps it in time (the
+    first pass had it, only misplaced). Returns (new segments, stretches decoded again)."""
+    words = [w for s in segments for w in s.words]
+    duration = len(audio) / SAMPLE_RATE
+    found, tried = [], 0
+    for a, b in regions:
+        if b - a < min_seconds or _covered((a, b), words):
+            continue
+        tried += 1
+        lo, hi = max(0.0, a - pad), min(duration, b + pad)
+        piece = audio[int(lo * SAMPLE_RATE): int(hi * SAMPLE_RATE)]
+        new, _ = decode(model, piece, language, options, offset=lo, vad_filter=False,
+                        condition_on_previous_text=False)
+        for seg in new:
+            kept = [w for w in seg.words
+                    if not any(norm_text(o.text) == norm_text(w.text) and o.start < w.end and o.end > w.start
+                               for o in words)]
+            if kept:
+                found.append(RawSegment(seg.text if len(kept) == len(seg.words) else "".join(w.text for w in kept),
+                                        seg.start, seg.end, kept))
+    return found, tried

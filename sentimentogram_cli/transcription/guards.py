@@ -1,0 +1,79 @@
+"""Guards against runaway decodes: too many words for the speech, and loops.
+
+People do not say more than about 5-6 words a second; Whisper, on a poor decode, can repeat a
+word or a phrase until its token limit, often crammed into an instant or spread over silence.
+A decoded segment with more than ``MAX_WORDS_PER_SECOND`` words per second of speech (the
+energy envelope's speech inside it, at least ``MIN_SPEECH_SECONDS``), or one that repeats a
+word or phrase ``LOOP_COPIES`` times in a row, is a failed decode: ``transcribe`` drops it and
+decodes the speech under it again, stretch by stretch and without the previous-text prompt;
+what fails again is dropped and reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..analysis import Word
+from .speech import Envelope
+from .timestamps import norm_text
+
+__all__ = ["MAX_WORDS_PER_SECOND", "LOOP_COPIES", "Loop", "find_loop", "words_per_second", "failure"]
+
+MAX_WORDS_PER_SECOND = 6.0
+MIN_SPEECH_SECONDS = 1.0  # a short segment is judged as if it had this much speech
+LOOP_COPIES = 4  # a word or phrase this many times in a row is a loop
+MAX_LOOP_NGRAM = 12
+
+
+@dataclass
+class Loop:
+    start: int  # index of the first word of the repeated run
+    size: int  # words in the repeated phrase
+    copies: int  # times it occurs in a row
+
+    @property
+    def end(self) -> int:
+        return self.start + self.size * self.copies
+
+
+def find_loop(words: Sequence[Word] | Sequence[str], copies: int = LOOP_COPIES) -> Loop | None:
+    """The longest run of one word or phrase (up to MAX_LOOP_NGRAM words) repeated at least
+    ``copies`` times in a row, compared without case and punctuation; None when there is none."""
+    tokens = [norm_text(w if isinstance(w, str) else w.text) for w in words]
+    best: Loop | None = None
+    for size in range(1, min(MAX_LOOP_NGRAM, len(tokens) // copies) + 1):
+        i = 0
+        while i + size * copies <= len(tokens):
+            phrase = tokens[i: i + size]
+            n = 1
+            while tokens[i + n * size: i + (n + 1) * size] == phrase:
+                n += 1
+            if n >= copies and any(phrase) and (best is None or n * size > best.copies * best.size):
+                best = Loop(i, size, n)
+            i += max(1, (n - 1) * size) if n >= copies else 1
+    return best
+
+
+def words_per_second(words: Sequence[Word], env: Envelope, start: float | None = None,
+                     end: float | None = None) -> float:
+    """Words per second of speech (the envelope's) between ``start`` and ``end`` (default: the
+    words' own span), the speech counted as at least MIN_SPEECH_SECONDS."""
+    if not words:
+        return 0.0
+    start = min(w.start for w in words) if start is None else start
+    end = max(w.end for w in words) if end is None else end
+    speech = env.speech_seconds(start, end) if env.duration else end - start
+    return len(words) / max(speech, MIN_SPEECH_SECONDS)
+
+
+def failure(words: Sequence[Word], env: Envelope, start: float, end: float) -> str | None:
+    """Why a decoded segment over [start, end) is a failed decode, or None when it is not."""
+    loop = find_loop(words)
+    if loop is not None:
+        phrase = "".join(w.text for w in words[loop.start: loop.start + loop.size]).strip()
+        return f"loops ({phrase!r} {loop.copies} times in a row)"
+    rate = words_per_second(words, env, start, end)
+    if rate > MAX_WORDS_PER_SECOND:
+        return f"{rate:.1f} words per second of speech"
+    return None
