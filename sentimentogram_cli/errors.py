@@ -19,6 +19,8 @@ DEBUG_ENV = "SENTIMENTOGRAM_DEBUG"  # set: unexpected exceptions keep their trac
 
 
 class ExitStatus(IntEnum):
+    """The command line's exit codes; every error class carries its own as ``exit_status``."""
+
     SUCCESS = 0
     ERROR = 1
     USAGE = 2  # Typer/click's own code for bad options
