@@ -19,7 +19,10 @@ from sentimentogram_cli.preferences import (
 from sentimentogram_cli.preferences.candidates import candidate_options
 from sentimentogram_cli.preferences.ranker import design, fit_map, predict
 from sentimentogram_cli.preferences.space import CONTEXT, FEATURES
-from sentimentogram_cli.preferences.survey import PROBES, choose_pairs, render_survey
+from sentimentogram_cli.preferences.adaptive import information_gain, next_pair, replay
+from sentimentogram_cli.preferences.personal import (Shrinkage, choose_shrinkage, fit_one,
+                                                    prototype_map, rows_of)
+from sentimentogram_cli.preferences.survey import PROBES, ask, candidate_pairs, render_survey
 from sentimentogram_cli.colour import contrast_ratio
 from sentimentogram_cli.typography import MIN_CONTRAST, PRESETS, style_table
 
@@ -37,10 +40,13 @@ def profile_with(**tastes) -> Profile:
 
 
 def simulated_person(taste: dict, n: int = 12, seed: int = 0) -> AnswerSet:
-    """Survey pairs answered by someone who always picks the side their ``taste`` scores higher."""
+    """``n`` survey pairs (a random draw) answered by someone who always picks the side their
+    ``taste`` scores higher."""
     vector = np.array([taste.get(f, 0.0) for f in FEATURES])
     comparisons = []
-    for pair in choose_pairs(n, seed):
+    pairs = candidate_pairs(seed)
+    for i in np.random.default_rng(seed).permutation(len(pairs))[:n]:
+        pair = pairs[i]
         a_wins = bool((style_features(pair.a) - style_features(pair.b)) @ vector >= 0)
         comparisons.append(Comparison(pair.emotion, pair.a, pair.b, a_wins, "a", "b", 1200))
     return AnswerSet("sim", UserAttributes(), comparisons)
@@ -167,16 +173,17 @@ def test_profile_beats_presets_and_a_style_file_beats_the_profile(tmp_path):
 
 
 def test_restyled_page_shows_the_profile_choice(tmp_path, make_analysis):
-    """The render pipeline's own output step (restyle_file, no models): the page's legend for each
+    """The render pipeline's own output step (restyle, no models): the page's legend for each
     emotion is the style the profile predicts, and differs from the preset where it should."""
-    from sentimentogram_cli.pipeline import RenderOptions, restyle_file
+    from sentimentogram_cli.jobs import OutputOptions, restyle
+    from sentimentogram_cli.style import Style as PageStyle
 
     document = tmp_path / "talk.json"
     document.write_text(make_analysis(["We", "did", "it", "oh", "no", "well"], source="talk.mp4").to_json())
     profile_path = tmp_path / "profile.json"
     profile = fit_personal([simulated_person({"serif": 1.0, "italic": 1.0}, 24)], population_prior(), "shipped")
     profile.save(profile_path)
-    restyle_file(document, RenderOptions(profile=profile_path, out=tmp_path / "page.html"))
+    restyle(document, style=PageStyle(profile=profile_path), output=OutputOptions(out=tmp_path / "page.html"))
     legend = page_legend(tmp_path / "page.html")["western/adult"]
     for emotion in ("happy", "angry"):
         predicted = choose_style(profile, "western", emotion).style
@@ -243,8 +250,10 @@ def test_fit_and_evaluate_commands(tmp_path, run_cli):
     assert code == 0 and "cross-validated" in output and "n=12" in output
     code, output = run_cli(["prefs", "show", str(tmp_path / "me.json")])
     assert code == 0 and "chosen styles" in output
+    assert "how sure: 12 answers; held-out accuracy estimate (leave one answer out)" in output and "n=12" in output
     code, output = run_cli(["prefs", "evaluate", "--data", str(folder), "--markdown"])
     assert code == 0 and "| culture/age rule |" in output and "50.0% (expected) n=72" in output
+    assert "| answers | study's order | adaptive order |" in output and "| 12 |" in output
 
 
 def survey_answers(person: AnswerSet) -> dict:
@@ -258,7 +267,7 @@ def survey_answers(person: AnswerSet) -> dict:
 # ---- the survey page -------------------------------------------------------------------------
 
 def test_survey_pairs_vary_one_or_two_features_and_cover_every_probe():
-    pairs = choose_pairs(len(PROBES))
+    pairs = candidate_pairs()
     assert len({p.probe for p in pairs}) == len(PROBES)
     for pair in pairs:
         changed = {k for k, v in pair.a.to_dict().items() if pair.b.to_dict()[k] != v}
@@ -270,4 +279,113 @@ def test_survey_pairs_vary_one_or_two_features_and_cover_every_probe():
 def test_survey_page_is_self_contained():
     html = render_survey(12, seed=0)
     assert "http://" not in html and "https://" not in html and "default-src 'none'" in html
-    assert html.count('"pair":') == 12 and "@font-face" in html
+    start = html.index('id="survey-data">') + len('id="survey-data">')
+    data = json.loads(html[start:html.index("</script>", start)])
+    assert data["n_pairs"] == 12 and len(data["pairs"]) == len(candidate_pairs()) and "@font-face" in html
+    assert data["model"]["context"] == list(CONTEXT) and np.array(data["model"]["taste_cov"]).shape == (8, 8)
+
+
+# ---- the personal model, nested selection and the adaptive survey ----------------------------
+
+def test_the_answer_space_fit_is_the_weight_space_map_fit():
+    """The kernel fit equals the MAP fit over all 120 weights with the same prior (torch, Newton)."""
+    person = simulated_person({"serif": 1.0, "size": -0.5}, 16)
+    rows, data = rows_of(person), design(person)
+    mean = np.random.default_rng(1).normal(scale=0.1, size=(len(FEATURES), len(CONTEXT)))
+    precision = np.full((len(FEATURES), len(CONTEXT)), 20.0)
+    precision[:, CONTEXT.index("bias")] = 2.0
+    fit = fit_one(rows, rows.offset(mean), Shrinkage(style=float("inf"), feature=2.0, context=20.0))
+    assert np.allclose(mean + fit.weights(), fit_map(data, mean.ravel(), precision.ravel()).reshape(mean.shape),
+                       atol=1e-6)
+
+
+def test_the_style_part_is_one_utility_per_named_style():
+    centred = np.array([style_features(s) for s in SEED_STYLES])
+    assert np.allclose((centred - centred.mean(axis=0)) @ prototype_map(), np.eye(6) - 1 / 6)
+    bold = SEED_STYLE_NAMES.index("Bold")  # someone who picks Bold whenever it is shown, at random otherwise
+    rng = np.random.default_rng(0)
+    comparisons = []
+    for a, b in rng.integers(0, 6, size=(60, 2)):
+        if a != b:
+            won = a == bold or (b != bold and rng.random() < 0.5)
+            comparisons.append(Comparison("neutral", SEED_STYLES[a], SEED_STYLES[b], bool(won), "", ""))
+    rows = rows_of(AnswerSet("bold", UserAttributes(), comparisons))
+    fit = fit_one(rows, np.zeros(len(rows)), Shrinkage(style=1.0, feature=float("inf"), context=float("inf")))
+    utility = np.array([style_features(s) for s in SEED_STYLES]) @ fit.weights()[:, CONTEXT.index("bias")]
+    assert int(np.argmax(utility)) == bold
+
+
+@needs_seed
+def test_nested_selection_never_sees_the_predicted_answers(tmp_path):
+    """Flip the answers a person's predicted half holds: what was predicted for them must not move
+    (the population, the shrinkage and the personal fit all come from elsewhere), while the same
+    flip does move what is predicted from that half."""
+    from sentimentogram_cli.preferences.ranker import split_halves
+
+    people = load_answers([seed_subset(tmp_path, 4)])
+    before = evaluate(people, seed=0)
+    user = people[0].user
+    first, second = split_halves(len(people[0].comparisons), 0, user)
+    for i in second:
+        people[0].comparisons[i] = replace(people[0].comparisons[i], a_wins=not people[0].comparisons[i].a_wins)
+    after = evaluate(people, seed=0)
+    assert np.array_equal(before.personalised[user][second], after.personalised[user][second])
+    assert not np.array_equal(before.personalised[user][first], after.personalised[user][first])
+
+
+def test_choose_shrinkage_uses_only_the_people_it_is_given():
+    taste = dict(zip(FEATURES, (1.0, -1.0, 1.0, -1.0, 1.0, 1.0, -1.0, 1.0)))  # every pair tells
+    people = [simulated_person(taste, 12, seed=s) for s in (1, 2, 3)]
+    entries = [(rows_of(p), np.zeros((len(FEATURES), len(CONTEXT))), (np.arange(6), np.arange(6, 12))) for p in people]
+    grid = (Shrinkage(style=float("inf"), feature=float("inf"), context=float("inf")),
+            Shrinkage(style=float("inf"), feature=1.0, context=float("inf")))
+    selection = choose_shrinkage(entries, grid)
+    assert selection.best() == grid[1]  # a consistent taste: letting a person move predicts better
+    assert selection.correct[1] > selection.correct[0] == 3 * 12 / 2  # no movement: every pair a coin flip
+
+
+def test_information_gain_prefers_open_questions():
+    assert information_gain(0.0, 0.0) == pytest.approx(0.0, abs=1e-9)
+    assert information_gain(0.0, 4.0) > information_gain(0.0, 1.0) > information_gain(3.0, 1.0) > 0
+    assert information_gain(2.0, 1.0) == pytest.approx(information_gain(-2.0, 1.0))
+
+
+def test_the_next_pair_is_the_one_the_answers_leave_most_open():
+    """Before any answer the larger change is the more open question; after answers about it, the
+    next question is about something else: a known change is worth less than an unexplored one."""
+    pairs = [p for p in candidate_pairs() if p.emotion == "neutral" and p.probe in ("serif", "bold")]
+    person = AnswerSet("me", UserAttributes(), [Comparison(p.emotion, p.a, p.b, True, "a", "b") for p in pairs])
+    rows, shrinkage = rows_of(person), Shrinkage(style=float("inf"), feature=1.0, context=float("inf"))
+    bold = [i for i, p in enumerate(pairs) if p.probe == "bold"][0]
+    first = next_pair(fit_one(rows.take([]), np.zeros(0), shrinkage), rows, np.zeros(len(rows)), range(len(pairs)))
+    assert first == bold  # larger and heavier: two features move, serif one
+    fit = fit_one(rows.take([bold] * 8), np.zeros(8), shrinkage)
+    assert pairs[next_pair(fit, rows, np.zeros(len(rows)), range(len(pairs)))].probe == "serif"
+    empty = fit_one(rows.take([]), np.zeros(0), shrinkage)  # nothing known: the larger change first
+    gains = information_gain(np.zeros(len(rows)), empty.variance(rows)[0])
+    assert next_pair(empty, rows, np.zeros(len(rows)), range(len(pairs))) == int(np.argmax(gains))
+
+
+def test_the_survey_rule_asks_each_pair_once_and_follows_the_answers():
+    pairs = candidate_pairs()
+    likes = lambda taste: (lambda p: (style_features(p.a) - style_features(p.b)) @ taste >= 0)  # noqa: E731
+    serif = ask(pairs, likes(np.eye(len(FEATURES))[SERIF] * 2), 10)
+    size = ask(pairs, likes(np.eye(len(FEATURES))[SIZE] * 2), 10)
+    assert len({i for i, _ in serif}) == 10 and serif[0][0] == size[0][0]  # the first pair knows no answer
+    assert [i for i, _ in serif] != [i for i, _ in size]  # then the answers steer it
+
+
+def test_replay_orders_and_never_fits_the_scored_answers():
+    person = simulated_person({"size": 1.0, "italic": -1.0}, 16)
+    rows, offset, s = rows_of(person), np.zeros(16), Shrinkage(style=float("inf"), feature=1.0, context=float("inf"))
+    pool, test = list(range(10)), list(range(10, 16))
+    fixed, adaptive = replay(rows, offset, s, pool, test, "fixed"), replay(rows, offset, s, pool, test, "adaptive")
+    assert len(fixed) == len(adaptive) == 11 and fixed[0] == adaptive[0] and fixed[-1] == adaptive[-1]
+    flipped = rows.take(list(range(16)))
+    flipped.y = rows.y.copy()
+    flipped.y[test] = 1 - flipped.y[test]
+    again = replay(flipped, offset, s, pool, test, "adaptive")
+    assert [a.correct + b.correct for a, b in zip(adaptive, again)] == [float(len(test))] * 11
+    with pytest.raises(ValueError, match="order"):
+        replay(rows, offset, s, pool, test, "random")
+

@@ -1,12 +1,14 @@
-"""The survey in headless Chromium: answered like a person who likes serif italics, saved through
-the browser's download, fitted with `prefs fit`, and the rendered page styled as predicted."""
+"""The survey in headless Chromium: answered like a person who likes serif italics, the page
+choosing each next pair itself (the same pairs, in the same order, as the Python rule), saved
+through the browser's download, fitted with `prefs fit`, and the rendered page styled as predicted."""
 
 import json
 
 import numpy as np
 import pytest
 
-from sentimentogram_cli.preferences import choose_style, load_profile, style_features
+from sentimentogram_cli.preferences import UserAttributes, choose_style, load_profile, style_features
+from sentimentogram_cli.preferences.survey import ask, candidate_pairs
 from sentimentogram_cli.preferences.space import FEATURES
 from sentimentogram_cli.typography import PRESETS
 from sentimentogram_cli.typography import WordStyle as Style
@@ -33,9 +35,11 @@ def test_survey_answers_fit_and_restyle_the_page(browser, tmp_path, run_cli, mak
     page.select_option("#culture", "eastern")
     page.check("#dyslexia")
     page.click("#start")
-    chosen = []
-    for i, pair in enumerate(data["pairs"]):
+    chosen, shown = [], []
+    for i in range(12):
         assert page.locator("#counter").text_content() == f"Pair {i + 1} of 12"
+        pair = data["pairs"][int(page.locator("#pairs").get_attribute("data-pair"))]
+        shown.append(pair["pair"])
         assert page.locator("#emotion").text_content() == pair["emotion"]
         line = page.locator("#choice-a .line")
         assert line.text_content() == pair["line"]
@@ -56,6 +60,13 @@ def test_survey_answers_fit_and_restyle_the_page(browser, tmp_path, run_cli, mak
     assert not errors, errors
     assert all(url.startswith(("file:", "blob:", "data:")) for url in requests), requests
 
+    # The page's own choice of pairs is the Python rule's, for the same person answering the same way.
+    who = UserAttributes(age_group="senior", culture="eastern", low_vision=False, color_blind=False, dyslexia=True)
+    pairs = candidate_pairs(data["seed"])
+    expected = ask(pairs, lambda p: (style_features(p.a) - style_features(p.b)) @ TASTE >= 0, 12, who)
+    assert shown == [i for i, _ in expected]
+    assert len(set(shown)) == 12
+
     answers = json.loads(answers_path.read_text())
     assert answers["format"] == "sentimentogram-survey-answers" and answers["version"] == 1
     assert answers["attributes"] == {"age_group": "senior", "culture": "eastern", "low_vision": False,
@@ -70,12 +81,13 @@ def test_survey_answers_fit_and_restyle_the_page(browser, tmp_path, run_cli, mak
     assert profile.attributes.age_group == "senior" and profile.attributes.dyslexia is True
 
     # Render through the pipeline's output step from an analysis document (no models needed).
-    from sentimentogram_cli.pipeline import RenderOptions, restyle_file
+    from sentimentogram_cli.jobs import OutputOptions, restyle
+    from sentimentogram_cli.style import Style as PageStyle
 
     document = tmp_path / "talk.json"
     document.write_text(make_analysis(["so", "happy", "today"], emotions=["happy"], source="talk.mp4").to_json())
-    restyle_file(document, RenderOptions(profile=profile_path, out=tmp_path / "styled.html"))
-    restyle_file(document, RenderOptions(out=tmp_path / "plain.html"))
+    restyle(document, style=PageStyle(profile=profile_path), output=OutputOptions(out=tmp_path / "styled.html"))
+    restyle(document, output=OutputOptions(out=tmp_path / "plain.html"))
     styled, plain = (legend(tmp_path / f"{name}.html")["western/adult"]["happy"] for name in ("styled", "plain"))
     predicted = choose_style(profile, "western", "happy").style
     assert predicted.font_family == "Merriweather" != PRESETS["western"]["happy"].font_family

@@ -3,6 +3,7 @@ and how they print it. ``app`` is the sub-app the main CLI adds as ``prefs``."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import List, Optional
 
@@ -73,8 +74,8 @@ def run_fit(answers: list[Path], out: Path, population: bool, prior_path: Path |
         profile.save(path)
         louo = Score(profile.evaluation["accuracy"] * profile.evaluation["n"], profile.evaluation["n"])
         console.print(f"population prior from {profile.n_people} people, {profile.n_comparisons} comparisons: "
-                      f"precision {profile.population_precision:g} (of {list(POPULATION_GRID)}), personal "
-                      f"precision {profile.personal_precision:g} × {profile.context_ratio:g} on context")
+                      f"precision {profile.population_precision:g} (of {list(POPULATION_GRID)}); a person's "
+                      f"shrinkage: {profile.shrinkage.describe()}")
         console.print(f"leave-one-person-out pairwise accuracy {_percent(louo)}")
     else:
         prior = load_profile(prior_path) if prior_path else population_prior()
@@ -87,11 +88,41 @@ def run_fit(answers: list[Path], out: Path, population: bool, prior_path: Path |
         console.print(f"cross-validated pairwise accuracy (leave one answer out): "
                       f"{_percent(Score(e['accuracy'] * e['n'], e['n']))}; the population prior alone: "
                       f"{_percent(Score(e['prior_only']['accuracy'] * e['n'], e['n']))}")
+        console.print(_side_note(profile))
         for emotion in EMOTIONS:
             changes = choose_style(profile, "western", emotion).changes
             if changes:
                 console.print(f"  {emotion}: " + ", ".join(escape(f"{c.chosen}") for c in changes))
     console.print(f"wrote {escape(str(path))}")
+
+
+def _side_note(profile) -> str:
+    """How often the left answer was picked, and what that means for the profile."""
+    left, n = profile.evaluation.get("left_chosen"), profile.n_comparisons
+    if left is None or not n:
+        return ""
+    note = f"left answer picked in {left} of {n} pairs"
+    if left in (0, n):
+        note += ": every answer on one side, so the answers say little about your taste; retake the survey"
+    return note
+
+
+def certainty(profile) -> str:
+    """One line on how sure a profile is: its answers and its held-out accuracy estimate."""
+    e = profile.evaluation
+    if profile.kind == "population":
+        return (f"population prior from {profile.n_people} people, {profile.n_comparisons} comparisons; "
+                f"it predicts a new person's choices at {_percent(_score(e))} (leave one person out)")
+    if not e.get("n"):
+        return f"{profile.n_comparisons} answers; no held-out estimate stored: refit with `sentimentogram prefs fit`"
+    prior = e.get("prior_only", {})
+    return (f"{profile.n_comparisons} answers; held-out accuracy estimate (leave one answer out) {_percent(_score(e))}"
+            + (f", the population prior alone {_percent(_score(prior))}" if prior.get("n") else "")
+            + "; the interval is wide with this few answers: more answers make it narrower")
+
+
+def _score(e: dict) -> Score | None:
+    return Score(e["accuracy"] * e["n"], e["n"]) if e.get("n") else None
 
 
 def run_show(profile_path: Path, culture: str, console: Console) -> None:
@@ -100,13 +131,12 @@ def run_show(profile_path: Path, culture: str, console: Console) -> None:
     from .space import context_vector
 
     profile = load_profile(profile_path)
-    e = profile.evaluation
     console.print(f"[bold]{profile.kind} profile[/]: {escape(profile.attributes.describe())}; "
                   f"{profile.n_comparisons} comparisons from {profile.n_people} "
                   f"{'person' if profile.n_people == 1 else 'people'}")
-    if e.get("n"):
-        console.print(f"cross-validated accuracy ({escape(str(e.get('protocol', '')))}): "
-                      f"{_percent(Score(e['accuracy'] * e['n'], e['n']))}")
+    console.print(f"how sure: {escape(certainty(profile))}")
+    if profile.kind == "personal" and _side_note(profile):
+        console.print(escape(_side_note(profile)))
     tastes = np.mean([profile.weights @ context_vector(em, profile.attributes) for em in EMOTIONS], axis=0)
     order = np.argsort(-np.abs(tastes))[:4]
     console.print("strongest tastes (log-odds per unit, averaged over emotions): " + ", ".join(
@@ -136,7 +166,21 @@ def _cells(row: EvaluationRow) -> list[str]:
 def evaluation_markdown(report: EvaluationReport) -> str:
     lines = ["| method | leave one person out | within person (half known, half predicted) |", "|---|---|---|"]
     lines += [f"| {row.method} | {' | '.join(_cells(row))} |" for row in report.rows]
+    if report.curve:
+        lines += ["", "| answers | study's order | adaptive order |", "|---|---|---|"]
+        lines += [f"| {n} | {_percent(fixed)} | {_percent(adaptive)} |"
+                  for n, (fixed, adaptive) in enumerate(zip(report.curve["fixed"], report.curve["adaptive"]))]
     return "\n".join(lines)
+
+
+def _curve_table(report: EvaluationReport) -> Table:
+    table = Table(title="adaptive survey, replayed: within-person accuracy on the held-out half after n answers "
+                        "from the known half", title_justify="left", box=None, header_style="bold underline")
+    for column in ("answers", "study's order", "adaptive order (most informative next)"):
+        table.add_column(column)
+    for n, (fixed, adaptive) in enumerate(zip(report.curve["fixed"], report.curve["adaptive"])):
+        table.add_row(str(n), _percent(fixed), _percent(adaptive))
+    return table
 
 
 def run_evaluate(data: list[Path], seed: int, markdown: bool, console: Console) -> None:
@@ -156,10 +200,12 @@ def run_evaluate(data: list[Path], seed: int, markdown: bool, console: Console) 
     for row in report.rows:
         table.add_row(row.method, *_cells(row))
     Console().print(table)
+    Console().print(_curve_table(report))
     precisions = sorted(set(report.population_precisions))
-    personal = sorted(set(report.personal_precisions))
+    personal = Counter(s.describe() for s in report.shrinkages).most_common()
     Console().print(f"prior precisions chosen by inner cross-validation on the training people of each fold: "
-                    f"population {precisions}, personal (precision, context ratio) {personal}; seed {seed}")
+                    f"population {precisions}; a person's shrinkage: "
+                    + "; ".join(f"{k} ({n}×)" for k, n in personal) + f"; seed {seed}")
     if markdown:
         Console().print(evaluation_markdown(report), markup=False, highlight=False, soft_wrap=True)
 
@@ -173,9 +219,10 @@ app = typer.Typer(help="Learn which subtitle styles you prefer: survey, fit, sho
 def survey_command(
     out: Path = typer.Option(Path("survey.html"), "--out", "-o", help="The survey page to write (or an existing folder for it)."),
     pairs: int = typer.Option(12, min=4, max=40, help="How many pairs of styles to ask about."),
-    seed: int = typer.Option(0, help="Random seed for the pairs' order and sides."),
+    seed: int = typer.Option(0, help="Random seed for which side each style of a pair is shown on."),
 ) -> None:
-    """Write a self-contained survey page: a few optional questions, then pairs of styled subtitles."""
+    """Write a self-contained survey page: a few optional questions, then pairs of styled subtitles,
+    each next pair the one the answers so far leave most open."""
     run_survey(out, pairs, seed, stderr_console)
 
 
@@ -196,7 +243,7 @@ def show_command(
     profile: Path = typer.Argument(..., show_default=False, help="A profile from `sentimentogram prefs fit`."),
     culture: Culture = typer.Option("western", help="Whose presets the chosen styles vary."),
 ) -> None:
-    """Explain a profile: its tastes, and the style it chooses for each emotion and why."""
+    """Explain a profile: how sure it is, its tastes, and the style it chooses for each emotion and why."""
     run_show(profile, culture.value, stderr_console)
 
 
@@ -206,5 +253,6 @@ def evaluate_command(
     seed: int = typer.Option(0, help="Seed of the within-person halves."),
     markdown: bool = typer.Option(False, "--markdown", help="Also print the table as Markdown."),
 ) -> None:
-    """Pairwise accuracy of random, majority style, culture/age rule and the learned ranker, two protocols."""
+    """Pairwise accuracy of random, majority style, culture/age rule and the learned ranker, two
+    protocols; and the survey replayed in the study's order and the adaptive order."""
     run_evaluate(data, seed, markdown, stderr_console)

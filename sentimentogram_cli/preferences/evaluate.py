@@ -7,8 +7,11 @@ Two protocols, each scoring every comparison exactly once:
 * within person: a fixed random half of each person's comparisons is known, the other half is
   predicted, and then the other way round (a user who has done a short survey).
 
-Every choice of prior precision happens inside the training people of the fold (nested), never
-on the predicted comparisons. The culture/age rule is fixed in advance and sees no answers.
+Every choice of prior precision (the population's, and how far a person may move from it) happens
+inside the training people of the fold (nested), never on the predicted comparisons: the left-out
+person's answers reach only the final fit (their known half) and the scoring (the other half). The
+culture/age rule is fixed in advance and sees no answers. Within person, the known half is also
+replayed as a survey, in the study's order and in the adaptive order, for the accuracy curve.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ import numpy as np
 
 from .data import AnswerSet, Comparison
 from .fit import Score
-from .ranker import Design, choose_personal_precision, choose_population_precision, design, fit_map, \
-    personal_precision, predict, single_threaded, split_halves
+from .adaptive import ORDERS, replay
+from .personal import Shrinkage, choose_shrinkage, fit_one, rows_of
+from .ranker import Design, choose_population_precision, design, fit_map, predict, single_threaded, split_halves
 from .space import FEATURES, UserAttributes, style_features
 
 __all__ = ["METHODS", "EvaluationRow", "EvaluationReport", "evaluate", "rule_preference"]
@@ -45,7 +49,9 @@ class EvaluationReport:
     n_people: int
     n_comparisons: int
     population_precisions: list[float] = field(default_factory=list)  # chosen per outer fold
-    personal_precisions: list[tuple[float, float]] = field(default_factory=list)  # (precision, ratio)
+    shrinkages: list[Shrinkage] = field(default_factory=list)  # chosen per outer fold
+    curve: dict[str, list[Score]] = field(default_factory=dict)  # order -> accuracy after 0, 1, ... answers
+    personalised: dict[str, np.ndarray] = field(default_factory=dict)  # user -> P(a) of each answer, predicted
     seed: int = 0
 
 
@@ -109,13 +115,16 @@ def _evaluate(people: Sequence[AnswerSet], seed: int, tick: Callable[[], None] |
     def add(method: str, protocol: int, p: np.ndarray, y: np.ndarray) -> None:
         scores[method][protocol] += Score.of(p, y)
 
+    all_rows = [rows_of(p) for p in people]
+    halves = [split_halves(len(d.y), seed, p.user) for p, d in zip(people, designs)]
     for u, (person, data) in enumerate(zip(people, designs)):
         others = [i for i in range(len(people)) if i != u]
         train = [designs[i] for i in others]
         precision, held_out_fits = choose_population_precision(train)
-        personal = choose_personal_precision(train, [people[i].user for i in others], held_out_fits, seed)
+        selection = choose_shrinkage([(all_rows[i], w, halves[i]) for i, w in zip(others, held_out_fits)])
+        shrinkage = selection.best()
         report.population_precisions.append(precision)
-        report.personal_precisions.append(personal)
+        report.shrinkages.append(shrinkage)
         w_population = fit_map(Design.stack(train), None, precision)
         population_rates = _win_rates([c for i in others for c in people[i].comparisons])
         rule = np.array([rule_preference(person.attributes, c) for c in person.comparisons])
@@ -125,7 +134,9 @@ def _evaluate(people: Sequence[AnswerSet], seed: int, tick: Callable[[], None] |
         add("culture/age rule", 0, rule, data.y)
         add("learned ranker (population)", 0, predict(data, w_population), data.y)
 
-        first, second = split_halves(len(data.y), seed, person.user)
+        rows, offset = all_rows[u], all_rows[u].offset(w_population)
+        first, second = halves[u]
+        report.personalised[person.user] = np.full(len(data.y), np.nan)
         for known, hidden in ((first, second), (second, first)):
             y = data.y[hidden]
             own_rates = _win_rates([person.comparisons[i] for i in known])
@@ -134,8 +145,16 @@ def _evaluate(people: Sequence[AnswerSet], seed: int, tick: Callable[[], None] |
                                                population_rates), y)
             add("culture/age rule", 1, rule[hidden], y)
             add("learned ranker (population)", 1, predict(data.take(hidden), w_population), y)
-            w_person = fit_map(data.take(known), w_population, personal_precision(*personal))
-            add("learned ranker (personalised)", 1, predict(data.take(hidden), w_person), y)
+            fit = fit_one(rows.take(known), offset[known], shrinkage)
+            p_hidden = 1 / (1 + np.exp(-(offset[hidden] + fit.latent(rows.take(hidden))[0])))
+            report.personalised[person.user][hidden] = p_hidden
+            add("learned ranker (personalised)", 1, p_hidden, y)
+            for order in ORDERS:
+                steps = replay(rows, offset, shrinkage, known, hidden, order)
+                curve = report.curve.setdefault(order, [])
+                for n, score in enumerate(steps):  # people with more answers reach further
+                    curve.extend([Score(0, 0)] * (n + 1 - len(curve)))
+                    curve[n] += score
         if tick:
             tick()
 

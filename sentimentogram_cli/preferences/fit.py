@@ -1,8 +1,10 @@
 """Fitting profiles: the population prior from many people, a personal profile from one.
 
-Population: precision by leave-one-person-out log-loss, then one fit on everyone (prior mean 0).
-Personal: one MAP fit of the person's answers around the population's weights, held there with
-the population profile's personal precision and context ratio (chosen when it was fitted).
+Population: precision by leave-one-person-out log-loss, then one fit on everyone (prior mean 0),
+and the personal shrinkage (``personal.py``) by how well each person's one half predicts the other
+around a population fitted without them.
+Personal: the person's deviation from the population's weights, with the population profile's
+shrinkage; its accuracy is estimated by leaving each answer out in turn.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data import AnswersError, AnswerSet
+from .personal import choose_shrinkage, fit_one, rows_of
 from .profile import Profile
-from .ranker import (POPULATION_GRID, Design, choose_personal_precision, choose_population_precision, design,
-                     fit_map, personal_precision, predict, single_threaded)
+from .ranker import (POPULATION_GRID, Design, choose_population_precision, design, fit_map, predict,
+                     single_threaded, split_halves)
 from .space import CONTEXT, FEATURES, UserAttributes
 
 __all__ = ["Score", "fit_population", "fit_personal", "merge_attributes"]
@@ -79,37 +82,38 @@ def fit_population(people: Sequence[AnswerSet], seed: int = 0,
     designs = [design(p) for p in people]
     with single_threaded():
         precision, held_out_fits = choose_population_precision(designs, tick=tick)
-        personal, ratio = choose_personal_precision(designs, [p.user for p in people], held_out_fits, seed)
         weights = fit_map(Design.stack(designs), None, precision)
+    shrinkage = choose_shrinkage([(rows_of(p), w, split_halves(len(d.y), seed, p.user))
+                                  for p, d, w in zip(people, designs, held_out_fits)]).best()
     louo = sum((Score.of(predict(d, w), d.y) for d, w in zip(designs, held_out_fits)), Score(0, 0))
     evaluation = {"protocol": "leave one person out (precision chosen on the same folds; "
                               "`prefs evaluate` nests the choice)", **louo.to_dict()}
     return Profile("population", weights.reshape(len(FEATURES), len(CONTEXT)), UserAttributes(),
-                   population_precision=precision, personal_precision=personal, context_ratio=ratio,
-                   n_people=len(people),
+                   population_precision=precision, shrinkage=shrinkage, n_people=len(people),
                    n_comparisons=sum(len(d.y) for d in designs), evaluation=evaluation,
                    prior=f"N(0, I/{precision:g}); precision from {list(POPULATION_GRID)}")
 
 
 def fit_personal(people: Sequence[AnswerSet], prior: Profile, prior_name: str) -> Profile:
-    """One person's profile: MAP around ``prior``'s weights. Its evaluation is leave-one-answer-out
-    accuracy of the personal fit, next to the prior's own accuracy on the same answers."""
+    """One person's profile: their deviation from ``prior``'s weights. Its evaluation is the
+    leave-one-answer-out accuracy of the personal fit, next to the prior's own on the same answers."""
     attributes = merge_attributes(people)
     person = AnswerSet("you", attributes, [c for p in people for c in p.comparisons])
-    data = design(person)
-    if not len(data.y):
+    rows = rows_of(person)
+    if not len(rows):
         raise AnswersError("no comparisons in the answers")
-    mean = prior.weights.ravel()
-    precision = personal_precision(prior.personal_precision, prior.context_ratio)
-    with single_threaded():
-        weights = fit_map(data, mean, precision)
-        p_loo = np.array([predict(data.take([i]), fit_map(data.take([j for j in range(len(data.y)) if j != i]),
-                                                              mean, precision))[0]
-                          for i in range(len(data.y))])
-    evaluation = {"protocol": "leave one answer out", **Score.of(p_loo, data.y).to_dict(),
-                  "prior_only": Score.of(predict(data, mean), data.y).to_dict()}
-    return Profile("personal", weights.reshape(len(FEATURES), len(CONTEXT)), attributes,
-                   population_precision=prior.population_precision,
-                   personal_precision=prior.personal_precision, context_ratio=prior.context_ratio,
-                   n_people=1, n_comparisons=len(data.y),
-                   evaluation=evaluation, prior=prior_name)
+    offset = rows.offset(prior.weights)
+    deviation = fit_one(rows, offset, prior.shrinkage).weights()
+    everyone = np.arange(len(rows))
+    p_loo = []
+    for i in everyone:
+        rest = everyone[everyone != i]
+        fit = fit_one(rows.take(rest), offset[rest], prior.shrinkage)
+        p_loo.append(1 / (1 + np.exp(-(offset[i] + fit.latent(rows.take([i]))[0, 0]))))
+    evaluation = {"protocol": "leave one answer out", **Score.of(np.array(p_loo), rows.y).to_dict(),
+                  "prior_only": Score.of(1 / (1 + np.exp(-offset)), rows.y).to_dict(),
+                  "left_chosen": int(rows.y.sum())}
+    return Profile("personal", prior.weights + deviation, attributes,
+                   population_precision=prior.population_precision, shrinkage=prior.shrinkage,
+                   n_people=1, n_comparisons=len(rows), evaluation=evaluation,
+                   prior=prior_name)

@@ -24,6 +24,7 @@ from ..atomic import atomic_write_text
 from ..typography import PRESETS, StyleOverrides
 from ..typography import WordStyle as Style
 from .candidates import apply_options, candidate_options
+from .personal import Shrinkage
 from .space import CONTEXT, FEATURES, UserAttributes, context_vector, style_features
 
 __all__ = ["PROFILE_FORMAT", "PROFILE_VERSION", "MARGIN", "ProfileError", "Profile", "Change", "Choice",
@@ -48,8 +49,7 @@ class Profile:
     weights: np.ndarray  # (len(FEATURES), len(CONTEXT)): utility = features @ weights @ context
     attributes: UserAttributes = field(default_factory=UserAttributes)
     population_precision: float = 1.0  # the prior precision the population weights were fitted with
-    personal_precision: float = 10.0  # how strongly a person's fit is held to the population's
-    context_ratio: float = 10.0  # ... and how much more strongly on the context columns
+    shrinkage: Shrinkage = field(default_factory=Shrinkage)  # how far a person may move from the population
     n_people: int = 0
     n_comparisons: int = 0
     evaluation: dict = field(default_factory=dict)  # cross-validated accuracy, as fit printed it
@@ -60,7 +60,7 @@ class Profile:
                 "attributes": self.attributes.to_dict(), "features": list(FEATURES), "context": list(CONTEXT),
                 "weights": [[round(float(v), 6) for v in row] for row in self.weights],
                 "population_precision": self.population_precision,
-                "personal_precision": self.personal_precision, "context_ratio": self.context_ratio,
+                "shrinkage": self.shrinkage.to_dict(),
                 "n_people": self.n_people,
                 "n_comparisons": self.n_comparisons, "evaluation": self.evaluation, "prior": self.prior}
 
@@ -96,17 +96,21 @@ class Profile:
             raise bad(f"weights must be {len(FEATURES)} rows of {len(CONTEXT)} finite numbers")
         try:
             attributes = UserAttributes.from_dict(data.get("attributes") or {})
-            numbers = {k: float(data.get(k, default)) for k, default in
-                       (("population_precision", 1.0), ("personal_precision", 10.0), ("context_ratio", 10.0))}
+            numbers = {"population_precision": float(data.get("population_precision", 1.0))}
             counts = {k: int(data.get(k, 0)) for k in ("n_people", "n_comparisons")}
+            if isinstance(data.get("shrinkage"), dict):
+                shrinkage = Shrinkage.from_dict(data["shrinkage"])
+            else:  # written before the style and side parts existed: a taste column and the rest
+                taste = float(data.get("personal_precision", 10.0))
+                shrinkage = Shrinkage(feature=taste, context=taste * float(data.get("context_ratio", 10.0)))
         except (TypeError, ValueError) as exc:
             raise bad(str(exc)) from None
-        if not all(math.isfinite(v) and v > 0 for v in numbers.values()):
+        if not (math.isfinite(numbers["population_precision"]) and numbers["population_precision"] > 0):
             raise bad("precisions must be positive numbers")
         evaluation = data.get("evaluation") if isinstance(data.get("evaluation"), dict) else {}
         return cls(data["kind"], weights, attributes, n_people=counts["n_people"],
                    n_comparisons=counts["n_comparisons"], evaluation=evaluation,
-                   prior=str(data.get("prior", "")), **numbers)
+                   prior=str(data.get("prior", "")), shrinkage=shrinkage, **numbers)
 
 
 def load_profile(path: Path | str) -> Profile:

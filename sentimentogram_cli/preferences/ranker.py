@@ -1,18 +1,11 @@
-"""The pairwise logistic (Bradley-Terry) ranker and how its prior strengths are chosen.
+"""The population's pairwise logistic (Bradley-Terry) ranker and how its prior strength is chosen.
 
-A style's utility for a person in a context is ``features(style) @ W @ context``: one weight per
-(style feature, context feature) pair. P(a preferred to b) = sigmoid(u(a) - u(b)), which has no
-intercept, so swapping the two sides flips the probability exactly. Fits are MAP with a Gaussian
-prior ``W ~ N(mean, diag(1 / precision))``: the population's mean is 0, a person's is the
-population's weights, so a few answers move a person only a little away from everyone else. A
-person's prior holds the context columns (emotion, valence, arousal, attributes) ``ratio`` times
-tighter than the plain taste column: a dozen answers say how much someone likes motion, hardly
-how that differs between fear and anger.
-
-The precisions are never tuned on the answers they are scored on: the population's is picked by
-leave-one-person-out log-loss among the training people, a person's (and its ratio) by how well a
-prior fitted without each training person predicts one half of that person's answers from the
-other half.
+A style's utility in a context is ``features(style) @ W @ context``: one weight per (style
+feature, context feature) pair. P(a preferred to b) = sigmoid(u(a) - u(b)), which has no
+intercept, so swapping the two sides flips the probability exactly. The population's weights are
+the MAP fit of everyone's answers under ``W ~ N(0, I/precision)``, the precision picked by
+leave-one-person-out log-loss among the training people, never on the answers it is scored on.
+A person's own deviation from these weights is ``personal.py``.
 """
 
 from __future__ import annotations
@@ -26,14 +19,11 @@ import numpy as np
 from .data import AnswerSet, Comparison
 from .space import CONTEXT, FEATURES, UserAttributes, context_vector, style_features
 
-__all__ = ["POPULATION_GRID", "PERSONAL_GRID", "RATIO_GRID", "Design", "design", "fit_map", "predict",
-           "log_loss", "split_halves", "personal_precision", "choose_population_precision",
-           "choose_personal_precision", "single_threaded", "N_WEIGHTS"]
+__all__ = ["POPULATION_GRID", "Design", "design", "fit_map", "predict", "log_loss", "split_halves",
+           "choose_population_precision", "single_threaded", "N_WEIGHTS"]
 
 N_WEIGHTS = len(FEATURES) * len(CONTEXT)
 POPULATION_GRID = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
-PERSONAL_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
-RATIO_GRID = (1.0, 10.0, 100.0)
 
 
 @dataclass
@@ -66,14 +56,6 @@ def design(answers: AnswerSet) -> Design:
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))  # overflow-free
-
-
-def personal_precision(precision: float, ratio: float) -> np.ndarray:
-    """Per-weight precision of a person's prior: ``precision`` on the taste column, ``ratio`` times
-    that on the context columns."""
-    table = np.full((len(FEATURES), len(CONTEXT)), precision * ratio)
-    table[:, CONTEXT.index("bias")] = precision
-    return table.ravel()
 
 
 @contextmanager
@@ -148,20 +130,3 @@ def choose_population_precision(designs: Sequence[Design], grid: Sequence[float]
             tick()
     best = min(grid, key=lambda k: (round(losses[k], 9), -k))  # a tie goes to the stronger prior
     return best, fits[best]
-
-
-def choose_personal_precision(designs: Sequence[Design], users: Sequence[str],
-                              held_out_fits: Sequence[np.ndarray], seed: int,
-                              grid: Sequence[float] = PERSONAL_GRID,
-                              ratios: Sequence[float] = RATIO_GRID) -> tuple[float, float]:
-    """The personal prior (precision, ratio) that best predicts each training person's held-out
-    half from their other half, each time around a population prior fitted without that person."""
-    losses = {(k, r): 0.0 for k in grid for r in ratios}
-    for d, user, prior in zip(designs, users, held_out_fits):
-        first, second = split_halves(len(d.y), seed, user)
-        for train, test in ((first, second), (second, first)):
-            for k, r in losses:
-                w = fit_map(d.take(train), prior, personal_precision(k, r))
-                losses[k, r] += log_loss(predict(d.take(test), w), d.y[test])
-    # The stronger prior wins ties: without evidence, stay with the population.
-    return min(losses, key=lambda kr: (round(losses[kr], 9), -kr[0], -kr[1]))

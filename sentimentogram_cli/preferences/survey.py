@@ -1,15 +1,17 @@
 """The preference survey: one self-contained page that asks for a few optional attributes, shows
 about a dozen pairs of one subtitle line in two styles, and saves the choices as JSON.
 
-Each pair is the emotion's preset against the preset with one or two style features changed, so
-an answer speaks about those features. Pairs are picked greedily by how much an answer would tell
-the population prior (p(1 - p) times the size of the change: the Fisher information of one
-Bradley-Terry answer), while every kind of change and every emotion gets its turn.
+Each candidate pair is an emotion's preset against the preset with one or a few style features
+changed, so an answer speaks about those features. The survey is adaptive: after each answer the
+page refits the person's profile (the personal model of ``personal.py``, around the shipped
+population prior) and asks the pair with the largest expected information gain
+(``adaptive.next_pair``). ``ask`` runs the same rule in Python, for tests and simulations.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -20,14 +22,16 @@ from markupsafe import Markup
 from ..assets import resource_dir
 from ..constants import EMOTIONS
 from ..output.page import font_face_css, json_for_script  # the page's own inlined font faces
-from .data import ANSWERS_FORMAT, ANSWERS_VERSION
+from .adaptive import next_pair
+from .data import ANSWERS_FORMAT, ANSWERS_VERSION, AnswerSet, Comparison
+from .personal import Rows, fit_one, prototype_map, rows_of
 from .profile import Profile, population_prior
-from .space import AGE_GROUPS, CULTURES, context_vector, style_features, UserAttributes
+from .space import AGE_GROUPS, CONTEXT, CULTURES, FEATURES, UserAttributes, context_vector, style_features
 from ..colour import ensure_contrast
 from ..typography import PRESETS, css_font_stack
 from ..typography import WordStyle as Style
 
-__all__ = ["LINES", "PROBES", "SurveyPair", "choose_pairs", "render_survey"]
+__all__ = ["LINES", "PROBES", "SurveyPair", "candidate_pairs", "ask", "survey_model", "render_survey"]
 
 # A short line that sounds like each emotion, so the style is judged where it would be used.
 LINES = {
@@ -103,35 +107,55 @@ class SurveyPair:
                 "stack_a": css_font_stack(self.a.font_family), "stack_b": css_font_stack(self.b.font_family)}
 
 
-def choose_pairs(n: int = 12, seed: int = 0, prior: Profile | None = None) -> list[SurveyPair]:
-    """``n`` informative pairs on the western presets (dark caption box, as on the page)."""
-    prior = prior or population_prior()
+def candidate_pairs(seed: int = 0) -> list[SurveyPair]:
+    """Every pair the survey may ask: each emotion's western preset (dark caption box, as on the
+    page) against each change that makes sense for it, the preset on a random side."""
     rng = np.random.default_rng(seed)
-    candidates = []
+    pairs = []
     for emotion in EMOTIONS:
         preset = PRESETS["western"][emotion]
-        z = context_vector(emotion, UserAttributes())
         for probe, (change, applies) in PROBES.items():
-            if not applies(preset):
-                continue
-            variant = replace(preset, **change(preset))
-            delta = style_features(variant) - style_features(preset)
-            p = 1 / (1 + np.exp(-(delta @ prior.weights @ z)))
-            # rng.random() only breaks ties, so the seed reorders equally good pairs.
-            candidates.append((p * (1 - p) * float(np.outer(delta, z).ravel() @ np.outer(delta, z).ravel()),
-                               rng.random(), emotion, probe, preset, variant))
-    pairs, used_probes, used_emotions = [], {}, {}
-    while len(pairs) < n and candidates:
-        # Fewest uses of the probe, then of the emotion, then the most informative.
-        best = min(candidates, key=lambda c: (used_probes.get(c[3], 0), used_emotions.get(c[2], 0), -c[0], c[1]))
-        candidates.remove(best)
-        _, _, emotion, probe, preset, variant = best
-        used_probes[probe] = used_probes.get(probe, 0) + 1
-        used_emotions[emotion] = used_emotions.get(emotion, 0) + 1
-        left, right = (preset, variant) if rng.random() < 0.5 else (variant, preset)
-        pairs.append(SurveyPair(emotion, probe, left, right))
-    order = rng.permutation(len(pairs))  # shuffled so neighbouring pairs differ in emotion
-    return [pairs[i] for i in order]
+            if applies(preset):
+                variant = replace(preset, **change(preset))
+                left, right = (preset, variant) if rng.random() < 0.5 else (variant, preset)
+                pairs.append(SurveyPair(emotion, probe, left, right))
+    return pairs
+
+
+def _rows(pairs: Sequence[SurveyPair], attributes: UserAttributes) -> Rows:
+    answers = AnswerSet("survey", attributes, [Comparison(p.emotion, p.a, p.b, False, "a", "b") for p in pairs])
+    return rows_of(answers)
+
+
+def ask(pairs: Sequence[SurveyPair], answer: Callable[[SurveyPair], bool], n: int,
+        attributes: UserAttributes = UserAttributes(), prior: Profile | None = None) -> list[tuple[int, bool]]:
+    """The survey page's own rule, run here: ``n`` times, ask the most informative pair not yet
+    asked (``adaptive.next_pair`` under ``prior``'s shrinkage), and record ``answer(pair)`` (True:
+    the left one). Returns (index into ``pairs``, left chosen) in the order asked."""
+    prior = prior or population_prior()
+    pool = _rows(pairs, attributes)
+    offset = pool.offset(prior.weights)
+    asked: list[tuple[int, bool]] = []
+    for _ in range(min(n, len(pairs))):
+        index = [i for i, _ in asked]
+        known = pool.take(index)
+        known.y = np.array([1.0 if won else 0.0 for _, won in asked])
+        fit = fit_one(known, offset[index], prior.shrinkage)
+        choice = next_pair(fit, pool, offset, [i for i in range(len(pairs)) if i not in index])
+        asked.append((choice, bool(answer(pairs[choice]))))
+    return asked
+
+
+def survey_model(prior: Profile) -> dict:
+    """What the page needs to run ``ask`` itself: the population's weights, the prior covariance of
+    a person's taste column (``S``) and of the context columns (``context``), and the context
+    vector of each emotion for a person who said nothing (the page adds what they say)."""
+    v = prior.shrinkage.variances()
+    p = prototype_map()
+    s = v[0] * p @ p.T + v[1] * np.eye(len(FEATURES))
+    return {"weights": np.round(prior.weights, 9).tolist(), "taste_cov": np.round(s, 12).tolist(),
+            "context_var": float(v[2]), "context": list(CONTEXT),
+            "emotion_context": {e: context_vector(e, UserAttributes()).tolist() for e in EMOTIONS}}
 
 
 @lru_cache(maxsize=1)
@@ -141,11 +165,15 @@ def _environment() -> jinja2.Environment:
 
 
 def render_survey(n_pairs: int = 12, seed: int = 0, prior: Profile | None = None) -> str:
-    """The survey page's HTML: fonts, styles and script inside, no request leaves it."""
-    pairs = choose_pairs(n_pairs, seed, prior)
+    """The survey page's HTML: fonts, styles and script inside, no request leaves it. The page
+    holds every candidate pair and asks ``n_pairs`` of them, each chosen after the last answer."""
+    prior = prior or population_prior()
+    pairs = candidate_pairs(seed)
     data = {"format": ANSWERS_FORMAT, "version": ANSWERS_VERSION, "survey": uuid.uuid4().hex[:12],
-            "seed": seed, "pairs": [p.to_dict(i) for i, p in enumerate(pairs)],
+            "seed": seed, "n_pairs": min(n_pairs, len(pairs)), "model": survey_model(prior),
+            "pairs": [{**p.to_dict(i), "delta": (style_features(p.a) - style_features(p.b)).tolist()}
+                      for i, p in enumerate(pairs)],
             "ages": list(AGE_GROUPS), "cultures": list(CULTURES)}
     return _environment().get_template("survey.html.j2").render(
-        font_css=Markup(font_face_css()), survey_json=json_for_script(data), n_pairs=len(pairs),
+        font_css=Markup(font_face_css()), survey_json=json_for_script(data), n_pairs=data["n_pairs"],
         caption_bg=PRESETS["western"]["neutral"].background)
