@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from sentimentogram_cli.analysis import Word
-from sentimentogram_cli.constants import SAMPLE_RATE
+from sentimentogram_cli import SAMPLE_RATE, Word
 
 __all__ = ["MIN_GROUP_SECONDS", "word_groups", "sample_groups", "write_wav", "read_span", "paper_emotions"]
 

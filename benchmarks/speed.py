@@ -97,27 +97,12 @@ def make_long_input(source: Path, minutes: float, workdir: Path) -> Path:
     return out
 
 
-def choose_head(requested: Path | None, workdir: Path) -> tuple[str | None, str]:
-    """The head to run and how to name it: --head, else the shipped one, else random weights."""
-    from sentimentogram_cli.assets import head_checkpoint_path
-    from sentimentogram_cli.head import EmotionHead
+def choose_head(requested: Path | None, device: str) -> tuple[str | None, str]:
+    """The head to run (None: the shipped one) and how to name it."""
+    import sentimentogram_cli as sg
 
-    for path, what in ((requested, "given"), (head_checkpoint_path(), "shipped")):
-        if path is not None and Path(path).is_file():
-            return (str(path) if what == "given" else None), f"{what} head {EmotionHead.load(Path(path)).metadata.version!r}"
-    import numpy as np
-    import torch
-    from sentimentogram_cli.constants import EMOTIONS
-    from sentimentogram_cli.fusion import FusedEmotionModel, FusionConfig
-    from sentimentogram_cli.head import HeadMetadata
-
-    torch.manual_seed(0)  # a head's speed depends on its shape, not on its weights
-    meta = HeadMetadata(version="bench", audio_encoder="whisper-base", text_encoder="sentence-transformers/all-MiniLM-L6-v2",
-                        feature_convention="chunk30s-pool2-packed-by-speaker-v1", window_seconds=3.0, hop_seconds=1.0,
-                        recording_mean_weight=0.5)
-    path = workdir / "random_head.safetensors"
-    EmotionHead(FusedEmotionModel(FusionConfig(labels=EMOTIONS)), meta, np.zeros(512), np.ones(512)).save(path)
-    return str(path), "random weights, default architecture (the shipped head is not trained yet; same speed)"
+    version = sg.Analyser(device=device, head=requested).head.metadata.version
+    return (str(requested) if requested else None), f"{'given' if requested else 'shipped'} head {version!r}"
 
 
 def machine(device: str) -> dict:
@@ -260,15 +245,16 @@ def main(argv: list[str] | None = None) -> int:
                         "word groups of the paper's approach and scale (0: all); other inputs run every group")
     parser.add_argument("--asr-model", help="Whisper model for the words (default: base; tiny.en with --short)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
-    parser.add_argument("--head", type=Path, help="emotion head (default: the shipped one, else random weights)")
+    parser.add_argument("--head", type=Path, help="emotion head (default: the shipped one)")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument("--markdown", type=Path, help="also write the table here as Markdown")
     args = parser.parse_args(argv)
 
     from rich.console import Console
-    from sentimentogram_cli.devices import resolve_device
 
-    args.device = resolve_device(args.device)
+    import sentimentogram_cli as sg
+
+    args.device = sg.Analyser(device=args.device).device
     args.asr_model = args.asr_model or ("tiny.en" if args.short else "base")
     # --short times 8 of the example's word groups of the paper's approach and scales (its cost is per group).
     inputs = [(p.resolve(), p.name, 1 if args.short else args.repeats, 8 if args.short else 0) for p in (args.inputs or [EXAMPLE])]
@@ -276,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
               "command": " ".join(["python benchmarks/speed.py", *(sys.argv[1:] if argv is None else argv)])}
     with tempfile.TemporaryDirectory(prefix="sentimentogram-bench-") as tmp, Console(stderr=True).status("…") as status:
         workdir = Path(tmp)
-        head, report["head"] = choose_head(args.head, workdir)
+        head, report["head"] = choose_head(args.head, args.device)
         if not args.short and args.long_minutes > 0:
             inputs.append((make_long_input(inputs[0][0], args.long_minutes, workdir), f"{args.long_minutes:g}-minute loop",
                            args.long_repeats, args.paper_groups))

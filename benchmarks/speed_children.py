@@ -16,7 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]  # run from a checkout, uninstalled
 BEAM_SIZE = 5  # faster-whisper's default, which transcribe.py leaves in place
 WARMUP_SECONDS = 5.0
-SAMPLE_RATE = 16_000
 
 
 def _median(values):
@@ -46,64 +45,51 @@ def _count_time(obj, name: str, busy: dict) -> None:
 # --- child processes: one configuration each -----------------------------------------------
 
 def _load_models(spec: dict) -> tuple:
-    from sentimentogram_cli.pipeline import Models
+    """An Analyser with every model loaded, and the seconds each took."""
+    import sentimentogram_cli as sg
 
     load, t0 = {}, time.perf_counter()
-    models = Models(device=spec["device"], head_path=spec["head"])
+    analyser = sg.Analyser(device=spec["device"], asr_model=spec["asr_model"], head=spec["head"])
     for name, attr in (("emotion head", "head"), ("whisper (audio encoder)", "audio_encoder"), ("text encoder", "text_encoder")):
-        getattr(models, attr)
+        getattr(analyser, attr)
         load[name], t0 = time.perf_counter() - t0, time.perf_counter()
-    return models, load
+    return analyser, load
 
 
-def _chunks(path: str) -> tuple[list, int]:
-    """The recording as the pipeline holds it: 30 s chunks, and its length in samples."""
-    from sentimentogram_cli.media import iter_audio_chunks
-
-    return (chunks := list(iter_audio_chunks(path, 30.0))), sum(len(c) for c in chunks)
-
-
-def _ours(chunks, n, segments, models):
-    """The render's own emotion stage: one encoder pass per 30 s chunk, windows batched."""
-    from sentimentogram_cli.emotions import recognise_chunks
-
-    return recognise_chunks(chunks, n, segments, models.head, models.audio_encoder, models.text_encoder)
-
-
-def _warm_up(models, chunks, transcribe=None) -> None:
+def _warm_up(analyser, audio, transcribe=None) -> None:
     """First calls allocate buffers and pick kernels: pay that before the timed runs."""
-    from sentimentogram_cli.analysis import Segment, Word
+    import sentimentogram_cli as sg
 
-    clip = chunks[0][: int(WARMUP_SECONDS * SAMPLE_RATE)]
+    clip = audio[: int(WARMUP_SECONDS * sg.SAMPLE_RATE)]
     if transcribe:
         list(transcribe(clip, word_timestamps=True, vad_filter=True, beam_size=BEAM_SIZE)[0])
-    words = [Word(" warm", 0.5, 1.0, 1.0), Word(" up", 1.0, 1.5, 1.0)]
-    _ours([clip], len(clip), [Segment(0.5, 1.5, "warm up", words)], models)
+    words = [sg.Word(" warm", 0.5, 1.0, 1.0), sg.Word(" up", 1.0, 1.5, 1.0)]
+    analyser.recognise(clip, [sg.Segment(0.5, 1.5, "warm up", words)])
 
 
 def child_render(spec: dict) -> dict:
     """Full render (cold analysis cache), interleaved with faster-whisper alone on the same
     loaded model; then renders whose analysis comes from the cache (restyle from the cache)."""
-    from sentimentogram_cli.assets import load_whisper
-    from sentimentogram_cli.pipeline import RenderOptions, render_file
+    import sentimentogram_cli as sg
 
-    models, load = _load_models(spec)
+    analyser, load = _load_models(spec)
     t0 = time.perf_counter()
-    asr = load_whisper(spec["asr_model"], models.device)  # cached: the audio encoder's own when equal
+    asr = analyser.whisper  # the model the render transcribes with (the audio encoder's own when equal)
     load["whisper (asr)"], t0 = time.perf_counter() - t0, time.perf_counter()
     baseline = asr.transcribe
-    _warm_up(models, _chunks(spec["input"])[0], baseline)
+    _warm_up(analyser, sg.decode_audio(spec["input"]), baseline)
     load["warm-up"] = time.perf_counter() - t0
 
     busy: dict[str, float] = {}
-    for obj, name in ((models.audio_encoder, "encode"), (models.text_encoder, "embed"), (models.head, "predict")):
+    for obj, name in ((analyser.audio_encoder, "encode"), (analyser.text_encoder, "embed"), (analyser.head, "predict")):
         _count_time(obj, name, busy)
     ours: dict = {}
     asr.transcribe = lambda audio, **kw: (ours.update(kw), baseline(audio, **kw))[1]  # record our settings
     settings = {"word_timestamps": True, "vad_filter": True, "beam_size": BEAM_SIZE}
     work = Path(spec["workdir"])
-    options = lambda **kw: RenderOptions(out=work / "page.html", formats=("html", "json"), asr_model=spec["asr_model"],
-                                         device=spec["device"], head=spec["head"] and Path(spec["head"]), force=True, **kw)
+    output = sg.OutputOptions(out=work / "page.html", formats=("html", "json"))
+    render = lambda cache, culture="western": sg.render(spec["input"], analyser=analyser, style=sg.Style(culture),  # noqa: E731
+                                                         output=output, cache=cache, force=True)
     renders, alone, cpu = [], [], {"render": [], "asr": []}
     for rep in range(spec["repeats"]):
         for side in (("render", "asr") if rep % 2 == 0 else ("asr", "render")):
@@ -115,7 +101,7 @@ def child_render(spec: dict) -> dict:
                 cpu["asr"].append(_cpu() - c0)
                 continue
             busy.clear()
-            result = render_file(Path(spec["input"]), options(cache_dir=work / f"cache{rep}"), models)
+            result = render(work / f"cache{rep}")
             wall = time.perf_counter() - t0
             cpu["render"].append(_cpu() - c0)
             assert result.status == "rendered", result.status
@@ -126,7 +112,7 @@ def child_render(spec: dict) -> dict:
     cached = []
     for culture in ("eastern", "accessible", "western"):  # the cache of the last render holds the analysis
         t0 = time.perf_counter()
-        again = render_file(Path(spec["input"]), options(cache_dir=work / f"cache{rep}", culture=culture), models)
+        again = render(work / f"cache{rep}", culture)
         cached.append(time.perf_counter() - t0)
         assert again.status == "restyled", again.status
     defaults = {"beam_size": BEAM_SIZE, "word_timestamps": False, "vad_filter": False}  # faster-whisper's
@@ -138,10 +124,10 @@ def child_render(spec: dict) -> dict:
 
 def child_asr(spec: dict) -> dict:
     """faster-whisper alone in a fresh process: its own load time and peak memory."""
-    from sentimentogram_cli.assets import load_whisper
+    import sentimentogram_cli as sg
 
     t0 = time.perf_counter()
-    model = load_whisper(spec["asr_model"], spec["device"])
+    model = sg.Analyser(device=spec["device"], asr_model=spec["asr_model"], head=spec["head"]).whisper
     load, times = time.perf_counter() - t0, []
     for _ in range(spec["repeats"]):
         t0 = time.perf_counter()
@@ -153,41 +139,54 @@ def child_asr(spec: dict) -> dict:
 
 def child_emotions(spec: dict) -> dict:
     """Our emotion stage against the paper's per-group approach: same words, interleaved."""
-    import numpy as np
     from paper_reference import paper_emotions, sample_groups, word_groups, write_wav
-    from sentimentogram_cli.analysis import Analysis, Segment, Word
-    from sentimentogram_cli.windows import layout_windows
 
-    models, load = _load_models(spec)
-    chunks, n = _chunks(spec["input"])
-    lines = Analysis.load(Path(spec["analysis"])).lines  # the words the render found
-    segments = [Segment(l.start, l.end, l.text, [Word(w.text, w.start, w.end, w.probability) for w in l.words]) for l in lines]
+    import sentimentogram_cli as sg
+
+    analyser, load = _load_models(spec)
+    audio = sg.decode_audio(spec["input"])
+    lines = sg.Analysis.load(spec["analysis"]).lines  # the words the render found
+    segments = [sg.Segment(l.start, l.end, l.text, [sg.Word(w.text, w.start, w.end, w.probability) for w in l.words])
+                for l in lines]
     words = [w for s in segments for w in s.words]
-    wav = write_wav(np.concatenate(chunks), Path(spec["workdir"]) / "audio16k.wav")
+    wav = write_wav(audio, Path(spec["workdir"]) / "audio16k.wav")
     groups = word_groups(words)
     timed = sample_groups(groups, spec["paper_groups"])
-    _warm_up(models, chunks)
-    paper = lambda gs: paper_emotions(wav, words, models.head, models.audio_encoder, models.text_encoder, groups=gs)
+    _warm_up(analyser, audio)
+    paper = lambda gs: paper_emotions(wav, words, analyser.head, analyser.audio_encoder, analyser.text_encoder, groups=gs)  # noqa: E731
     paper(timed[:1])
+    windows = _count_windows(analyser, lambda: analyser.recognise(audio, segments))
     times = {"ours": [], "paper": []}
     for rep in range(spec["repeats"]):
         for side in (("ours", "paper") if rep % 2 == 0 else ("paper", "ours")):
             t0 = time.perf_counter()
-            _ours(chunks, n, segments, models) if side == "ours" else paper(timed)
+            analyser.recognise(audio, segments) if side == "ours" else paper(timed)
             # A sample of groups costs in proportion: every group is one call of each model.
             times[side].append((time.perf_counter() - t0) * (1 if side == "ours" else len(groups) / len(timed)))
-    return {**times, "load": load, "groups": len(groups), "groups_timed": len(timed),
-            "windows": len(layout_windows(words, n / SAMPLE_RATE))}
+    return {**times, "load": load, "groups": len(groups), "groups_timed": len(timed), "windows": windows}
+
+
+def _count_windows(analyser, run) -> int:
+    """How many windows the head classifies in ``run()`` (it is given one input per window)."""
+    head, seen = analyser.head, []
+    inner = head.predict
+    head.predict = lambda tokens, audio: (seen.append(len(tokens)), inner(tokens, audio))[1]
+    try:
+        run()
+    finally:
+        head.predict = inner
+    return sum(seen)
 
 
 def child_restyle(spec: dict) -> dict:
-    """The restyle command's work in-process: pipeline.restyle_file, the page from the document alone."""
-    from sentimentogram_cli.pipeline import RenderOptions, restyle_file
+    """The restyle command's work in-process (``sentimentogram_cli.restyle``): the page from the
+    document alone."""
+    import sentimentogram_cli as sg
 
-    out, times = Path(spec["workdir"]) / "restyled.html", []
+    output, times = sg.OutputOptions(out=Path(spec["workdir"]) / "restyled.html"), []
     for _ in range(max(3, spec["repeats"])):  # cheap: a few runs steady the median
         t0 = time.perf_counter()
-        restyle_file(Path(spec["analysis"]), RenderOptions(culture="eastern", out=out), Path(spec["input"]))
+        sg.restyle(spec["analysis"], style=sg.Style("eastern"), output=output, media=spec["input"])
         times.append(time.perf_counter() - t0)
     return {"times": times}
 

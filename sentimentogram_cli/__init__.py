@@ -16,12 +16,12 @@ input to its files (render, restyle, burn).
 """
 
 from .analyser import STAGES, Analyser, AnalysisOptions, analyse
-from .analysis import SCHEMA_VERSION, AnalysedWord, Analysis, Line, WordEmotion
+from .analysis import SCHEMA_VERSION, AnalysedWord, Analysis, Line, Segment, Word, WordEmotion
 from .analysis_cache import AnalysisCache
-from .constants import FORMATS, VERSION
+from .constants import FORMATS, SAMPLE_RATE, VERSION
 from .errors import (DocumentError, ExitStatus, InputError, MediaError, ModelError, NoAudioError, OutputError,
                      SentimentogramError, UsageError)
-from .media import MediaInfo, probe
+from .media import MediaInfo, decode_audio, probe
 from .output.page import render_page
 from .output.writers import get_writer, write
 from .jobs import BurnResult, OutputOptions, RenderResult, burn, render, restyle
@@ -32,7 +32,9 @@ __version__ = VERSION
 __all__ = [
     "__version__",
     # analysis
-    "Analyser", "AnalysisOptions", "analyse", "STAGES", "probe", "MediaInfo", "AnalysisCache",
+    "Analyser", "AnalysisOptions", "analyse", "STAGES", "AnalysisCache",
+    # media in
+    "probe", "MediaInfo", "decode_audio", "SAMPLE_RATE", "Word", "Segment",
     # the document
     "Analysis", "Line", "AnalysedWord", "WordEmotion", "SCHEMA_VERSION",
     # styling and output

@@ -150,6 +150,14 @@ class Analyser:
         return self._text_encoder
 
     @property
+    def whisper(self):
+        """The faster-whisper ``WhisperModel`` the words come from (the faster-whisper backend),
+        for code that calls it directly; the same loaded model ``transcribe`` uses."""
+        from .assets import load_whisper
+
+        return load_whisper(self.asr_model, self.device)
+
+    @property
     def asr_identity(self) -> str:
         """The recogniser as analysis documents and cache keys name it."""
         if self.backend == "faster-whisper":

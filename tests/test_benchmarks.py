@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sentimentogram_cli.analysis import Word
+from sentimentogram_cli import Word
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "ravdess_actor18.mp4"
