@@ -17,7 +17,8 @@ __all__ = ["SCHEMA_VERSION", "Word", "Segment", "WordEmotion", "AnalysedWord", "
 
 # 2: ``settings`` holds the analysis settings only (window, hop); version 1 also recorded the
 # culture and age of the last page written from it, which belong to the style, not the analysis.
-SCHEMA_VERSION = 2
+# 3: each line records its ``utterance`` (lines never span two; exports cut cues there).
+SCHEMA_VERSION = 3
 
 
 def _from_v1(data: dict) -> dict:
@@ -25,7 +26,13 @@ def _from_v1(data: dict) -> dict:
     return {**data, "settings": settings, "schema_version": 2}
 
 
-_UPGRADES = {1: _from_v1}  # version -> the document one version up
+def _from_v2(data: dict) -> dict:
+    # Version 2 lines were recogniser segments: each counts as an utterance of its own.
+    lines = [{**line, "utterance": i} for i, line in enumerate(data.get("lines", []))]
+    return {**data, "lines": lines, "schema_version": 3}
+
+
+_UPGRADES = {1: _from_v1, 2: _from_v2}  # version -> the document one version up
 
 
 @dataclass
@@ -75,11 +82,12 @@ class AnalysedWord:
 
 @dataclass
 class Line:
-    """A caption line: the words of one recogniser segment."""
+    """A caption line: words of one recogniser segment, all of one utterance."""
 
     start: float
     end: float
     words: list[AnalysedWord]
+    utterance: int = 0  # index of the utterance (run of speech between pauses) it belongs to
 
     @property
     def text(self) -> str:
@@ -134,6 +142,7 @@ class Analysis:
                     AnalysedWord(**{**w, "emotion": WordEmotion(**w["emotion"])})
                     for w in line["words"]
                 ],
+                utterance=line["utterance"],
             )
             for line in data["lines"]
         ]

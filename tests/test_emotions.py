@@ -81,7 +81,7 @@ def test_windows_get_their_own_frames_and_text(recording, head, encoders, monkey
         return predictions
 
     monkeypatch.setattr(head, "predict", spy)
-    recognise(audio, segments, head, *encoders, window=3.0, hop=1.0)
+    recognise(audio, segments, head, *encoders, window=3.0, hop=1.0, design="global")
     tokens = [t for c in calls for t in c[0]]
     frames = [f for c in calls for f in c[1]]
     gates = np.concatenate([c[2].gates for c in calls])
@@ -98,6 +98,47 @@ def test_windows_get_their_own_frames_and_text(recording, head, encoders, monkey
     assert np.all(gates[~no_text, 0] > 0)
     assert calls[0][2].probabilities.shape == (len(calls[0][0]), len(EMOTIONS))
     assert calls[0][2].vad.shape == (len(calls[0][0]), 3)
+
+
+def test_utterance_windows_hold_one_utterance_each(recording, head, encoders, monkeypatch):
+    """The default design: one window per short utterance (here 1.75 s each, 5 s apart), its
+    own frames repeated to the window's length, its own words only; lines record their utterance."""
+    from sentimentogram_cli.emotion import recognise as module
+
+    audio, segments = recording
+    calls, layouts = [], []
+    predict, layout = head.predict, module.layout_utterance_windows
+
+    def spy(text_tokens, audio_frames):
+        calls.append((text_tokens, audio_frames))
+        return predict(text_tokens, audio_frames)
+
+    monkeypatch.setattr(head, "predict", spy)
+    monkeypatch.setattr(module, "layout_utterance_windows", lambda *a, **k: layouts.append(layout(*a, **k)) or layouts[-1])
+    lines = module.recognise(audio, segments, head, *encoders, window=3.0, hop=1.0)
+    windows = layouts[0]
+    assert [w.utterance for w in windows] == [0, 1]
+    for win, segment in zip(windows, segments):
+        assert (win.start, win.end) == (segment.words[0].start, segment.words[-1].end)
+    frames = [f for c in calls for f in c[1]]
+    assert [len(f) for f in frames] == [int(3.0 * HEAD_FRAMES_PER_SECOND)] * 2
+    own = len(frames[0]) // 2  # the first 1.75 s, then the same frames again
+    n = int(round((windows[0].end - windows[0].start) * HEAD_FRAMES_PER_SECOND))
+    assert np.array_equal(frames[0][n: n + 5], frames[0][:5]) and own > 0
+    tokens = [t for c in calls for t in c[0]]
+    assert all(t is not None for t in tokens)
+    assert [line.utterance for line in lines] == [0, 1]
+
+
+def test_a_segment_across_a_pause_becomes_two_lines(recording, head, encoders):
+    from sentimentogram_cli.emotion.recognise import recognise
+
+    audio, segments = recording
+    joined = Segment(segments[0].start, segments[1].end, "both", segments[0].words + segments[1].words)
+    lines = recognise(audio, [joined], head, *encoders)
+    assert [line.utterance for line in lines] == [0, 1]
+    assert [len(line.words) for line in lines] == [len(segments[0].words), len(segments[1].words)]
+    assert lines[0].end < lines[1].start
 
 
 def test_recognise_fills_every_word(recording, head, encoders):

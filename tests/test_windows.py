@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from sentimentogram_cli.analysis import Word
-from sentimentogram_cli.emotion.windows import (Window, aggregate_words, layout_windows, overlap_matrix,
-                                        window_text)
+from sentimentogram_cli.emotion.windows import (Window, aggregate_words, layout_utterance_windows, layout_windows,
+                                                overlap_matrix, utterance_ids, window_text)
 
 LABELS = ["neutral", "happy", "sad"]
 
@@ -116,3 +116,62 @@ def test_shape_mismatch_is_an_error():
     with pytest.raises(ValueError, match="probabilities"):
         aggregate_words(words, windows, LABELS, np.zeros((len(windows), 2)), np.zeros((len(windows), 3)),
                         np.zeros((len(windows), 2)))
+
+
+# ---- utterances: windows never cross a pause -------------------------------------------------
+
+def test_utterances_split_at_pauses_of_the_threshold():
+    words = words_at((0.0, 0.4), (0.5, 0.9), (1.2, 1.5), (1.79, 2.0), (5.0, 5.2))
+    assert utterance_ids(words, 0.3) == [0, 0, 1, 1, 2]  # 0.3 s pause splits, 0.29 s does not
+    assert utterance_ids(words, 1.0) == [0, 0, 0, 0, 1]
+    # given out of order, each word still gets its own utterance
+    assert utterance_ids(words[::-1], 0.3) == [2, 1, 1, 0, 0]
+    with pytest.raises(ValueError):
+        utterance_ids(words, 0.0)
+
+
+def test_a_word_that_overlaps_the_next_keeps_them_together():
+    words = words_at((0.0, 2.0), (0.5, 0.8), (1.9, 2.2))
+    assert utterance_ids(words, 0.3) == [0, 0, 0]
+
+
+def test_no_window_spans_two_utterances():
+    # a short utterance, a long one (7 s), a short one, with 0.4 s pauses
+    words = words_at((0.0, 0.5), (0.5, 1.2), (1.6, 3.0), (3.0, 5.0), (5.0, 8.6), (9.0, 9.5))
+    ids = utterance_ids(words, 0.3)
+    assert ids == [0, 0, 1, 1, 1, 2]
+    windows = layout_utterance_windows(words, ids, 10.0, window=3.0, hop=1.0)
+    spans = {u: (min(w.start for w, i in zip(words, ids) if i == u), max(w.end for w, i in zip(words, ids) if i == u))
+             for u in set(ids)}
+    for win in windows:
+        a, b = spans[win.utterance]
+        assert a - 1e-9 <= win.start and win.end <= b + 1e-9  # inside its own utterance
+        assert all(ids[i] == win.utterance for i in win.word_indices)
+    short = [w for w in windows if w.utterance == 0]
+    assert bounds(short) == [(0.0, 1.2)]  # one window exactly over a short utterance
+    long = [w for w in windows if w.utterance == 1]
+    assert [round(w.end - w.start, 6) for w in long] == [3.0] * len(long)
+    assert long[0].start == 1.6 and long[-1].end == 8.6  # windowed within itself, end to end
+    assert all(b.start - a.start <= 1.0 + 1e-9 for a, b in zip(long, long[1:]))
+
+
+def test_words_take_emotion_only_from_their_own_utterance():
+    # Two utterances 0.4 s apart; a whole-speech window would cover both.
+    words = words_at((0.0, 1.0), (1.0, 1.8), (2.2, 3.0))
+    ids = utterance_ids(words, 0.3)
+    windows = layout_utterance_windows(words, ids, 4.0)
+    assert [w.utterance for w in windows] == [0, 1]
+    probabilities = np.array([[0.8, 0.1, 0.1], [0.1, 0.1, 0.8]])
+    wide = windows + [Window(0.0, 3.0, [0, 1, 2], utterance=None)]  # a window of neither
+    wide_p = np.vstack([probabilities, [[0.1, 0.8, 0.1]]])
+    emotions = aggregate_words(words, wide, LABELS, wide_p, np.full((3, 3), 0.5), np.tile([0.5, 0.5], (3, 1)),
+                               utterances=ids)
+    assert [e.emotion for e in emotions] == ["neutral", "neutral", "sad"]
+    assert emotions[2].confidence == pytest.approx(0.8)
+
+
+def test_utterance_windows_check_their_input():
+    words = words_at((0.0, 1.0))
+    with pytest.raises(ValueError, match="utterance ids"):
+        layout_utterance_windows(words, [0, 0])
+    assert layout_utterance_windows([], []) == []

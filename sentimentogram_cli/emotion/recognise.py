@@ -4,6 +4,12 @@ Memory stays bounded however long the recording: it is held as 30 s chunks, the 
 runs a block of chunks at a time and its frames are kept as float16 (as in training: 92 MB an
 hour), windows go through the text encoder and the head a batch at a time, and words are
 aggregated a batch at a time. The cost grows with the recording, not with windows × models.
+
+Windows follow utterances (``windows.layout_utterance_windows``): none spans a pause of
+``UTTERANCE_GAP_SECONDS`` or more, a short utterance's window is filled with its own frames
+repeated, and words take emotion only from their own utterance's windows. Each returned line
+holds words of one utterance and records which (exports cut cues there). ``design="global"``
+is the older layout over the whole speech, for benchmarks/word_accuracy.py.
 """
 
 from __future__ import annotations
@@ -14,11 +20,14 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..analysis import AnalysedWord, Line, Segment
-from ..constants import CHUNK_SAMPLES, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
+from ..constants import CHUNK_SAMPLES, HEAD_FRAMES_PER_SECOND, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
 from .features import SAMPLES_PER_HEAD_FRAME, frames_for_span
-from .windows import aggregate_words, layout_windows, overlap_matrix, window_text, word_spans
+from .windows import (UTTERANCE_GAP_SECONDS, aggregate_words, layout_utterance_windows, layout_windows,
+                      overlap_matrix, utterance_ids, window_text, word_spans)
 
-__all__ = ["recognise", "recognise_chunks"]
+__all__ = ["DESIGNS", "recognise", "recognise_chunks"]
+
+DESIGNS = ("utterance", "global")
 
 _WINDOW_BATCH = 256  # windows encoded and predicted together
 _WORD_BATCH = 1024  # words aggregated together (the overlap matrix is words x windows)
@@ -50,7 +59,8 @@ def _encode_chunks(chunks: list[np.ndarray], n_samples: int, head, audio_encoder
 
 def recognise_chunks(chunks: list[np.ndarray], n_samples: int, segments: Sequence[Segment], head,
                      audio_encoder, text_encoder, *, window: float = WINDOW_SECONDS, hop: float = HOP_SECONDS,
-                     progress: Callable[[float], None] | None = None) -> list[Line]:
+                     progress: Callable[[float], None] | None = None, design: str = "utterance",
+                     utterance_gap: float = UTTERANCE_GAP_SECONDS) -> list[Line]:
     """One ``Line`` per segment with words, every word carrying its ``WordEmotion``.
 
     ``chunks`` is the recording (16 kHz mono float32) as consecutive ``CHUNK_SAMPLES`` pieces,
@@ -58,6 +68,8 @@ def recognise_chunks(chunks: list[np.ndarray], n_samples: int, segments: Sequenc
     ``EmotionHead`` and the encoders those it was trained on. ``progress`` receives the fraction
     done (0..1), ending with 1.0. No words → an empty list, no model runs.
     """
+    if design not in DESIGNS:
+        raise ValueError(f"unknown window design {design!r}: use one of {', '.join(DESIGNS)}")
     report = progress or (lambda fraction: None)
     words = [w for s in segments for w in s.words]
     if not words:
@@ -65,45 +77,97 @@ def recognise_chunks(chunks: list[np.ndarray], n_samples: int, segments: Sequenc
         return []
     frames, centre = _encode_chunks(chunks, n_samples, head, audio_encoder, lambda f: report(_ENCODE_SHARE * f))
     spans = word_spans(words)
-    # The layout depends only on the speech's first start and last end: lay it out from the two
-    # words that hold them, then give each batch of windows its words (no words x windows matrix).
-    ends = [int(np.argmin(spans[:, 0])), int(np.argmax(spans[:, 1]))]
-    windows = layout_windows([words[i] for i in dict.fromkeys(ends)], n_samples / SAMPLE_RATE,
-                             window=window, hop=hop)
+    utterances = utterance_ids(words, utterance_gap)
+    if design == "utterance":
+        windows = layout_utterance_windows(words, utterances, n_samples / SAMPLE_RATE, window=window, hop=hop)
+    else:
+        # The layout depends only on the speech's first start and last end: lay it out from the two
+        # words that hold them, then give each batch of windows its words (no words x windows matrix).
+        ends = [int(np.argmin(spans[:, 0])), int(np.argmax(spans[:, 1]))]
+        windows = layout_windows([words[i] for i in dict.fromkeys(ends)], n_samples / SAMPLE_RATE,
+                                 window=window, hop=hop)
+    fill = int(round(window * HEAD_FRAMES_PER_SECOND))
     results = []
     for b in range(0, len(windows), _WINDOW_BATCH):
         batch = windows[b: b + _WINDOW_BATCH]
-        near = np.flatnonzero((spans[:, 0] < max(w.end for w in batch)) & (spans[:, 1] > batch[0].start))
-        weights = overlap_matrix([words[i] for i in near], batch)
-        for j, win in enumerate(batch):
-            win.word_indices = [int(near[i]) for i in np.flatnonzero(weights[:, j] > 0)]
+        if design == "global":
+            near = np.flatnonzero((spans[:, 0] < max(w.end for w in batch)) & (spans[:, 1] > batch[0].start))
+            weights = overlap_matrix([words[i] for i in near], batch)
+            for j, win in enumerate(batch):
+                win.word_indices = [int(near[i]) for i in np.flatnonzero(weights[:, j] > 0)]
         texts = [window_text(words, w) for w in batch]
         present = [i for i, t in enumerate(texts) if t is not None]
         tokens = [None] * len(batch)  # a window without words: the head masks its text branch
         for i, embedded in zip(present, text_encoder.embed([texts[i] for i in present]) if present else []):
             tokens[i] = embedded
-        audio = [(frames_for_span(frames, w.start, w.end).astype(np.float32) - centre) / head.audio_std for w in batch]
+        audio = [(_window_frames(frames, w, fill).astype(np.float32) - centre) / head.audio_std for w in batch]
         results.append(head.predict(tokens, audio))
         report(_ENCODE_SHARE + _PREDICT_SHARE * min(1.0, (b + len(batch)) / len(windows)))
     probs, vad, gates = (np.concatenate([getattr(r, k) for r in results]) for k in ("probabilities", "vad", "gates"))
+    if design == "utterance":
+        emotions = _aggregate_by_utterance(words, utterances, windows, list(head.labels), probs, vad, gates)
+    else:
+        emotions = _aggregate_batches(words, spans, windows, list(head.labels), probs, vad, gates)
+    report(1.0)
+    return _lines(segments, emotions, utterances)
+
+
+def _window_frames(frames: np.ndarray, win, fill: int) -> np.ndarray:
+    """The window's frames; a short utterance's own frames repeated to ``fill`` frames."""
+    own = frames_for_span(frames, win.start, win.end)
+    if win.utterance is None or len(own) >= fill:
+        return own
+    return np.resize(own, (fill, own.shape[1]))  # tiles its own audio, never a neighbour's
+
+
+def _aggregate_by_utterance(words, utterances, windows, labels, probs, vad, gates):
+    by_utterance: dict[int, list[int]] = {}
+    for j, win in enumerate(windows):
+        by_utterance.setdefault(win.utterance, []).append(j)
+    members: dict[int, list[int]] = {}
+    for i, u in enumerate(utterances):
+        members.setdefault(u, []).append(i)
+    emotions = [None] * len(words)
+    for u, idx in members.items():
+        sel = by_utterance[u]
+        for i, e in zip(idx, aggregate_words([words[i] for i in idx], [windows[j] for j in sel], labels,
+                                             probs[sel], vad[sel], gates[sel])):
+            emotions[i] = e
+    return emotions
+
+
+def _aggregate_batches(words, spans, windows, labels, probs, vad, gates):
     starts, stops = np.array([w.start for w in windows]), np.array([w.end for w in windows])
     emotions = []
     for a in range(0, len(words), _WORD_BATCH):
         lo, hi = spans[a: a + _WORD_BATCH, 0].min(), spans[a: a + _WORD_BATCH, 1].max()
         sel = np.flatnonzero((starts < hi) & (stops > lo))
         sel = sel if len(sel) else np.array([int(np.argmin(np.abs((starts + stops) / 2 - (lo + hi) / 2)))])
-        emotions += aggregate_words(words[a: a + _WORD_BATCH], [windows[j] for j in sel], list(head.labels),
+        emotions += aggregate_words(words[a: a + _WORD_BATCH], [windows[j] for j in sel], labels,
                                     probs[sel], vad[sel], gates[sel])
-    report(1.0)
-    it = iter(emotions)
-    return [Line(s.start, s.end, [AnalysedWord(w.text, w.start, w.end, w.probability, next(it)) for w in s.words])
-            for s in segments if s.words]
+    return emotions
+
+
+def _lines(segments: Sequence[Segment], emotions, utterances: list[int]) -> list[Line]:
+    """One line per run of a segment's words within one utterance."""
+    lines, k = [], 0
+    for s in segments:
+        run: list[AnalysedWord] = []
+        for w in s.words:
+            if run and utterances[k] != utterances[k - 1]:
+                lines.append(Line(run[0].start, run[-1].end, run, utterance=utterances[k - 1]))
+                run = []
+            run.append(AnalysedWord(w.text, w.start, w.end, w.probability, emotions[k]))
+            k += 1
+        if run:
+            lines.append(Line(run[0].start, run[-1].end, run, utterance=utterances[k - 1]))
+    return lines
 
 
 def recognise(audio: np.ndarray, segments: Sequence[Segment], head, audio_encoder, text_encoder, *,
               window: float = WINDOW_SECONDS, hop: float = HOP_SECONDS,
-              progress: Callable[[float], None] | None = None) -> list[Line]:
+              progress: Callable[[float], None] | None = None, **kwargs) -> list[Line]:
     """``recognise_chunks`` for a recording held whole in memory (16 kHz mono float32)."""
     chunks = [audio[i: i + CHUNK_SAMPLES] for i in range(0, len(audio), CHUNK_SAMPLES)]
     return recognise_chunks(chunks, len(audio), segments, head, audio_encoder, text_encoder,
-                            window=window, hop=hop, progress=progress)
+                            window=window, hop=hop, progress=progress, **kwargs)

@@ -1,8 +1,13 @@
-"""Sliding windows over the speech, and the way back from window predictions to words.
+"""Windows over the speech, and the way back from window predictions to words.
 
 The emotion head sees a few seconds at a time (default 3.0 s every 1.0 s): long enough for
-prosody, short enough to follow a change of tone. Each word then takes the overlap-weighted mean
-of the windows that cover it (weight = seconds of the word inside the window). Pure numpy.
+prosody, short enough to follow a change of tone. Speech is first cut into utterances (runs of
+words between pauses of at least ``UTTERANCE_GAP_SECONDS``): no window spans two utterances, an
+utterance shorter than a window gets one window of its own (its own frames repeated to the
+window's length, never its neighbours'), a longer one is windowed within itself. Each word then
+takes the overlap-weighted mean of its own utterance's windows (weight = seconds of the word
+inside the window). ``layout_windows`` is the older design (windows over the whole speech,
+across pauses), kept for comparison in benchmarks/word_accuracy.py. Pure numpy.
 """
 
 from __future__ import annotations
@@ -16,7 +21,12 @@ import numpy as np
 from ..analysis import Word, WordEmotion
 from ..constants import HOP_SECONDS, WINDOW_SECONDS
 
-__all__ = ["Window", "word_spans", "layout_windows", "overlap_matrix", "window_text", "aggregate_words"]
+__all__ = ["Window", "UTTERANCE_GAP_SECONDS", "word_spans", "utterance_ids", "layout_windows",
+           "layout_utterance_windows", "overlap_matrix", "window_text", "aggregate_words"]
+
+# A pause at least this long between two words starts a new utterance (chosen on
+# benchmarks/word_accuracy.py: docs/benchmarks.md).
+UTTERANCE_GAP_SECONDS = 0.3
 
 # Whisper can give a word zero duration (start == end): it still needs a weight, so such a word
 # counts as this long, centred on its time.
@@ -30,6 +40,7 @@ class Window:
     start: float
     end: float
     word_indices: list[int]  # indices into the flat word list given to layout_windows
+    utterance: int | None = None  # the utterance it lies in (None: the whole-speech design)
 
     @property
     def duration(self) -> float:
@@ -110,6 +121,55 @@ def layout_windows(words: Sequence[Word], duration: float | None = None, *,
     return windows
 
 
+def utterance_ids(words: Sequence[Word], gap: float = UTTERANCE_GAP_SECONDS) -> list[int]:
+    """Per word (in the order given), the index of its utterance: a new one starts where the
+    word begins ``gap`` seconds or more after every earlier word has ended."""
+    if not gap > 0:
+        raise ValueError(f"the utterance gap must be above 0 s, not {gap}")
+    spans = word_spans(words)
+    order = np.argsort(spans[:, 0], kind="stable")
+    ids = [0] * len(words)
+    current, reach = -1, -math.inf
+    for i in order:
+        if spans[i, 0] - reach >= gap - 1e-6:  # times are in ms: 1.2 - 0.9 is a 0.3 s pause
+            current += 1
+        ids[i] = current
+        reach = max(reach, spans[i, 1])
+    return ids
+
+
+def layout_utterance_windows(words: Sequence[Word], utterances: Sequence[int], duration: float | None = None, *,
+                             window: float = WINDOW_SECONDS, hop: float = HOP_SECONDS) -> list[Window]:
+    """Windows inside each utterance (``utterances``: per word, from ``utterance_ids``).
+
+    An utterance no longer than ``window`` gets one window exactly over it (the caller fills it
+    to the window's length with its own frames); a longer one gets windows of ``window`` seconds
+    every ``hop``, the last one ending where the utterance ends. In utterance order."""
+    _check_settings(window, hop)
+    if len(words) != len(utterances):
+        raise ValueError(f"{len(words)} words but {len(utterances)} utterance ids")
+    spans = word_spans(words)
+    if duration is not None and duration > 0:
+        spans = np.clip(spans, 0.0, duration)
+    members: dict[int, list[int]] = {}
+    for i, u in enumerate(utterances):
+        members.setdefault(int(u), []).append(i)
+    out = []
+    for u in sorted(members, key=lambda k: spans[members[k], 0].min()):
+        idx = members[u]
+        first, last = float(spans[idx, 0].min()), float(spans[idx, 1].max())
+        if last - first <= window:
+            bounds = [(first, max(last, first + 1e-3))]
+        else:
+            n = math.ceil((last - first - window) / hop - 1e-9) + 1
+            starts = [first + k * hop for k in range(n - 1)] + [last - window]
+            bounds = [(s, s + window) for s in dict.fromkeys(round(s, 6) for s in starts)]
+        for a, b in bounds:
+            inside = [i for i in idx if spans[i, 0] < b and spans[i, 1] > a]
+            out.append(Window(round(a, 6), round(b, 6), inside, utterance=u))
+    return out
+
+
 def window_text(words: Sequence[Word], win: Window) -> str | None:
     """The window's words as one string (Whisper words carry their leading space); None if none."""
     text = "".join(words[i].text for i in win.word_indices).strip()
@@ -117,11 +177,13 @@ def window_text(words: Sequence[Word], win: Window) -> str | None:
 
 
 def aggregate_words(words: Sequence[Word], windows: Sequence[Window], labels: Sequence[str],
-                    probabilities: np.ndarray, vad: np.ndarray, gates: np.ndarray) -> list[WordEmotion]:
+                    probabilities: np.ndarray, vad: np.ndarray, gates: np.ndarray,
+                    utterances: Sequence[int] | None = None) -> list[WordEmotion]:
     """Per word, the overlap-weighted mean of the window predictions that cover it.
 
     ``probabilities`` (n_windows, n_labels), ``vad`` (n_windows, 3), ``gates`` (n_windows, 2) as
     [text, audio]. Emotion = argmax of the mean probabilities; confidence = its probability.
+    ``utterances`` (per word): a word then takes only windows of its own utterance.
     """
     n_windows = len(windows)
     for name, array, width in (("probabilities", probabilities, len(labels)), ("vad", vad, 3), ("gates", gates, 2)):
@@ -132,14 +194,19 @@ def aggregate_words(words: Sequence[Word], windows: Sequence[Window], labels: Se
     if not windows:
         raise ValueError("words were given but no windows cover them")
     weights = overlap_matrix(words, windows)
+    allowed = np.ones_like(weights, dtype=bool)
+    if utterances is not None:
+        allowed = np.asarray(utterances)[:, None] == np.array([w.utterance for w in windows])[None, :]
+        weights = np.where(allowed, weights, 0.0)
     # A word outside every window (only when the caller's windows do not span the speech) takes
-    # the nearest window rather than a division by zero.
+    # the nearest window (of its own utterance, where there is one) rather than a division by zero.
     uncovered = np.flatnonzero(weights.sum(axis=1) <= 0)
     if len(uncovered):
         centres = np.array([(w.start + w.end) / 2 for w in windows])
         spans = word_spans(words)
         for i in uncovered:
-            weights[i, np.argmin(np.abs(centres - spans[i].mean()))] = 1.0
+            distance = np.abs(centres - spans[i].mean()) + np.where(allowed[i], 0.0, 1e9)
+            weights[i, np.argmin(distance)] = 1.0
     weights = weights / weights.sum(axis=1, keepdims=True)
     probs = weights @ np.asarray(probabilities, dtype=np.float64)
     probs /= probs.sum(axis=1, keepdims=True)  # exact distributions despite float32 inputs
