@@ -18,7 +18,7 @@ from pathlib import Path
 from .analyser import AnalysisOptions, Analyser
 from .constants import AUDIO_EXTENSIONS
 from .errors import ExitStatus, InputError, OutputError, SentimentogramError, as_error
-from .render import CacheArg, OutputOptions, render
+from .jobs import CacheArg, OutputOptions, render
 from .style import Style
 
 __all__ = ["VIDEO_EXTENSIONS", "MEDIA_EXTENSIONS", "BatchInput", "BatchEntry", "BatchReport", "BatchFailed",
