@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..colour import contrast_ratio
+from ..colour import contrast_ratio, parse_hex
 from ..typography import MIN_CONTRAST, PRESETS
 from ..typography import WordStyle as Style
 
@@ -35,8 +35,7 @@ class Option:
 
 
 def _rgb(color: str) -> list[float]:
-    h = color.lstrip("#")
-    return [int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    return list(parse_hex(color))
 
 
 def _hex(rgb) -> str:

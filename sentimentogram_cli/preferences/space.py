@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..constants import CATEGORY_VAD, EMOTIONS
-from ..colour import contrast_ratio
+from ..colour import contrast_ratio, parse_hex
 from ..typography import WordStyle as Style
 from ..typography import css_font_stack
 
@@ -115,10 +115,7 @@ def normalise_emotion(name: str) -> str:
 
 
 def _chroma(color: str) -> float:
-    h = color.lstrip("#")
-    if len(h) == 3:
-        h = "".join(c * 2 for c in h)
-    rgb = [int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    rgb = parse_hex(color)
     return max(rgb) - min(rgb)
 
 

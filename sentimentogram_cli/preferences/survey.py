@@ -13,21 +13,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
-import jinja2
 import numpy as np
 from markupsafe import Markup
 
-from ..assets import resource_dir
 from ..constants import EMOTIONS
 from ..output.page import font_face_css, json_for_script  # the page's own inlined font faces
+from ..output.templates import environment
 from .adaptive import next_pair
 from .data import ANSWERS_FORMAT, ANSWERS_VERSION, AnswerSet, Comparison
 from .personal import Rows, fit_one, prototype_map, rows_of
 from .profile import Profile, population_prior
 from .space import AGE_GROUPS, CONTEXT, CULTURES, FEATURES, UserAttributes, context_vector, style_features
-from ..colour import ensure_contrast
+from ..colour import ensure_contrast, parse_hex
 from ..typography import PRESETS, css_font_stack
 from ..typography import WordStyle as Style
 
@@ -60,15 +58,18 @@ def _bolder(s: Style) -> dict:
     return {"size": round(s.size / 1.3, 2), "weight": max(100, s.weight - 300)}
 
 
+def _channels(color: str) -> list[int]:
+    return [round(c * 255) for c in parse_hex(color)]
+
+
 def _muted(s: Style) -> dict:
-    grey = sum(int(s.color[i:i + 2], 16) for i in (1, 3, 5)) // 3
-    mixed = "#" + "".join(f"{round(int(s.color[i:i + 2], 16) * 0.4 + grey * 0.6):02x}" for i in (1, 3, 5))
+    grey = sum(_channels(s.color)) // 3
+    mixed = "#" + "".join(f"{round(c * 0.4 + grey * 0.6):02x}" for c in _channels(s.color))
     return {"color": ensure_contrast(mixed, s.background)}
 
 
 def _lifted(s: Style) -> dict:
-    rgb = [int(s.color[i:i + 2], 16) for i in (1, 3, 5)]
-    return {"color": "#" + "".join(f"{round(c + (255 - c) * 0.45):02x}" for c in rgb)}
+    return {"color": "#" + "".join(f"{round(c + (255 - c) * 0.45):02x}" for c in _channels(s.color))}
 
 
 def _family(s: Style) -> dict:
@@ -158,12 +159,6 @@ def survey_model(prior: Profile) -> dict:
             "emotion_context": {e: context_vector(e, UserAttributes()).tolist() for e in EMOTIONS}}
 
 
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(resource_dir("templates"))), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-
-
 def render_survey(n_pairs: int = 12, seed: int = 0, prior: Profile | None = None) -> str:
     """The survey page's HTML: fonts, styles and script inside, no request leaves it. The page
     holds every candidate pair and asks ``n_pairs`` of them, each chosen after the last answer."""
@@ -174,6 +169,6 @@ def render_survey(n_pairs: int = 12, seed: int = 0, prior: Profile | None = None
             "pairs": [{**p.to_dict(i), "delta": (style_features(p.a) - style_features(p.b)).tolist()}
                       for i, p in enumerate(pairs)],
             "ages": list(AGE_GROUPS), "cultures": list(CULTURES)}
-    return _environment().get_template("survey.html.j2").render(
+    return environment().get_template("survey.html.j2").render(
         font_css=Markup(font_face_css()), survey_json=json_for_script(data), n_pairs=data["n_pairs"],
         caption_bg=PRESETS["western"]["neutral"].background)
