@@ -24,6 +24,7 @@ __all__ = [
     "whisper_model_bin",
     "minilm_dir",
     "head_checkpoint_path",
+    "text_delta_path",
 ]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -134,3 +135,18 @@ def minilm_dir() -> Path:
 
 def head_checkpoint_path() -> Path:
     return PACKAGE_DIR / "models" / "emotion_head.safetensors"
+
+
+# The fine-tuned top layers of MiniLM that ship in this package (emotion.text_delta).
+_TEXT_DELTA_SHA256 = "unset"
+
+
+def text_delta_path(verify: bool = True) -> Path:
+    """The shipped text-encoder delta, its SHA-256 checked like the carrier packages' weights."""
+    path = PACKAGE_DIR / "models" / "text_encoder_delta.safetensors"
+    if verify:
+        if not path.is_file():
+            raise ModelError(f"the text-encoder delta is missing ({path}): reinstall sentimentogram")
+        if hashlib.sha256(path.read_bytes()).hexdigest() != _TEXT_DELTA_SHA256:
+            raise ModelError(f"{path} does not match its pinned SHA-256: refusing to load it")
+    return path

@@ -23,14 +23,14 @@ def small_head(path: Path, audio_encoder: str = "whisper-base"):
     """A randomly initialised head, saved and loaded back through the checkpoint format."""
     import torch
 
-    from sentimentogram_cli.emotion.features import TextEncoder
+    from sentimentogram_cli.emotion.features import AUDIO_FEATURES, TextEncoder
     from sentimentogram_cli.emotion.fusion import FusedEmotionModel, FusionConfig
     from sentimentogram_cli.emotion.head import EmotionHead, HeadMetadata
 
     torch.manual_seed(0)
     model = FusedEmotionModel(FusionConfig(labels=EMOTIONS, dim=32, heads=2))
     meta = HeadMetadata(version="test-random", audio_encoder=audio_encoder, text_encoder=TextEncoder.identity,
-                        feature_convention="test", window_seconds=3.0, hop_seconds=1.0)
+                        feature_convention=AUDIO_FEATURES, window_seconds=3.0, hop_seconds=1.0, audio_layers=(6,))
     EmotionHead(model, meta, np.zeros(512, np.float32), np.ones(512, np.float32)).save(path)
     return EmotionHead.load(path, audio_encoder=audio_encoder, text_encoder=TextEncoder.identity)
 
@@ -39,7 +39,7 @@ def small_head(path: Path, audio_encoder: str = "whisper-base"):
 def encoders():
     from sentimentogram_cli.emotion.features import AudioEncoder, TextEncoder
 
-    return AudioEncoder("base", "cpu"), TextEncoder("cpu")
+    return AudioEncoder("base", "cpu", layers=(6,)), TextEncoder("cpu")
 
 
 @pytest.fixture(scope="module")

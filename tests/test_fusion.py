@@ -6,6 +6,7 @@ import torch
 
 from sentimentogram_cli.constants import EMOTIONS
 from sentimentogram_cli.errors import ModelError
+from sentimentogram_cli.emotion.features import AUDIO_FEATURES
 from sentimentogram_cli.emotion.fusion import FusedEmotionModel, FusionConfig, fusion_loss
 from sentimentogram_cli.emotion.head import EmotionHead, HeadMetadata
 
@@ -79,10 +80,12 @@ def test_loss_ignores_labels_a_corpus_lacks_and_trains():
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
 
 
-def _head(model):
-    meta = HeadMetadata(version="test", audio_encoder="whisper-base", text_encoder="minilm", feature_convention="x",
-                        window_seconds=3.0, hop_seconds=1.0, recording_mean_weight=0.5)
-    return EmotionHead(model, meta, np.zeros(512, np.float32), np.ones(512, np.float32))
+def _head(model, **metadata):
+    fields = dict(version="test", audio_encoder="whisper-base", text_encoder="minilm", feature_convention=AUDIO_FEATURES,
+                  window_seconds=3.0, hop_seconds=1.0, recording_mean_weight=0.5, audio_layers=(6,))
+    meta = HeadMetadata(**{**fields, **metadata})
+    dim = model.config.audio_dim
+    return EmotionHead(model, meta, np.zeros(dim, np.float32), np.ones(dim, np.float32))
 
 
 def test_checkpoint_round_trip(tmp_path):
@@ -107,3 +110,32 @@ def test_checkpoint_refuses_other_encoders(tmp_path):
     with pytest.raises(ModelError, match="not an emotion head"):
         (tmp_path / "junk.safetensors").write_bytes(b"junk")
         EmotionHead.load(tmp_path / "junk.safetensors")
+
+
+def test_checkpoint_records_layers_and_temperature(tmp_path):
+    head = _head(small_model(audio_dim=1536, audio_layers=3, layer_mix="weighted"), audio_layers=(2, 3, 4),
+                 temperature=1.7)
+    path = tmp_path / "head.safetensors"
+    head.save(path)
+    loaded = EmotionHead.load(path)
+    assert loaded.metadata.audio_layers == (2, 3, 4) and loaded.metadata.temperature == 1.7
+    weights = loaded.model.layer_weights()
+    assert weights is not None and torch.allclose(weights.sum(), torch.tensor(1.0))
+    rng = np.random.default_rng(1)
+    audio = [rng.normal(size=(9, 1536)).astype(np.float32)]
+    out = loaded.predict([None], audio)
+    # Temperature scaling divides the logits: the same argmax, a flatter distribution.
+    assert np.allclose(out.probabilities, torch.softmax(torch.from_numpy(out.logits) / 1.7, -1).numpy(), atol=1e-6)
+
+
+def test_checkpoint_of_other_features_is_a_clear_error(tmp_path):
+    path = tmp_path / "head.safetensors"
+    _head(small_model(), feature_convention="mfcc-v0").save(path)
+    with pytest.raises(ModelError, match="trained on audio features 'mfcc-v0'"):
+        EmotionHead.load(path)
+
+
+def test_head_from_before_layer_features_reads_the_last_layer(tmp_path):
+    path = tmp_path / "head.safetensors"
+    _head(small_model(), feature_convention="chunk30s-pool2-packed-by-speaker-v1", audio_layers=()).save(path)
+    assert EmotionHead.load(path).metadata.audio_layers == (6,)

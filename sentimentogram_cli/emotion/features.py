@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..assets import BUNDLED_ASR_MODEL, TEXT_ENCODER_ID, minilm_dir, whisper_model_bin, whisper_model_identity
+from ..assets import (BUNDLED_ASR_MODEL, TEXT_ENCODER_ID, minilm_dir, text_delta_path, whisper_model_bin,
+                      whisper_model_identity)
+from ..errors import ModelError
 from ..constants import CHUNK_SAMPLES, FRAME_STRIDE, HEAD_FRAMES_PER_SECOND, MAX_TEXT_TOKENS, SAMPLE_RATE
-from .text_delta import apply_text_delta
+from .text_delta import apply_text_delta, text_delta_identity
 from .whisper_layers import WhisperLayerEncoder, read_ctranslate2_variables
 
 __all__ = ["AUDIO_FEATURES", "DEFAULT_AUDIO_LAYERS", "AudioEncoder", "TextEncoder", "frames_for_span"]
@@ -137,6 +139,17 @@ class TextEncoder:
         self.device = device
         self.batch_size = batch_size
         self.dim = self.model.config.hidden_size
+
+    @classmethod
+    def for_head(cls, identity: str, device: str = "cpu") -> "TextEncoder":
+        """The text encoder a head was trained on, by the identity its checkpoint records."""
+        if identity == TEXT_ENCODER_ID:
+            return cls(device, delta=None)
+        shipped = text_delta_path()
+        if identity == f"{TEXT_ENCODER_ID}+{text_delta_identity(shipped)}":
+            return cls(device, delta=shipped)
+        raise ModelError(f"the emotion head was trained on text encoder {identity!r}, which this version does not "
+                         f"ship: retrain the head or install the sentimentogram it came from")
 
     @torch.inference_mode()
     def embed(self, texts: Sequence[str]) -> list[np.ndarray]:

@@ -18,11 +18,14 @@ from safetensors import safe_open
 
 from ..assets import head_checkpoint_path
 from ..errors import ModelError
+from .features import AUDIO_FEATURES
 from .fusion import FusedEmotionModel, FusionConfig
 
 __all__ = ["CHECKPOINT_FORMAT", "HeadMetadata", "EmotionHead", "WindowPredictions", "pad_batch"]
 
 CHECKPOINT_FORMAT = "sentimentogram-emotion-head/1"
+# Heads trained before the layer features (sentimentogram 0.1) read Whisper base's last layer.
+_LAST_LAYER_CONVENTION = "chunk30s-pool2-packed-by-speaker-v1"
 
 
 @dataclass
@@ -36,6 +39,10 @@ class HeadMetadata:
     # Per-recording normalisation: the recording's mean frame, shrunk toward the training-set mean
     # by this weight (0 = global statistics only), so one long angry talk still reads angry.
     recording_mean_weight: float = 0.0
+    # Whisper-encoder layers whose hidden states make the audio frames (features.AudioEncoder).
+    audio_layers: tuple[int, ...] = ()
+    # Temperature scaling of the logits, fitted on validation speakers so confidences are calibrated.
+    temperature: float = 1.0
     extra: dict = field(default_factory=dict)
 
 
@@ -44,6 +51,7 @@ class WindowPredictions:
     probabilities: np.ndarray  # (N, classes)
     vad: np.ndarray  # (N, 3): valence, arousal, dominance in 0..1
     gates: np.ndarray  # (N, 2): text, audio
+    logits: np.ndarray  # (N, classes), before temperature scaling (for calibration)
 
 
 def pad_batch(sequences: list[np.ndarray | None], dim: int, max_len: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -84,13 +92,14 @@ class EmotionHead:
                 batch_size: int = 128) -> WindowPredictions:
         """One prediction per window; audio frames must already be normalised."""
         cfg = self.model.config
-        probs, vads, gates = [], [], []
+        probs, vads, gates, logits = [], [], [], []
         for b in range(0, len(audio_frames), batch_size):
             text, text_mask = pad_batch(text_tokens[b : b + batch_size], cfg.text_dim)
             audio, audio_mask = pad_batch(audio_frames[b : b + batch_size], cfg.audio_dim)
             out = self.model(text.to(self.device), text_mask.to(self.device),
                              audio.to(self.device), audio_mask.to(self.device))
-            probs.append(torch.softmax(out.logits, dim=-1).float().cpu().numpy())
+            probs.append(torch.softmax(out.logits.float() / self.metadata.temperature, dim=-1).cpu().numpy())
+            logits.append(out.logits.float().cpu().numpy())
             vads.append(out.vad.float().cpu().numpy())
             gates.append(out.gates.float().cpu().numpy())
         n = len(cfg.labels)
@@ -98,6 +107,7 @@ class EmotionHead:
             np.concatenate(probs) if probs else np.zeros((0, n), np.float32),
             np.concatenate(vads) if vads else np.zeros((0, 3), np.float32),
             np.concatenate(gates) if gates else np.zeros((0, 2), np.float32),
+            np.concatenate(logits) if logits else np.zeros((0, n), np.float32),
         )
 
     def save(self, path: Path) -> None:
@@ -130,6 +140,13 @@ class EmotionHead:
         if meta.get("format") != CHECKPOINT_FORMAT:
             raise ModelError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint")
         metadata = HeadMetadata(**json.loads(meta["metadata"]))
+        metadata.audio_layers = tuple(metadata.audio_layers)
+        if metadata.feature_convention == _LAST_LAYER_CONVENTION and metadata.audio_encoder == "whisper-base":
+            metadata.audio_layers = (6,)  # what CTranslate2's encode returned: the torch encoder's last layer
+        elif not metadata.feature_convention.startswith(AUDIO_FEATURES) or not metadata.audio_layers:
+            raise ModelError(f"{path} was trained on audio features {metadata.feature_convention!r}; this version "
+                             f"computes {AUDIO_FEATURES!r}: retrain it (sentimentogram train) or install the "
+                             f"sentimentogram it came from")
         for role, wanted, trained in (("audio", audio_encoder, metadata.audio_encoder),
                                       ("text", text_encoder, metadata.text_encoder)):
             if wanted is not None and wanted != trained:

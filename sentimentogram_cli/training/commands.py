@@ -12,11 +12,13 @@ from rich.table import Table
 from ..devices import resolve_device
 from ..errors import InputError
 from ..emotion.head import EmotionHead
-from .data import load_training_data
-from .evaluation import clip_inputs, score_clips
+from .data import TrainingData, load_training_data
+from ..assets import text_delta_path
+from .evaluation import calibrate, clip_inputs, score_clips
+from .report import VALIDATION_SPEAKERS
 from .train import TrainSettings, train_head
 
-__all__ = ["run_train", "run_evaluate"]
+__all__ = ["run_train", "run_finetune_text", "run_evaluate"]
 
 
 @contextmanager
@@ -38,10 +40,14 @@ def _check_data(data_dir: Path) -> None:
         raise InputError(f"{data_dir} has no emotional_speech/labels.csv: pass --data pointing at the shared data folder")
 
 
-def load_data(data_dir: Path, cache_dir: Path, device: str, console: Console):
+def load_data(data_dir: Path, cache_dir: Path, device: str, console: Console,
+              text_delta: Path | None = None) -> TrainingData:
+    """The shared corpora with their features; token embeddings from the shipped fine-tuned text
+    encoder unless ``text_delta`` names another delta."""
     _check_data(data_dir)
     with _progress(console) as update:
-        return load_training_data(data_dir, cache_dir, resolve_device(device), progress=update)
+        return load_training_data(data_dir, cache_dir, resolve_device(device), progress=update,
+                                  text_delta=text_delta or text_delta_path())
 
 
 def train_with_progress(data, indices, settings, console: Console, title: str) -> EmotionHead:
@@ -50,20 +56,49 @@ def train_with_progress(data, indices, settings, console: Console, title: str) -
 
 
 def run_train(data_dir: Path, out: Path, cache_dir: Path, hold_out: list[str], epochs: int, seed: int,
-              device: str, console: Console) -> None:
-    data = load_data(data_dir, cache_dir, device, console)
+              device: str, console: Console, text_delta: Path | None = None) -> None:
+    """Train on every clip but the held-out speakers; fit the temperature on the held-out
+    validation speakers, score the held-out test speakers."""
+    data = load_data(data_dir, cache_dir, device, console, text_delta)
     held = set(hold_out)
     indices = [i for i, c in enumerate(data.clips) if c.speaker not in held]
     console.print(f"training on {len(indices)} clips ({len(data.clips) - len(indices)} held out) and the text corpora")
     head = train_with_progress(data, indices, TrainSettings(epochs=epochs, seed=seed), console, "training")
     head.metadata.extra["held_out"] = sorted(held)
+    validation = [i for i, c in enumerate(data.clips) if c.speaker in held & VALIDATION_SPEAKERS]
+    if validation:
+        fit = calibrate(head, clip_inputs(head, data, validation))
+        console.print(f"temperature {fit['temperature']:.2f} (validation speakers: ECE {fit['ece_before']:.3f} → "
+                      f"{fit['ece_after']:.3f})")
     head.save(out)
     console.print(f"wrote {out}")
-    if held:
-        held_indices = [i for i, c in enumerate(data.clips) if c.speaker in held]
-        result = score_clips(head, clip_inputs(head, data, held_indices), use_text=False)
-        console.print(f"held-out speakers, audio only: UA {result['ua']:.1%}  WA {result['wa']:.1%}  "
-                      f"macro-F1 {result['macro_f1']:.3f}")
+    tested = [i for i, c in enumerate(data.clips) if c.speaker in held - VALIDATION_SPEAKERS]
+    if tested:
+        result = score_clips(head, clip_inputs(head, data, tested), use_text=False)
+        console.print(f"held-out test speakers, audio only: UA {result['ua']:.1%}  WA {result['wa']:.1%}  "
+                      f"macro-F1 {result['macro_f1']:.3f}  ECE {result['ece']:.3f}")
+
+
+def run_finetune_text(data_dir: Path, out: Path, epochs: int, seed: int, console: Console) -> None:
+    """Fine-tune MiniLM's top layers on GoEmotions + MELD train and write them as a delta."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from ..assets import TEXT_ENCODER_ID, minilm_dir
+    from ..emotion.text_delta import save_text_delta
+    from .corpora import read_goemotions, read_meld
+    from .text_finetune import TextFinetuneSettings, finetune_text_encoder
+
+    text_dir = Path(data_dir) / "text"
+    if not (text_dir / "meld").is_dir():
+        raise InputError(f"{data_dir} has no text/meld: pass --data pointing at the shared data folder")
+    sentences = read_goemotions(text_dir / "goemotions_ekman", "train") + read_meld(text_dir / "meld", "train")
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir(), local_files_only=True)
+    encoder = AutoModel.from_pretrained(minilm_dir(), local_files_only=True)
+    settings = TextFinetuneSettings(epochs=epochs, seed=seed)
+    with _progress(console) as update:
+        finetune_text_encoder(encoder, tokenizer, sentences, settings, progress=lambda s, n: update("fine-tuning", s, n))
+    save_text_delta(encoder, out, settings.layers, TEXT_ENCODER_ID, Path(out).stem)
+    console.print(f"wrote {out} (layers {', '.join(map(str, settings.layers))} of MiniLM, float16)")
 
 
 def print_metrics(console: Console, title: str, result: dict) -> None:
@@ -80,7 +115,6 @@ def _clip_data(labels_csv: Path, head: EmotionHead, cache_dir: Path, device: str
     these: no text corpus is read)."""
     from ..emotion.features import AudioEncoder, TextEncoder
     from .corpora import read_clips
-    from .data import TrainingData
     from .extract import clip_frames, text_tokens
 
     if not labels_csv.is_file():
@@ -94,13 +128,14 @@ def _clip_data(labels_csv: Path, head: EmotionHead, cache_dir: Path, device: str
         raise InputError(f"{labels_csv}: {len(missing)} clips are missing, e.g. {missing[0]}")
     device = resolve_device(device)
     with _progress(console) as update:
-        text_encoder = TextEncoder(device=device)
-        audio_encoder = AudioEncoder(device=device)
+        text_encoder = TextEncoder.for_head(head.metadata.text_encoder, device=device)
+        audio_encoder = AudioEncoder(device=device, layers=head.metadata.audio_layers)
         if head.metadata.audio_encoder != audio_encoder.identity:
             raise InputError(f"the head expects audio encoder {head.metadata.audio_encoder}")
         frames = clip_frames(clips, audio_encoder, cache_dir, lambda d, n: update("clip audio", d, n))
         transcripts = text_tokens([c.text for c in clips], text_encoder, cache_dir, "clips")
-    return TrainingData(clips, frames, transcripts, {}, audio_encoder.identity, text_encoder.identity, head.labels)
+    return TrainingData(clips, frames, transcripts, {}, audio_encoder.identity, text_encoder.identity, head.labels,
+                        frame_layers=audio_encoder.layers)
 
 
 def _score_csv(labels_csv: Path, head: EmotionHead, cache_dir: Path, device: str, console: Console) -> dict:
@@ -113,15 +148,14 @@ def _score_csv(labels_csv: Path, head: EmotionHead, cache_dir: Path, device: str
 
 
 def run_evaluate(labels: Path | None, checkpoint: Path | None, data_dir: Path, cache_dir: Path, report: bool,
-                 epochs: int, device: str, console: Console, recording_weight: float | None = None,
-                 save_full_model: Path | None = None) -> None:
+                 epochs: int, device: str, console: Console, save_full_model: Path | None = None) -> None:
     if report:
         from .report import full_report
 
         data = load_data(data_dir, cache_dir, device, console)
         full_report(data, TrainSettings(epochs=epochs), console,
                     lambda indices, settings, title: train_with_progress(data, indices, settings, console, title),
-                    recording_weight=recording_weight, save_full_model=save_full_model)
+                    save_full_model=save_full_model)
         return
     head = EmotionHead.load(checkpoint)
     if labels is not None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..constants import EMOTIONS
-from ..emotion.features import AudioEncoder, TextEncoder
+from ..emotion.features import DEFAULT_AUDIO_LAYERS, AudioEncoder, TextEncoder
 from .corpora import Clip, Sentence, read_clips, read_emobank, read_goemotions, read_meld
 from .extract import clip_frames, text_tokens
 from .feature_cache import RaggedArrays
@@ -40,6 +40,16 @@ class TrainingData:
     audio_encoder: str
     text_encoder: str
     labels: tuple[str, ...] = EMOTIONS
+    frame_layers: tuple[int, ...] = DEFAULT_AUDIO_LAYERS  # encoder layers side by side in ``frames``
+    text_delta: Path | None = None  # the fine-tuned text layers the token embeddings came from
+
+    def layer_columns(self, layers: tuple[int, ...]) -> np.ndarray:
+        """Columns of ``frames`` that hold the given encoder layers, in that order."""
+        missing = sorted(set(layers) - set(self.frame_layers))
+        if missing:
+            raise ValueError(f"the feature cache holds layers {self.frame_layers}, not {missing}")
+        width = self.frames.data.shape[1] // len(self.frame_layers)
+        return np.concatenate([np.arange(width) + width * self.frame_layers.index(k) for k in layers])
 
     def corpus_labels(self, indices: list[int]) -> dict[str, np.ndarray]:
         """Which labels each corpus has (bool per class), from the clips given."""
@@ -50,13 +60,16 @@ class TrainingData:
 
 
 class AudioNormaliser:
-    """Global frame statistics, each recording's (here: speaker's) mean blended in by ``weight``.
+    """Global frame statistics, each recording's (here: speaker's) mean blended in by ``weight``,
+    over the columns of the encoder layers a head uses.
 
     The same arithmetic as ``EmotionHead.normalise_recording`` at render time.
     """
 
-    def __init__(self, data: TrainingData, mean: np.ndarray, std: np.ndarray, weight: float):
+    def __init__(self, data: TrainingData, mean: np.ndarray, std: np.ndarray, weight: float,
+                 layers: tuple[int, ...]):
         self.data, self.mean, self.std, self.weight = data, mean, std, weight
+        self.columns = data.layer_columns(layers)
         self._speaker_of = [clip.speaker or clip.corpus for clip in data.clips]
         self._centres: dict[str, np.ndarray] = {}
         if weight:
@@ -64,22 +77,31 @@ class AudioNormaliser:
             for i, speaker in enumerate(self._speaker_of):
                 by_speaker[speaker].append(i)
             for speaker, indices in by_speaker.items():
-                own = np.concatenate([np.asarray(data.frames[i], np.float32) for i in indices]).mean(axis=0)
-                self._centres[speaker] = (1 - weight) * mean + weight * own
+                total = sum(self.raw(i).sum(axis=0, dtype=np.float64) for i in indices)
+                count = sum(len(data.frames[i]) for i in indices)
+                self._centres[speaker] = (1 - weight) * mean + weight * (total / max(count, 1)).astype(np.float32)
+
+    def raw(self, i: int) -> np.ndarray:
+        """Clip ``i``'s frames of the chosen layers, float32, not normalised."""
+        return np.asarray(self.data.frames[i], np.float32)[:, self.columns]
 
     @classmethod
-    def fit(cls, data: TrainingData, train_indices: list[int], weight: float) -> "AudioNormaliser":
-        sample = np.concatenate([np.asarray(data.frames[i], np.float32) for i in train_indices[::5]])
-        return cls(data, sample.mean(axis=0), sample.std(axis=0) + 1e-5, weight)
+    def fit(cls, data: TrainingData, train_indices: list[int], weight: float,
+            layers: tuple[int, ...]) -> "AudioNormaliser":
+        columns = data.layer_columns(layers)
+        sample = np.concatenate([np.asarray(data.frames[i], np.float32)[:, columns] for i in train_indices[::5]])
+        return cls(data, sample.mean(axis=0), sample.std(axis=0) + 1e-5, weight, layers)
 
     def clip(self, i: int) -> np.ndarray:
         centre = self._centres.get(self._speaker_of[i], self.mean)
-        return (np.asarray(self.data.frames[i], np.float32) - centre) / self.std
+        return (self.raw(i) - centre) / self.std
 
 
 def load_training_data(data_dir: Path, cache_dir: Path, device: str = "cpu",
-                       progress: Callable[[str, int, int], None] | None = None) -> TrainingData:
-    """Read every corpus under ``data_dir`` and its encoder features (extracting what is missing)."""
+                       progress: Callable[[str, int, int], None] | None = None,
+                       text_delta: Path | None = None) -> TrainingData:
+    """Read every corpus under ``data_dir`` and its encoder features (extracting what is missing);
+    token embeddings come from MiniLM with ``text_delta``'s fine-tuned layers when given."""
     data_dir = Path(data_dir)
     clips = read_clips(data_dir / "emotional_speech" / "labels.csv")
     sentence_sets = {
@@ -91,10 +113,11 @@ def load_training_data(data_dir: Path, cache_dir: Path, device: str = "cpu",
     def report(stage):
         return (lambda done, total: progress(stage, done, total)) if progress else None
 
-    text_encoder = TextEncoder(device=device)
+    text_encoder = TextEncoder(device=device, delta=text_delta)
     text = {name: SentenceSet(s, text_tokens([x.text for x in s], text_encoder, cache_dir, name, report(name)))
             for name, s in sentence_sets.items()}
     clip_text = text_tokens([c.text for c in clips], text_encoder, cache_dir, "clips", report("clip transcripts"))
     audio_encoder = AudioEncoder(device=device)
     frames = clip_frames(clips, audio_encoder, cache_dir, report("clip audio"))
-    return TrainingData(clips, frames, clip_text, text, audio_encoder.identity, text_encoder.identity)
+    return TrainingData(clips, frames, clip_text, text, audio_encoder.identity, text_encoder.identity,
+                        text_delta=text_delta)

@@ -9,10 +9,12 @@ import numpy as np
 
 from ..emotion.head import EmotionHead
 from .data import AudioNormaliser, SentenceSet, TrainingData
+from .calibration import expected_calibration_error, fit_temperature, softmax
 from .metrics import classification_metrics, pearson
 from .samples import crop_frames
 
-__all__ = ["ClipInputs", "clip_inputs", "score", "score_clips", "score_sentences", "score_vad", "head_speed"]
+__all__ = ["ClipInputs", "clip_inputs", "pair_inputs", "calibrate", "score", "score_clips", "score_sentences", "score_vad",
+           "head_speed"]
 
 
 @dataclass
@@ -29,7 +31,8 @@ def clip_inputs(head: EmotionHead, data: TrainingData, indices: list[int], text:
     text: "none" (audio only), "own" (the clip's transcript) or "congruent" (a held-out sentence
     with the clip's label, from ``sentences``).
     """
-    norm = AudioNormaliser(data, head.audio_mean, head.audio_std, head.metadata.recording_mean_weight)
+    norm = AudioNormaliser(data, head.audio_mean, head.audio_std, head.metadata.recording_mean_weight,
+                           head.metadata.audio_layers)
     rng = np.random.default_rng(seed)
     by_label = sentences.by_label() if sentences is not None else {}
     audio, tokens, labels = [], [], []
@@ -44,6 +47,33 @@ def clip_inputs(head: EmotionHead, data: TrainingData, indices: list[int], text:
         else:
             tokens.append(None)
         labels.append(clip.label)
+    return ClipInputs(audio, tokens, labels)
+
+
+def pair_inputs(head: EmotionHead, data: TrainingData, indices: list[int], sentences: SentenceSet, kind: str,
+                seed: int = 0) -> ClipInputs:
+    """Incongruent pairs of held-out clips and test sentences, labelled by the emotional side.
+
+    kind "neutral voice": each neutral clip with a sentence of another emotion (label: the
+    sentence's); "neutral words": each emotional clip with a neutral sentence (label: the clip's).
+    """
+    rng = np.random.default_rng(seed)
+    by_label = sentences.by_label()
+    emotional = [label for label in head.labels if label != "neutral" and by_label.get(label)]
+    base = clip_inputs(head, data, indices, "none")
+    audio, tokens, labels = [], [], []
+    for frames, i in zip(base.audio, indices):
+        clip_label = data.clips[i].label
+        if kind == "neutral voice" and clip_label == "neutral":
+            label = emotional[rng.integers(len(emotional))]
+        elif kind == "neutral words" and clip_label != "neutral" and by_label.get("neutral"):
+            label = "neutral"
+        else:
+            continue
+        pool = by_label[label]
+        audio.append(frames)
+        tokens.append(np.asarray(sentences.tokens[pool[rng.integers(len(pool))]], np.float32))
+        labels.append(label if kind == "neutral voice" else clip_label)
     return ClipInputs(audio, tokens, labels)
 
 
@@ -64,7 +94,20 @@ def score_clips(head: EmotionHead, inputs: ClipInputs, use_audio: bool = True, u
     predictions = head.predict(text, audio)
     result = score(head, predictions.probabilities, inputs.labels)
     result["mean_audio_gate"] = float(predictions.gates[:, 1].mean()) if len(predictions.gates) else 0.0
+    result["mean_text_gate"] = float(predictions.gates[:, 0].mean()) if len(predictions.gates) else 0.0
+    y = np.array([head.labels.index(label) for label in inputs.labels])
+    result["ece"] = expected_calibration_error(predictions.probabilities, y)
     return result
+
+
+def calibrate(head: EmotionHead, inputs: ClipInputs) -> dict:
+    """Fit the head's temperature on validation clips (in place); ECE before and after there."""
+    predictions = head.predict(inputs.text, inputs.audio)
+    y = np.array([head.labels.index(label) for label in inputs.labels])
+    raw = softmax(predictions.logits)
+    head.metadata.temperature = fit_temperature(predictions.logits, y)
+    return {"temperature": head.metadata.temperature, "ece_before": expected_calibration_error(raw, y),
+            "ece_after": expected_calibration_error(softmax(predictions.logits, head.metadata.temperature), y)}
 
 
 def score_sentences(head: EmotionHead, sentences: SentenceSet) -> dict:

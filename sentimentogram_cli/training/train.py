@@ -33,6 +33,10 @@ class TrainSettings:
     sentences_per_epoch: int = 8_000
     pseudo_pair_rate: float = 0.5  # share of clips also shown with a same-label sentence
     own_transcript_rate: float = 0.5  # how often a clip comes with its (emotionally flat) transcript
+    # How often a neutral clip is also shown with an emotional sentence, labelled as the sentence:
+    # flat voice + emotional words reads as the words (an emotional voice with flat words already
+    # comes from the clips' own transcripts, labelled as the voice).
+    neutral_voice_pair_rate: float = 0.5
     recording_mean_weight: float = 0.5
     feature_noise: float = 0.1  # Gaussian noise on normalised frames, and time masking below
     time_mask_rate: float = 0.1
@@ -41,6 +45,10 @@ class TrainSettings:
     cross_attention: bool = True
     vad_guided: bool = True
     gated: bool = True
+    # Encoder layers the head reads, and how it mixes them (chosen on validation speakers and
+    # leave-one-corpus-out: the model card's selection table).
+    audio_layers: tuple[int, ...] = (2, 3, 4)
+    layer_mix: str = "concat"
     seed: int = 0
 
     def variant(self, **changes) -> "TrainSettings":
@@ -72,6 +80,7 @@ def _epoch_samples(data: TrainingData, clip_indices: list[int], norm: AudioNorma
     sentences = [(name, i) for name in ("goemotions-train", "meld-train")
                  for i in range(len(data.text[name].sentences))]
     by_label = {name: data.text[name].by_label() for name in ("goemotions-train", "meld-train")}
+    emotional = [label for label in labels if label != "neutral"]
     samples: list[Sample] = []
 
     if settings.use_audio:
@@ -90,6 +99,15 @@ def _epoch_samples(data: TrainingData, clip_indices: list[int], norm: AudioNorma
                     j = pool[rng.integers(len(pool))]
                     tokens = np.asarray(data.text[name].tokens[j], np.float32)
                     samples.append(Sample(_augment(frames, settings, rng), tokens, y, CATEGORY_VAD[clip.label], allowed))
+            if (settings.use_text and clip.label == "neutral"
+                    and rng.random() < settings.neutral_voice_pair_rate):  # flat voice, emotional words
+                name = "goemotions-train" if rng.random() < 0.7 else "meld-train"
+                label = emotional[rng.integers(len(emotional))]
+                pool = by_label[name].get(label)
+                if pool:
+                    tokens = np.asarray(data.text[name].tokens[pool[rng.integers(len(pool))]], np.float32)
+                    samples.append(Sample(_augment(frames, settings, rng), tokens, labels.index(label),
+                                          CATEGORY_VAD[label], all_labels))
 
     if settings.use_text:
         # Sentences drawn with weights ∝ 1/√(class frequency): fewer "neutral", more "fear".
@@ -118,8 +136,9 @@ def train_head(data: TrainingData, clip_indices: list[int], settings: TrainSetti
                progress: Callable[[int, int], None] | None = None) -> EmotionHead:
     """Train on the given clips (and the text corpora' train splits); return a ready head."""
     rng = _seed_everything(settings.seed)
-    norm = AudioNormaliser.fit(data, clip_indices, settings.recording_mean_weight)
-    config = FusionConfig(labels=data.labels, cross_attention=settings.cross_attention,
+    norm = AudioNormaliser.fit(data, clip_indices, settings.recording_mean_weight, settings.audio_layers)
+    config = FusionConfig(labels=data.labels, audio_dim=len(norm.columns), audio_layers=len(settings.audio_layers),
+                          layer_mix=settings.layer_mix, cross_attention=settings.cross_attention,
                           vad_guided=settings.vad_guided, gated=settings.gated)
     model = FusedEmotionModel(config)
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
@@ -153,7 +172,7 @@ def train_head(data: TrainingData, clip_indices: list[int], settings: TrainSetti
     metadata = HeadMetadata(
         version=__version__, audio_encoder=data.audio_encoder, text_encoder=data.text_encoder,
         feature_convention=FEATURE_CONVENTION, window_seconds=WINDOW_SECONDS, hop_seconds=HOP_SECONDS,
-        recording_mean_weight=settings.recording_mean_weight,
+        recording_mean_weight=settings.recording_mean_weight, audio_layers=tuple(settings.audio_layers),
         extra={"settings": settings.__dict__},
     )
     return EmotionHead(model, metadata, norm.mean, norm.std)
