@@ -131,7 +131,8 @@ def render(path: str | os.PathLike, *, analyser: Analyser | None = None, options
                                 **style.identity(), "outputs": {f: str(p.resolve()) for f, p in paths.items()},
                                 "embed": output.embed_video, "version": VERSION})
         if not force and cache.up_to_date(list(paths.values()), render_key):
-            return RenderResult(path, list(paths.values()), info.duration, "", 0, {}, status="skipped")
+            return RenderResult(input=path, outputs=list(paths.values()), duration=info.duration, language="",
+                                n_words=0, emotion_mix={}, status="skipped")
     timer = StageTimer(progress)
     analysis = analyser.analyse(info, language=options.language, window=options.window, hop=options.hop,
                                 progress=timer, cache=cache)

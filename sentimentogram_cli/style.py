@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 
 from .analysis_cache import file_sha256
-from .typography import StyleOverrides, check_choices, load_style_file
+from .typography import StyleOverrides, WordStyle, check_choices, load_style_file, style_table
 
 __all__ = ["Style"]
 
@@ -46,6 +46,11 @@ class Style:
         from .preferences.profile import page_overrides
 
         return page_overrides(self.style_file, self.profile)
+
+    def table(self) -> dict[str, WordStyle]:
+        """The style of a fully confident, typical word of each emotion (what the page's legend
+        shows, and what a style file overrides)."""
+        return style_table(self.culture, self.age, self.overrides)
 
     def check(self) -> None:
         """Read the style file and the profile now (UsageError or a profile error if either is

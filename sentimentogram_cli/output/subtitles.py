@@ -15,7 +15,7 @@ import re
 
 from ..analysis import Analysis, Line
 from ..style import Style
-from ..typography import WordStyle, css_font_stack, style_table
+from ..typography import WordStyle, css_font_stack
 
 __all__ = ["WORD_JOINER", "label_styles", "class_name", "cue_lines", "cue_bounds", "plain",
            "to_vtt", "to_srt"]
@@ -27,7 +27,7 @@ WORD_JOINER = "\u2060"
 
 def label_styles(analysis: Analysis, style: Style) -> dict[str, WordStyle]:
     """A word style per label of the analysis; labels outside the presets take the neutral one."""
-    table = style_table(style.culture, style.age, style.overrides)
+    table = style.table()
     return {label: table.get(label, table["neutral"]) for label in [*table, *analysis.labels]}
 
 
