@@ -24,7 +24,7 @@ python -m pip install -q --upgrade pip
 # The CPU build of PyTorch first, so nothing later pulls the multi-GB CUDA build.
 python -m pip install -q "torch==2.13.0"
 if [ "$want_test" = 1 ]; then
-  python -m pip install -q ".[test]"
+  python -m pip install -q ".[test,ray]"  # ray: the --ray batch tests start a local Ray
   # The optional openai-whisper backend is tested too. Its triton requirement is only for CUDA
   # kernels and is a large download, so the test environment installs the rest by hand.
   python -m pip install -q --no-deps "openai-whisper==20250625"
