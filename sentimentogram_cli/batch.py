@@ -22,7 +22,7 @@ from .jobs import CacheArg, OutputOptions, render
 from .style import Style
 
 __all__ = ["VIDEO_EXTENSIONS", "MEDIA_EXTENSIONS", "BatchInput", "BatchEntry", "BatchReport", "BatchFailed",
-           "discover_inputs", "is_single_file", "run_batch", "results_table"]
+           "discover_inputs", "is_single_file", "claim_outputs", "render_entry", "run_batch", "results_table"]
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mkv", ".mov", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
                     ".m2ts", ".flv", ".wmv", ".3gp", ".ogv")
@@ -120,6 +120,47 @@ def is_single_file(args: Sequence[str]) -> bool:
     return len(args) == 1 and not Path(args[0]).is_dir() and (Path(args[0]).exists() or not _GLOB.search(args[0]))
 
 
+def claim_outputs(items: Sequence[BatchInput], output: OutputOptions | None = None) -> list[BatchInput]:
+    """``items`` with an error set on each whose outputs an earlier input already writes (the first
+    keeps them); OutputError when several inputs share one ``--out`` that is not a folder. Every
+    backend (this process, a Ray cluster) checks a batch this way before any input runs."""
+    output = output or OutputOptions()
+    runnable = [item for item in items if item.error is None]
+    if output.out is not None and len(runnable) > 1 and not output.out.is_dir():
+        raise OutputError(f"--out {output.out} must be an existing folder when rendering {len(runnable)} inputs")
+    claimed: dict[Path, str] = {}
+    planned = []
+    for item in items:
+        if item.error is None:
+            try:
+                paths = output.paths(item.path)
+                for p in paths.values():
+                    if p.resolve() in claimed:
+                        raise OutputError(f"{p} is also the output of {claimed[p.resolve()]}: "
+                                          "render them into different folders")
+                claimed.update({p.resolve(): item.name for p in paths.values()})
+            except Exception as exc:
+                item = BatchInput(item.name, item.path, as_error(exc))
+        planned.append(item)
+    return planned
+
+
+def render_entry(item: BatchInput, *, analyser: Analyser, progress=None, **render_args) -> BatchEntry:
+    """``render`` one input of a batch (``render_args``: its options, style, output, cache and
+    force) and say how it went; any failure, even an unexpected one, becomes a failed entry."""
+    started = time.perf_counter()
+    try:
+        if item.error is not None:
+            raise item.error
+        result = render(item.path, analyser=analyser, progress=progress, **render_args)
+        entry = BatchEntry(item.name, result.status, result.duration, result.outputs)
+    except Exception as exc:  # a bug must not cost the rest of the batch
+        error = as_error(exc)
+        entry = BatchEntry(item.name, "failed", error=str(error), exit_status=error.exit_status)
+    entry.seconds = time.perf_counter() - started
+    return entry
+
+
 def run_batch(items: Sequence[BatchInput], analyser: Analyser, *, options: AnalysisOptions | None = None,
               style: Style | None = None, output: OutputOptions | None = None, cache: CacheArg = True,
               force: bool = False, progress_for: Callable[[int, BatchInput], AbstractContextManager] | None = None,
@@ -129,32 +170,13 @@ def run_batch(items: Sequence[BatchInput], analyser: Analyser, *, options: Analy
     ``options``, ``style``, ``output``, ``cache`` and ``force`` are ``render``'s. ``progress_for(i,
     item)`` gives a context whose value is that input's progress callback; ``on_done`` hears of
     each input at its end. An input that fails, even unexpectedly, is reported and the rest go on.
+    (``distributed.render_on_ray`` is the same over a Ray cluster.)
     """
-    output = output or OutputOptions()
-    runnable = [item for item in items if item.error is None]
-    if output.out is not None and len(runnable) > 1 and not output.out.is_dir():
-        raise OutputError(f"--out {output.out} must be an existing folder when rendering {len(runnable)} inputs")
-    claimed: dict[Path, str] = {}
+    settings = dict(analyser=analyser, options=options, style=style, output=output, cache=cache, force=force)
     entries = []
-    for i, item in enumerate(items):
-        started = time.perf_counter()
-        try:
-            if item.error is not None:
-                raise item.error
-            paths = output.paths(item.path)
-            for p in paths.values():
-                if p.resolve() in claimed:
-                    raise OutputError(f"{p} is also the output of {claimed[p.resolve()]}: "
-                                      "render them into different folders")
-            claimed.update({p.resolve(): item.name for p in paths.values()})
-            with (progress_for(i, item) if progress_for else nullcontext(None)) as progress:
-                result = render(item.path, analyser=analyser, options=options, style=style, output=output,
-                                cache=cache, force=force, progress=progress)
-            entry = BatchEntry(item.name, result.status, result.duration, result.outputs)
-        except Exception as exc:  # a bug must not cost the rest of the batch
-            error = as_error(exc)
-            entry = BatchEntry(item.name, "failed", error=str(error), exit_status=error.exit_status)
-        entry.seconds = time.perf_counter() - started
+    for i, item in enumerate(claim_outputs(items, output)):
+        with (progress_for(i, item) if progress_for and item.error is None else nullcontext(None)) as progress:
+            entry = render_entry(item, progress=progress, **settings)
         entries.append(entry)
         if on_done:
             on_done(entry)
