@@ -314,7 +314,7 @@ def train(
     cache_dir: Path = typer.Option(Path(".cache/features"), "--cache", help="Encoder feature cache (reruns skip the encoders)."),
     hold_out: str = typer.Option(",".join(_HELD_OUT), help="Speakers kept out of training (comma-separated; empty for none). Held-out validation speakers (RAVDESS 13–16, ASED 61–65) fit the temperature; the others are scored."),
     text_delta: Optional[Path] = typer.Option(None, "--text-delta", help="Fine-tuned text layers (train-text) for the token embeddings. Default: the shipped ones.", show_default=False),
-    epochs: Optional[int] = typer.Option(None, help="Passes over the training samples (default 4, as the shipped head; with --finetune: at most this many, default 30, stopping early).", show_default=False),
+    epochs: Optional[int] = typer.Option(None, help="Passes over the training samples (default 4, as the shipped head; with --finetune: at most this many, default 20, stopping early).", show_default=False),
     seed: int = typer.Option(0, help="Random seed (results are reproducible for a given seed)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda: where the encoders run."),
     finetune: Optional[Path] = typer.Option(None, "--finetune", help="Adapt a trained head to your own clips instead: a CSV (path relative to it, label; text and speaker optional; an empty label marks an unlabelled clip). Needs two or more speakers: some are held out for validation. Ignores --data, --hold-out and --text-delta.", show_default=False),
@@ -325,7 +325,7 @@ def train(
         from .training.finetune import FinetuneSettings
         from .training.finetune_command import run_finetune
 
-        run_finetune(finetune, out, head, cache_dir, FinetuneSettings(max_epochs=epochs or 30, seed=seed), device, console)
+        run_finetune(finetune, out, head, cache_dir, FinetuneSettings(max_epochs=epochs or 20, seed=seed), device, console)
         return
     from .training.commands import run_train
 

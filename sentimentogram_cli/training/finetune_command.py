@@ -1,0 +1,135 @@
+"""What ``sentimentogram train --finetune my_clips/labels.csv`` does: check the user's clip CSV,
+encode its clips once (cached), split its speakers, fine-tune the head (``finetune.py``), print the
+validation speakers' UA before and after, and write the adapted head atomically.
+
+Kept apart from ``commands.py`` (the shared-corpora training and evaluation) because it reads
+only the user's CSV: nothing from the training corpora, which a user does not have.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from ..atomic import atomic_path
+from ..devices import resolve_device
+from ..emotion.head import EmotionHead
+from ..errors import InputError, OutputError
+from .corpora import Clip, canonical_label
+from .data import TrainingData
+from .finetune import (FinetuneResult, FinetuneSettings, adapted_labels, clip_views, finetune_head, label_ua,
+                       labelled_split, predict_logits, speaker_split)
+
+__all__ = ["CSV_COLUMNS", "read_user_clips", "encode_user_clips", "run_finetune"]
+
+# The shared clip CSV format: path and label required (label may be empty: an unlabelled clip).
+CSV_COLUMNS = ("path", "label", "text", "speaker", "corpus", "language", "original_label")
+
+
+def read_user_clips(labels_csv: Path) -> list[Clip]:
+    """The clips of a CSV in the shared format, checked: required columns, no unknown column (a
+    misspelt ``speaker`` would silently make one speaker), every file present."""
+    labels_csv = Path(labels_csv)
+    if not labels_csv.is_file():
+        raise InputError(f"{labels_csv}: no such file")
+    try:
+        with labels_csv.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            columns = [c.strip() for c in reader.fieldnames or []]
+            rows = list(reader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{labels_csv}: not a CSV file ({exc})") from exc
+    missing = [c for c in ("path", "label") if c not in columns]
+    if missing:
+        raise InputError(f"{labels_csv}: no {' or '.join(missing)} column (the columns are path, label, and "
+                         f"optionally text and speaker)")
+    unknown = [c for c in columns if c not in CSV_COLUMNS]
+    if unknown:
+        raise InputError(f"{labels_csv}: unknown column {', '.join(map(repr, unknown))} (known: {', '.join(CSV_COLUMNS)})")
+    root = labels_csv.parent
+    clips = []
+    for row in rows:
+        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+        if not row.get("path"):
+            continue
+        clips.append(Clip(path=root / row["path"], label=canonical_label(row["label"]) if row["label"] else "",
+                          corpus=row.get("corpus") or root.name, speaker=row.get("speaker", ""),
+                          language=row.get("language", ""), text=row.get("text", "")))
+    if not any(c.label for c in clips):
+        raise InputError(f"{labels_csv}: no labelled clip")
+    absent = [c.path for c in clips if not c.path.is_file()]
+    if absent:
+        raise InputError(f"{labels_csv}: {len(absent)} clip file(s) missing, e.g. {absent[0]}")
+    return clips
+
+
+def encode_user_clips(clips: list[Clip], head: EmotionHead, cache_dir: Path, device: str,
+                      progress=None) -> TrainingData:
+    """The clips' Whisper-layer frames (the head's layers) and transcript tokens, cached."""
+    from ..emotion.features import AudioEncoder, TextEncoder
+    from .extract import clip_frames, text_tokens
+
+    audio_encoder = AudioEncoder(device=device, layers=head.metadata.audio_layers)
+    if head.metadata.audio_encoder != audio_encoder.identity:
+        raise InputError(f"the head expects audio encoder {head.metadata.audio_encoder}, not {audio_encoder.identity}")
+    frames = clip_frames(clips, audio_encoder, cache_dir, progress)
+    if any(c.text for c in clips):
+        text_encoder = TextEncoder.for_head(head.metadata.text_encoder, device=device)
+        tokens = text_tokens([c.text for c in clips], text_encoder, cache_dir, "user-clips")
+    else:
+        tokens = None
+    return TrainingData(clips, frames, tokens or [], {}, audio_encoder.identity, head.metadata.text_encoder,
+                        head.labels, frame_layers=audio_encoder.layers)
+
+
+def run_finetune(labels_csv: Path, out: Path, head_path: Path | None, cache_dir: Path, settings: FinetuneSettings,
+                 device: str, console: Console) -> FinetuneResult:
+    clips = read_user_clips(labels_csv)
+    labelled = [i for i, c in enumerate(clips) if c.label]
+    _split_check = speaker_split([clips[i].speaker for i in labelled], settings.validation_share, settings.seed)
+    del _split_check  # one speaker: the error comes before any model loads
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise OutputError(f"cannot write {out}: no folder {out.parent}")
+    head = EmotionHead.load(head_path)
+    device = resolve_device(device)
+    start = time.perf_counter()
+    data = encode_user_clips(clips, head, Path(cache_dir), device)
+    encoded = time.perf_counter() - start
+    train, validation = labelled_split(clips, labelled, settings.validation_share, settings.seed)
+    unlabelled = [i for i, c in enumerate(clips) if not c.label] if settings.alignment else []
+    labels = adapted_labels(head.labels, [clips[i].label for i in train])
+    left_out = sorted({clips[i].label for i in validation} - set(labels))
+    use_text = any(c.text for c in clips)
+    console.print(f"{len(clips)} clips ({len(labelled)} labelled) encoded in {encoded:.1f} s; training on "
+                  f"{len(train)} clips of {len({clips[i].speaker for i in train})} speakers, validating on "
+                  f"{len(validation)} clips of {len({clips[i].speaker for i in validation})} held-out speakers")
+    new = [label for label in labels if label not in head.labels]
+    console.print(f"labels: {', '.join(labels)}" + (f" (new: {', '.join(new)})" if new else ""), highlight=False)
+    if left_out:
+        console.print(f"[yellow]note:[/] {', '.join(left_out)} only among the validation speakers: not learnt")
+
+    start = time.perf_counter()
+    result = finetune_head(head, data, train, validation, settings, unlabelled=unlabelled, use_text=use_text)
+    trained = time.perf_counter() - start
+    val_labels = [clips[i].label for i in validation]
+    views = clip_views(head, data, validation)
+    text = [data.clip_text[i] if clips[i].text else None for i in validation] if use_text else None
+    before = label_ua(predict_logits(head.model, views, text), head.labels, val_labels, allowed=labels)
+    after = label_ua(predict_logits(result.head.model, views, text), result.head.labels, val_labels)
+    result.head.metadata.extra.update({
+        "finetuned_on": str(labels_csv), "finetuned_from": str(head_path or "shipped head"),
+        "validation_speakers": sorted({clips[i].speaker for i in validation}),
+        "validation_ua_before": before["ua"], "validation_ua_after": after["ua"],
+    })
+    with atomic_path(out, ".safetensors") as part:
+        result.head.save(part)
+    console.print(f"trained {result.epochs} epochs in {trained:.1f} s (kept epoch {result.best_epoch}); "
+                  f"temperature {result.head.metadata.temperature:.2f}")
+    console.print(f"[bold]validation speakers ({'audio + transcript' if use_text else 'audio only'}), UA: "
+                  f"before {before['ua']:.1%} → after {after['ua']:.1%}[/] (n={after['n']})", highlight=False)
+    console.print(f"wrote {out}")
+    return result

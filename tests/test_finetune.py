@@ -1,0 +1,156 @@
+"""`train --finetune`: adapting the head to a user's own labelled clips.
+
+The labelled folder is built from the bundled example (RAVDESS actor 18 in seven emotions, cut at
+the times examples/ravdess_actor18.csv gives), so the tests need nothing from ../shared. Four
+"speakers" are the same voice resampled (a little lower and slower, higher and faster, and with
+noise): enough for a speaker-disjoint validation split and a real run of the command.
+"""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sentimentogram_cli.emotion.head import EmotionHead
+from sentimentogram_cli.errors import InputError
+from sentimentogram_cli.training.finetune import adapted_labels, label_ua, speaker_split
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+VOICES = {"spk-a": 1.0, "spk-b": 0.92, "spk-c": 1.08, "spk-d": 1.0}
+
+
+def _voice(audio: np.ndarray, rate: float, noise: float, seed: int) -> np.ndarray:
+    """The clip resampled by ``rate`` (pitch and tempo together), with white noise."""
+    n = int(len(audio) / rate)
+    out = np.interp(np.arange(n) * rate, np.arange(len(audio)), audio).astype(np.float32)
+    return out + noise * np.random.default_rng(seed).standard_normal(n).astype(np.float32)
+
+
+def build_folder(root: Path, labels: dict[str, str], with_text: bool = True) -> Path:
+    """A clip folder and its labels.csv: each example segment whose emotion is a key of ``labels``,
+    under that value as its label, once per voice."""
+    import soundfile as sf
+
+    from sentimentogram_cli.media import decode_audio
+
+    audio = decode_audio(EXAMPLES / "ravdess_actor18.mp4")
+    with (EXAMPLES / "ravdess_actor18.csv").open(newline="") as f:
+        segments = [row for row in csv.DictReader(f) if row["emotion"] in labels]
+    rows = []
+    for v, (speaker, rate) in enumerate(VOICES.items()):
+        (root / speaker).mkdir(parents=True)
+        for s, seg in enumerate(segments):
+            clip = audio[int(float(seg["start"]) * 16000): int(float(seg["end"]) * 16000)]
+            path = f"{speaker}/{seg['emotion']}.wav"
+            sf.write(root / path, _voice(clip, rate, 0.004 if speaker == "spk-d" else 0.0, v * 10 + s), 16000)
+            rows.append({"path": path, "label": labels[seg["emotion"]], "speaker": speaker,
+                         **({"text": seg["text"]} if with_text else {})})
+    with (root / "labels.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return root / "labels.csv"
+
+
+# ---- the split and the label list: no model needed --------------------------------------------
+
+def test_speaker_split_is_speaker_disjoint_and_deterministic():
+    speakers = [f"s{k % 7}" for k in range(70)]
+    train, validation = speaker_split(speakers, 0.3, seed=3)
+    assert sorted(train + validation) == list(range(70))
+    assert {speakers[i] for i in train}.isdisjoint({speakers[i] for i in validation})
+    assert len({speakers[i] for i in validation}) == 2  # 30% of 7 speakers, rounded
+    assert speaker_split(speakers, 0.3, seed=3) == (train, validation)
+    # Never every speaker, always at least one.
+    for share in (0.0, 0.99):
+        train, validation = speaker_split(["a", "a", "b"], share)
+        assert train and validation
+
+
+def test_one_speaker_is_refused():
+    with pytest.raises(InputError, match="at least two speakers"):
+        speaker_split(["a", "a", "a"], 0.2)
+    with pytest.raises(InputError):
+        speaker_split(["", ""], 0.2)  # no speaker column
+
+
+def test_adapted_labels_keep_the_head_order_then_new_ones():
+    head = ("neutral", "happy", "sad", "angry", "fear", "disgust", "surprise")
+    assert adapted_labels(head, ["sad", "neutral", "sad"]) == ("neutral", "sad")
+    assert adapted_labels(head, ["zest", "angry", "awe"]) == ("angry", "awe", "zest")
+
+
+def test_label_ua_counts_a_label_the_model_lacks_as_missed():
+    logits = np.array([[3.0, 1.0], [0.0, 2.0], [1.0, 0.0]])
+    result = label_ua(logits, ("neutral", "sad"), ["neutral", "sad", "awe"], allowed=("neutral", "sad", "awe"))
+    assert result["ua"] == pytest.approx(2 / 3)
+    assert result["labels"] == ["awe", "neutral", "sad"]
+
+
+# ---- bad input: one line, its own exit code, before any model loads -----------------------------
+
+def test_bad_csvs_get_one_line_errors(tmp_path, run_cli):
+    code, output = run_cli(["train", "--finetune", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "h.safetensors")])
+    assert code == 3 and "no such file" in output and len(output.strip().splitlines()) == 1
+
+    (tmp_path / "a.wav").write_bytes(b"")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("path,label,speeker\na.wav,sad,x\n")
+    code, output = run_cli(["train", "--finetune", str(bad), "--out", str(tmp_path / "h.safetensors")])
+    assert code == 3 and "unknown column 'speeker'" in output and len(output.strip().splitlines()) == 1
+
+    bad.write_text("file,emotion\na.wav,sad\n")
+    code, output = run_cli(["train", "--finetune", str(bad), "--out", str(tmp_path / "h.safetensors")])
+    assert code == 3 and "no path or label column" in output
+
+    bad.write_text("path,label,speaker\na.wav,sad,x\na.wav,happy,x\n")
+    code, output = run_cli(["train", "--finetune", str(bad), "--out", str(tmp_path / "h.safetensors")])
+    assert code == 3 and "at least two speakers" in output and len(output.strip().splitlines()) == 1
+
+    bad.write_text("path,label,speaker\nmissing.wav,sad,x\n")
+    code, output = run_cli(["train", "--finetune", str(bad), "--out", str(tmp_path / "h.safetensors")])
+    assert code == 3 and "missing" in output
+    assert not list(tmp_path.glob("h.safetensors*"))
+
+
+# ---- real runs: encoders and head on the example's clips --------------------------------------
+
+@pytest.mark.slow
+def test_finetune_on_a_label_subset(tmp_path, run_cli):
+    labels_csv = build_folder(tmp_path / "clips", {e: e for e in ("neutral", "happy", "sad", "angry")})
+    out = tmp_path / "my_head.safetensors"
+    code, output = run_cli(["train", "--finetune", str(labels_csv), "--out", str(out), "--cache",
+                            str(tmp_path / "cache"), "--epochs", "4"])
+    assert code == 0, output
+    assert "before" in output and "after" in output and "wrote" in output
+    head = EmotionHead.load(out)
+    assert head.labels == ("neutral", "happy", "sad", "angry")  # the user's, in the shipped head's order
+    extra = head.metadata.extra
+    assert len(extra["validation_speakers"]) == 1 and 0.0 <= extra["validation_ua_after"] <= 1.0
+    assert extra["finetune"]["epochs_trained"] <= 4
+    assert head.metadata.audio_layers == EmotionHead.load().metadata.audio_layers
+    assert not list(tmp_path.glob(".my_head*"))  # no temporary file left
+
+
+@pytest.mark.slow
+def test_finetune_learns_a_new_label_and_render_uses_it(tmp_path, run_cli):
+    labels = {"neutral": "neutral", "angry": "angry", "surprise": "excited", "happy": "excited"}
+    labels_csv = build_folder(tmp_path / "clips", labels, with_text=False)
+    out = tmp_path / "my_head.safetensors"
+    code, output = run_cli(["train", "--finetune", str(labels_csv), "--out", str(out), "--cache",
+                            str(tmp_path / "cache"), "--epochs", "3", "--seed", "1"])
+    assert code == 0, output
+    assert "new: excited" in output
+    head = EmotionHead.load(out)
+    assert head.labels == ("neutral", "angry", "excited")
+
+    code, output = run_cli(["render", str(EXAMPLES / "jfk.flac"), "--head", str(out), "--asr-model", "tiny.en",
+                            "--out", str(tmp_path / "jfk.html"), "--json", "--no-cache"])
+    assert code == 0, output
+    import json
+
+    analysis = json.loads((tmp_path / "jfk.json").read_text())
+    assert analysis["labels"] == ["neutral", "angry", "excited"]
+    word = analysis["lines"][0]["words"][0]["emotion"]
+    assert set(word["probabilities"]) == {"neutral", "angry", "excited"}
