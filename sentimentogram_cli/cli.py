@@ -5,6 +5,7 @@ exceptions become exit codes, and tests call it in-process (as httpie's do).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +17,7 @@ from rich.markup import escape
 
 from .cli_shared import SHARED_DATA, AgeGroup, Backend, Culture, Device, console
 from .constants import VERSION
-from .errors import ExitStatus, as_error
+from .errors import ExitStatus, UsageError, as_error
 from .preferences.commands import app as prefs_app
 
 __all__ = ["app", "main"]
@@ -142,6 +143,8 @@ def render(
     cache_dir: Optional[Path] = _CACHE_DIR,
     no_cache: bool = _NO_CACHE,
     force: bool = typer.Option(False, "--force", help="Render even the inputs whose outputs are up to date."),
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="[ADDRESS]", show_default=False, help="Render on Ray workers (pip install 'sentimentogram[ray]'): --ray alone starts a local Ray on this machine's cores; auto or ray://HOST:10001 joins a cluster. Inputs and outputs must be on storage every node sees."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, show_default=False, help="With --ray: how many CPU workers (default: one per 2 CPUs of the cluster; one per GPU where it has GPUs)."),
 ) -> None:
     """Transcribe each input, recognise the emotion of every word, write a self-contained HTML page.
 
@@ -154,7 +157,9 @@ def render(
                 output=_output(out, formats + (",json" if json_out else ""), embed_video),
                 cache=_cache(no_cache, cache_dir), force=force)
     analyser = _analyser(device, asr_model, backend, head)  # one set of models for every input
-    if is_single_file(inputs):
+    if workers is not None and ray is None:
+        raise UsageError("--workers needs --ray")
+    if ray is None and is_single_file(inputs):
         with _stage_progress() as progress:
             result = render_input(Path(inputs[0]), analyser=analyser, progress=progress, **settings)
         _print_summary(result, Console())
@@ -162,7 +167,15 @@ def render(
     items = discover_inputs(inputs)
     if len(items) == 1 and items[0].error is not None:  # e.g. an empty folder: nothing to table
         raise items[0].error
-    report = run_batch(items, analyser, progress_for=_batch_progress(len(items)), on_done=_print_done, **settings)
+    if ray is not None:
+        from .distributed import render_on_ray
+
+        with _media_progress() as update:
+            report = render_on_ray(items, analyser=dict(device=device.value, asr_model=asr_model, backend=backend.value,
+                                                        head=head), address=ray, workers=workers, on_update=update,
+                                   on_done=lambda e: e.status == "failed" and _print_done(e), **settings)
+    else:
+        report = run_batch(items, analyser, progress_for=_batch_progress(len(items)), on_done=_print_done, **settings)
     Console().print(results_table(report))
     if report.failed:
         raise BatchFailed(report)  # main() prints it as the last line and exits with its status
@@ -176,6 +189,23 @@ def _batch_progress(total: int):
             yield update
 
     return progress_for
+
+
+@contextmanager
+def _media_progress():
+    """One bar over a --ray batch: seconds of media done of the total, and the workers."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[media]}"),
+                   TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True)
+    task = bar.add_task("starting Ray", total=None, media="")
+
+    def update(p) -> None:
+        bar.update(task, completed=p.done, total=p.total or None, media=f"{p.done:.0f}/{p.total:.0f} s of media, "
+                   f"{p.finished}/{p.inputs} inputs", description=p.plan.describe() if p.plan else "starting Ray")
+
+    with bar:
+        yield update
 
 
 def _print_done(entry) -> None:
@@ -369,8 +399,13 @@ def main(argv: Sequence[str] | None = None) -> ExitStatus:
     exit status 1 (``SENTIMENTOGRAM_DEBUG=1`` shows its traceback); usage errors as click shows
     them (status 2); Ctrl-C as "interrupted" (130). Never a traceback, never ``SystemExit``.
     """
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        app(args=list(argv) if argv is not None else None, prog_name="sentimentogram", standalone_mode=False)
+        if "--ray" in args:  # "--ray" alone or "--ray ADDRESS": Typer has no optional option values
+            from .distributed import ray_argument
+
+            args = ray_argument(args)
+        app(args=args, prog_name="sentimentogram", standalone_mode=False)
     except typer.Exit as exc:  # --version
         return ExitStatus(exc.exit_code)
     except typer.TyperException as exc:  # usage errors: bad option, bad choice, missing argument
