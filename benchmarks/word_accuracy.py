@@ -8,8 +8,8 @@ Talks are built from RAVDESS actors 17-20 (the speakers the shipped head never s
 one clip per utterance, consecutive utterances with different emotions: both sentence orders
 ("Kids…" first or "Dogs…" first, alternating), pauses of 0.3, 0.8 and 2.0 s, and one talk where the
 same sentence repeats back to back. Each clip's true span comes from its own energy (20 ms frames
-within 35 dB of the clip's loudest), never from the recogniser. A little noise (-60 dBFS) is laid
-under the whole talk so the pauses are not digital silence.
+within 35 dB of the clip's loudest), never from the recogniser. Noise at -80 dBFS (about the
+clips' own background) is laid under the whole talk so the pauses are not digital silence.
 
 Per talk and in total it prints: utterances with no word, words shorter than 40 ms, words whose
 midpoint lies outside every true span, per-word emotion accuracy, accuracy of the first two
@@ -119,7 +119,7 @@ def build_talk(name: str, pause: float, order: str, index: int, labels: dict, de
         pieces.append(piece.astype(np.float32))
         t += len(piece) / SAMPLE_RATE
     audio = np.concatenate(pieces)
-    audio = audio + np.random.default_rng(index).normal(0, 10 ** (-60 / 20), len(audio)).astype(np.float32)
+    audio = audio + np.random.default_rng(index).normal(0, 10 ** (-80 / 20), len(audio)).astype(np.float32)
     return Talk(name, audio.astype(np.float32), utterances)
 
 
@@ -234,6 +234,14 @@ def _parse_decode(items: list[str]) -> dict:
 
 
 def load_models(device: str = "cpu"):
+    """(head, audio encoder, text encoder): the shipped head and the encoders it was trained on."""
+    try:
+        from sentimentogram_cli.analyser import Analyser
+    except ImportError:  # an older checkout
+        Analyser = None
+    if Analyser is not None:
+        analyser = Analyser(device=device)
+        return analyser.head, analyser.audio_encoder, analyser.text_encoder
     from sentimentogram_cli.assets import head_checkpoint_path
     from sentimentogram_cli.emotion.features import AudioEncoder, TextEncoder
     from sentimentogram_cli.emotion.head import EmotionHead
@@ -250,6 +258,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="transcription settings (transcribe.DecodeOptions fields), e.g. beam_size=1")
     parser.add_argument("--windows", default="both", choices=("both", "utterance", "global"),
                         help="emotion windows within utterances, over the whole speech, or both")
+    parser.add_argument("--short", default=None, choices=("tile", "context", "span"),
+                        help="utterance design: a short utterance's window filled with its own frames repeated "
+                             "(tile), widened into its own pauses (context), or left short (span)")
+    parser.add_argument("--gap", type=float, default=None, help="utterance design: the pause that ends an utterance (s)")
     parser.add_argument("--no-cache", action="store_true", help="transcribe again even when cached")
     parser.add_argument("--json", type=Path, help="write every figure here")
     args = parser.parse_args(argv)
@@ -269,7 +281,10 @@ def main(argv: list[str] | None = None) -> None:
         segments, seconds, language = transcribe_talk(talk, args.asr_model, decode, not args.no_cache)
         asr_seconds, media = asr_seconds + seconds, media + len(talk.audio) / SAMPLE_RATE
         for design in designs:
-            kwargs = {"design": design} if "design" in inspect.signature(recognise).parameters else {}
+            params = inspect.signature(recognise).parameters
+            kwargs = {"design": design} if "design" in params or "kwargs" in params else {}
+            if design == "utterance":
+                kwargs.update({k: v for k, v in (("short", args.short), ("utterance_gap", args.gap)) if v is not None})
             lines = recognise(talk.audio, segments, head, audio_encoder, text_encoder, **kwargs)
             rows[design].append((talk.name, score(talk, lines)))
     settings = ", ".join(f"{k}={v}" for k, v in decode.items()) or "defaults"

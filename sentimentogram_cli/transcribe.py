@@ -20,13 +20,16 @@ from .devices import resolve_device
 from .errors import ModelError, SentimentogramError
 from .transcription.decoding import DecodeOptions, RawSegment, decode, rescue_skipped
 from .transcription.guards import failure
+from .transcription.language import detect_language
 from .transcription.speech import envelope, speech_stretches
 from .transcription.timestamps import drop_stacked_repeats, repair_words
 
-__all__ = ["BACKENDS", "PIECE_SECONDS", "DecodeOptions", "Transcript", "transcribe", "transcribe_chunks", "load_openai_whisper",
+__all__ = ["BACKENDS", "LANGUAGE_UNSURE_BELOW", "PIECE_SECONDS", "DecodeOptions", "Transcript", "transcribe", "transcribe_chunks", "load_openai_whisper",
            "transcript_from_openai_result"]
 
 BACKENDS = ("faster-whisper", "openai-whisper")
+# A detected language below this probability is reported as unsure (with the --language hint).
+LANGUAGE_UNSURE_BELOW = 0.5
 PIECE_SECONDS = 300.0  # longest audio given to the recogniser at once: its log-mel costs ~0.45 MB/s
 _CUT_SEARCH_SECONDS = 30.0  # a piece ends at the quietest half second this close to its limit
 _OPENAI_INSTALL_HINT = "pip install 'sentimentogram[openai-whisper]'"
@@ -204,23 +207,31 @@ def _transcribe_faster(
     if duration == 0:
         return Transcript(language=language or "", segments=[], duration=0.0)
     try:
+        env = envelope(audio)
+        stretches = speech_stretches(audio, env)
+        probability = 1.0
+        if language is None and options.detect_on_speech:
+            guess = detect_language(model, audio, stretches)
+            language, probability = guess.code, guess.probability
         raw, info = decode(model, audio, language, options, progress=progress)
-        language = language or info.language
-        raw, notes = _second_pass(model, audio, raw, language, options)
+        if language is None:
+            language, probability = info.language, float(info.language_probability)
+        raw, notes = _second_pass(model, audio, raw, language, options, env, stretches)
     except (RuntimeError, ValueError, MemoryError) as exc:  # CTranslate2/ONNX failures
         raise ModelError(f"speech recognition with {model_name!r} failed: {_one_line(exc)}") from exc
     segments = [seg for seg in (_make_segment(s.text, s.start, s.end, ((w.text, w.start, w.end, w.probability)
                                                                         for w in s.words), duration) for s in raw) if seg]
     transcript = Transcript(language=language, segments=segments, duration=duration,
-                            language_probability=round(float(getattr(info, "language_probability", 1.0)), 4),
+                            language_probability=round(probability, 4),
                             notes=notes)
-    return _repaired(transcript, audio, None) if options.repair else transcript
+    return _repaired(transcript, audio, env) if options.repair else transcript
 
 
-def _second_pass(model, audio: np.ndarray, raw: list[RawSegment], language: str, options: DecodeOptions):
+def _second_pass(model, audio: np.ndarray, raw: list[RawSegment], language: str, options: DecodeOptions,
+                 env, stretches: list[tuple[float, float]]):
     """The first pass's segments without failed decodes (``guards``) and hallucinated stacks,
     plus the speech no word covers decoded again stretch by stretch; and notes on what was done."""
-    env, notes = envelope(audio), []
+    notes = []
     failed = [(s, why) for s in raw if (why := failure(s.words, env, s.start, s.end))]
     if failed and options.guard:
         raw = [s for s in raw if not any(s is f for f, _ in failed)]
@@ -230,7 +241,7 @@ def _second_pass(model, audio: np.ndarray, raw: list[RawSegment], language: str,
         kept = {id(w) for w in drop_stacked_repeats([w for s in raw for w in s.words])[0]}
         raw = [RawSegment(s.text, s.start, s.end, [w for w in s.words if id(w) in kept]) for s in raw]
     if options.rescue or (failed and options.guard):
-        found, tried = rescue_skipped(model, audio, raw, speech_stretches(audio, env), language, options)
+        found, tried = rescue_skipped(model, audio, raw, stretches, language, options)
         bad = [s for s in found if failure(s.words, env, s.start, s.end)] if options.guard else []
         found = [s for s in found if not any(s is b for b in bad)]
         if tried:
@@ -243,12 +254,12 @@ def _second_pass(model, audio: np.ndarray, raw: list[RawSegment], language: str,
     return raw, notes
 
 
-def _repaired(transcript: Transcript, audio: np.ndarray, _unused) -> Transcript:
+def _repaired(transcript: Transcript, audio: np.ndarray, env=None) -> Transcript:
     """The transcript with stacked repeats dropped and every word's time repaired
     (``transcription.timestamps``); segments keep their words, emptied ones go."""
     words = [w for s in transcript.segments for w in s.words]
     kept, dropped = drop_stacked_repeats(words)
-    fixed = repair_words(kept, envelope(audio), transcript.duration)
+    fixed = repair_words(kept, env if env is not None else envelope(audio), transcript.duration)
     by_id = {id(w): f for w, f in zip(sorted(kept, key=lambda w: (w.start, w.end)), fixed)}
     segments = []
     for s in transcript.segments:

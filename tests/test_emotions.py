@@ -101,7 +101,7 @@ def test_windows_get_their_own_frames_and_text(recording, head, encoders, monkey
 
 
 def test_utterance_windows_hold_one_utterance_each(recording, head, encoders, monkeypatch):
-    """The default design: one window per short utterance (here 1.75 s each, 5 s apart), its
+    """One window per short utterance (here 1.75 s each, 5 s apart), with ``short="tile"`` its
     own frames repeated to the window's length, its own words only; lines record their utterance."""
     from sentimentogram_cli.emotion import recognise as module
 
@@ -115,7 +115,7 @@ def test_utterance_windows_hold_one_utterance_each(recording, head, encoders, mo
 
     monkeypatch.setattr(head, "predict", spy)
     monkeypatch.setattr(module, "layout_utterance_windows", lambda *a, **k: layouts.append(layout(*a, **k)) or layouts[-1])
-    lines = module.recognise(audio, segments, head, *encoders, window=3.0, hop=1.0)
+    lines = module.recognise(audio, segments, head, *encoders, window=3.0, hop=1.0, short="tile")
     windows = layouts[0]
     assert [w.utterance for w in windows] == [0, 1]
     for win, segment in zip(windows, segments):

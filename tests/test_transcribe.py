@@ -65,6 +65,23 @@ def test_tiny_en_on_jfk(jfk_audio):
     assert all(type(f) is float for f in fractions)
 
 
+@needs_jfk
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["base", "tiny.en"])
+def test_openai_whisper_jfk_checks_hold(jfk_audio, model):
+    """openai/whisper's own test on this file, with our decoding passes and timestamp repair."""
+    transcript = transcribe(jfk_audio, model_name=model)
+    text = transcript.text.lower()
+    assert "my fellow americans" in text and "your country" in text and "do for you" in text
+    words = transcript.words
+    assert all(w.start < w.end for w in words)
+    assert all(w.end - w.start >= 0.04 for w in words)
+    assert all(a.end <= b.start for a, b in zip(words, words[1:]))  # none stacked
+    americans = [w for w in words if w.text.strip(" ,") == "Americans"]
+    assert americans and americans[0].start <= 1.8 <= americans[0].end
+    assert transcript.language == "en" and 0.5 < transcript.language_probability <= 1.0
+
+
 def test_silence_gives_no_segments():
     # Runs Silero VAD from the ONNX file inside the faster-whisper wheel: no network needed.
     transcript = transcribe(np.zeros(5 * SAMPLE_RATE, dtype=np.float32), model_name="tiny.en")

@@ -140,7 +140,7 @@ def test_no_window_spans_two_utterances():
     words = words_at((0.0, 0.5), (0.5, 1.2), (1.6, 3.0), (3.0, 5.0), (5.0, 8.6), (9.0, 9.5))
     ids = utterance_ids(words, 0.3)
     assert ids == [0, 0, 1, 1, 1, 2]
-    windows = layout_utterance_windows(words, ids, 10.0, window=3.0, hop=1.0)
+    windows = layout_utterance_windows(words, ids, 10.0, window=3.0, hop=1.0, short="tile")
     spans = {u: (min(w.start for w, i in zip(words, ids) if i == u), max(w.end for w, i in zip(words, ids) if i == u))
              for u in set(ids)}
     for win in windows:
@@ -153,6 +153,19 @@ def test_no_window_spans_two_utterances():
     assert [round(w.end - w.start, 6) for w in long] == [3.0] * len(long)
     assert long[0].start == 1.6 and long[-1].end == 8.6  # windowed within itself, end to end
     assert all(b.start - a.start <= 1.0 + 1e-9 for a, b in zip(long, long[1:]))
+
+
+def test_a_short_utterance_window_reaches_into_its_own_pauses_only():
+    # utterances 0.0-1.2, 1.6-8.6 (long), 9.0-9.5: pauses of 0.4 s around the long one
+    words = words_at((0.0, 0.5), (0.5, 1.2), (1.6, 3.0), (3.0, 5.0), (5.0, 8.6), (9.0, 9.5), (12.0, 12.5))
+    ids = utterance_ids(words, 0.3)
+    windows = layout_utterance_windows(words, ids, 13.0, window=3.0, hop=1.0)
+    by_u = {u: [(w.start, w.end) for w in windows if w.utterance == u] for u in set(ids)}
+    assert by_u[0] == [(0.0, pytest.approx(1.4))]  # from the start of the audio to the pause's middle
+    assert by_u[2] == [(pytest.approx(8.8), pytest.approx(10.75))]  # half the 0.4 s pause, up to 3 s long
+    assert by_u[3] == [(pytest.approx(10.75), pytest.approx(13.0))]  # the audio's end bounds it
+    with pytest.raises(ValueError, match="short-utterance"):
+        layout_utterance_windows(words, ids, 13.0, short="loop")
 
 
 def test_words_take_emotion_only_from_their_own_utterance():

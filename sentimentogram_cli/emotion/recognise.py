@@ -6,8 +6,8 @@ hour), windows go through the text encoder and the head a batch at a time, and w
 aggregated a batch at a time. The cost grows with the recording, not with windows × models.
 
 Windows follow utterances (``windows.layout_utterance_windows``): none spans a pause of
-``UTTERANCE_GAP_SECONDS`` or more, a short utterance's window is filled with its own frames
-repeated, and words take emotion only from their own utterance's windows. Each returned line
+``UTTERANCE_GAP_SECONDS`` or more, a short utterance's window reaches into its own pauses (not
+into a neighbour's speech), and words take emotion only from their own utterance's windows. Each returned line
 holds words of one utterance and records which (exports cut cues there). ``design="global"``
 is the older layout over the whole speech, for benchmarks/word_accuracy.py.
 """
@@ -60,7 +60,7 @@ def _encode_chunks(chunks: list[np.ndarray], n_samples: int, head, audio_encoder
 def recognise_chunks(chunks: list[np.ndarray], n_samples: int, segments: Sequence[Segment], head,
                      audio_encoder, text_encoder, *, window: float = WINDOW_SECONDS, hop: float = HOP_SECONDS,
                      progress: Callable[[float], None] | None = None, design: str = "utterance",
-                     utterance_gap: float = UTTERANCE_GAP_SECONDS) -> list[Line]:
+                     utterance_gap: float = UTTERANCE_GAP_SECONDS, short: str = "context") -> list[Line]:
     """One ``Line`` per segment with words, every word carrying its ``WordEmotion``.
 
     ``chunks`` is the recording (16 kHz mono float32) as consecutive ``CHUNK_SAMPLES`` pieces,
@@ -79,7 +79,8 @@ def recognise_chunks(chunks: list[np.ndarray], n_samples: int, segments: Sequenc
     spans = word_spans(words)
     utterances = utterance_ids(words, utterance_gap)
     if design == "utterance":
-        windows = layout_utterance_windows(words, utterances, n_samples / SAMPLE_RATE, window=window, hop=hop)
+        windows = layout_utterance_windows(words, utterances, n_samples / SAMPLE_RATE, window=window, hop=hop,
+                                           short=short)
     else:
         # The layout depends only on the speech's first start and last end: lay it out from the two
         # words that hold them, then give each batch of windows its words (no words x windows matrix).
@@ -100,7 +101,7 @@ def recognise_chunks(chunks: list[np.ndarray], n_samples: int, segments: Sequenc
         tokens = [None] * len(batch)  # a window without words: the head masks its text branch
         for i, embedded in zip(present, text_encoder.embed([texts[i] for i in present]) if present else []):
             tokens[i] = embedded
-        audio = [(_window_frames(frames, w, fill).astype(np.float32) - centre) / head.audio_std for w in batch]
+        audio = [(_window_frames(frames, w, fill, short == "tile").astype(np.float32) - centre) / head.audio_std for w in batch]
         results.append(head.predict(tokens, audio))
         report(_ENCODE_SHARE + _PREDICT_SHARE * min(1.0, (b + len(batch)) / len(windows)))
     probs, vad, gates = (np.concatenate([getattr(r, k) for r in results]) for k in ("probabilities", "vad", "gates"))
@@ -112,10 +113,10 @@ def recognise_chunks(chunks: list[np.ndarray], n_samples: int, segments: Sequenc
     return _lines(segments, emotions, utterances)
 
 
-def _window_frames(frames: np.ndarray, win, fill: int) -> np.ndarray:
+def _window_frames(frames: np.ndarray, win, fill: int, tile: bool = True) -> np.ndarray:
     """The window's frames; a short utterance's own frames repeated to ``fill`` frames."""
     own = frames_for_span(frames, win.start, win.end)
-    if win.utterance is None or len(own) >= fill:
+    if win.utterance is None or len(own) >= fill or not tile:
         return own
     return np.resize(own, (fill, own.shape[1]))  # tiles its own audio, never a neighbour's
 

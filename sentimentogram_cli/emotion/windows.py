@@ -3,8 +3,9 @@
 The emotion head sees a few seconds at a time (default 3.0 s every 1.0 s): long enough for
 prosody, short enough to follow a change of tone. Speech is first cut into utterances (runs of
 words between pauses of at least ``UTTERANCE_GAP_SECONDS``): no window spans two utterances, an
-utterance shorter than a window gets one window of its own (its own frames repeated to the
-window's length, never its neighbours'), a longer one is windowed within itself. Each word then
+utterance shorter than a window gets one window of its own, widened into the pauses around it
+but never past the middle of a pause (its own silence, never its neighbours' speech; measured
+better than repeating its own frames, docs/benchmarks.md), a longer one is windowed within itself. Each word then
 takes the overlap-weighted mean of its own utterance's windows (weight = seconds of the word
 inside the window). ``layout_windows`` is the older design (windows over the whole speech,
 across pauses), kept for comparison in benchmarks/word_accuracy.py. Pure numpy.
@@ -138,14 +139,23 @@ def utterance_ids(words: Sequence[Word], gap: float = UTTERANCE_GAP_SECONDS) -> 
     return ids
 
 
+SHORT_WINDOWS = ("tile", "context", "span")
+
+
 def layout_utterance_windows(words: Sequence[Word], utterances: Sequence[int], duration: float | None = None, *,
-                             window: float = WINDOW_SECONDS, hop: float = HOP_SECONDS) -> list[Window]:
+                             window: float = WINDOW_SECONDS, hop: float = HOP_SECONDS,
+                             short: str = "context") -> list[Window]:
     """Windows inside each utterance (``utterances``: per word, from ``utterance_ids``).
 
-    An utterance no longer than ``window`` gets one window exactly over it (the caller fills it
-    to the window's length with its own frames); a longer one gets windows of ``window`` seconds
-    every ``hop``, the last one ending where the utterance ends. In utterance order."""
+    An utterance no longer than ``window`` gets one window: exactly over it (``short="tile"``:
+    the caller fills it to the window's length with its own frames; ``"span"``: left short), or
+    widened toward ``window`` seconds into the pauses around it, never past the middle of a pause
+    (``"context"``: its own silence, not its neighbours' speech). A longer one gets windows of
+    ``window`` seconds every ``hop``, the last one ending where the utterance ends. In utterance
+    order."""
     _check_settings(window, hop)
+    if short not in SHORT_WINDOWS:
+        raise ValueError(f"unknown short-utterance window {short!r}: use one of {', '.join(SHORT_WINDOWS)}")
     if len(words) != len(utterances):
         raise ValueError(f"{len(words)} words but {len(utterances)} utterance ids")
     spans = word_spans(words)
@@ -154,12 +164,20 @@ def layout_utterance_windows(words: Sequence[Word], utterances: Sequence[int], d
     members: dict[int, list[int]] = {}
     for i, u in enumerate(utterances):
         members.setdefault(int(u), []).append(i)
+    order = sorted(members, key=lambda k: spans[members[k], 0].min())
+    extent = {u: (float(spans[members[u], 0].min()), float(spans[members[u], 1].max())) for u in order}
     out = []
-    for u in sorted(members, key=lambda k: spans[members[k], 0].min()):
+    for k, u in enumerate(order):
         idx = members[u]
-        first, last = float(spans[idx, 0].min()), float(spans[idx, 1].max())
+        first, last = extent[u]
         if last - first <= window:
             bounds = [(first, max(last, first + 1e-3))]
+            if short == "context":
+                lo = (extent[order[k - 1]][1] + first) / 2 if k else 0.0
+                hi = (last + extent[order[k + 1]][0]) / 2 if k + 1 < len(order) else (duration or math.inf)
+                grow = (window - (last - first)) / 2
+                a, b = max(lo, first - grow), min(hi, last + grow)
+                bounds = [(a, max(b, a + 1e-3))]
         else:
             n = math.ceil((last - first - window) / hop - 1e-9) + 1
             starts = [first + k * hop for k in range(n - 1)] + [last - window]

@@ -40,6 +40,7 @@ class DecodeOptions:
     vad_min_silence_ms: int = 2000
     vad_speech_pad_ms: int = 400
     # our passes
+    detect_on_speech: bool = True  # detect the language on the speech stretches (else Whisper's first window)
     rescue: bool = True  # decode again the speech stretches that got no word
     guard: bool = True  # drop failed decodes (guards: words per second, loops) and decode their speech again
     repair: bool = True  # timestamps: drop stacked repeats, snap to speech, spread stacked words

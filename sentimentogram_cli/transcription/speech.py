@@ -18,10 +18,12 @@ __all__ = ["Envelope", "envelope", "vad_regions", "merge_regions", "speech_stret
 
 FRAME_SECONDS = 0.01
 _FRAME = int(SAMPLE_RATE * FRAME_SECONDS)
-# A frame is speech when within this many dB of the recording's speech level (the 95th
-# percentile of frame energy) and above an absolute floor (-50 dBFS: room noise, not a voice).
-RELATIVE_DB = -35.0
-FLOOR_DB = -50.0
+# A frame is speech when within RELATIVE_DB of the recording's speech level (the 95th percentile
+# of frame energy), NOISE_DB above its noise floor (the 10th percentile) and above FLOOR_DB. Calm
+# takes can sit 40 dB below shouted ones in one recording (RAVDESS), hence the wide range.
+RELATIVE_DB = -45.0
+NOISE_DB = 10.0
+FLOOR_DB = -75.0
 _BRIDGE_FRAMES = 5  # quiet runs shorter than 50 ms inside a word (stops, plosives) stay speech
 
 
@@ -72,8 +74,8 @@ def envelope(audio: np.ndarray) -> Envelope:
         return Envelope(np.zeros(0, bool))
     energy = np.mean(np.asarray(audio[: n * _FRAME], np.float64).reshape(n, _FRAME) ** 2, axis=1)
     db = 10 * np.log10(energy + 1e-12)
-    level = np.percentile(db, 95)
-    loud = (db > level + RELATIVE_DB) & (db > FLOOR_DB)
+    level, noise = np.percentile(db, [95, 10])
+    loud = db > max(level + RELATIVE_DB, noise + NOISE_DB, FLOOR_DB)
     # Close short quiet gaps (stop consonants) so a word is one run.
     quiet = _runs(~loud)
     for a, b in quiet:
