@@ -405,7 +405,8 @@ def main(argv: Sequence[str] | None = None) -> ExitStatus:
             from .distributed import ray_argument
 
             args = ray_argument(args)
-        app(args=args, prog_name="sentimentogram", standalone_mode=False)
+        if app(args=args, prog_name="sentimentogram", standalone_mode=False) == ExitStatus.INTERRUPTED:
+            raise KeyboardInterrupt  # Typer turns Ctrl-C into Exit(130) and returns its code
     except typer.Exit as exc:  # --version
         return ExitStatus(exc.exit_code)
     except typer.TyperException as exc:  # usage errors: bad option, bad choice, missing argument

@@ -313,11 +313,11 @@ def render_on_ray(items: Sequence[BatchInput], *, analyser: dict | None = None, 
                                             for a, i in running.values() if a in progress.running)
             if on_update:
                 on_update(progress)
-    finally:
-        for actor in actors:
-            ray.kill(actor, no_restart=True)
+    finally:  # also on Ctrl-C: outputs are atomic and resume records say what is done
         if started:
-            ray.shutdown()
+            ray.shutdown()  # the job ends, and its actors with it
+        for actor in actors if not started else ():  # a Ray someone else started stays up: free its CPUs
+            ray.kill(actor, no_restart=True)
     return BatchReport(entries)
 
 
