@@ -35,7 +35,7 @@ STAGES = ("decode", "transcribe", "emotions")
 ProgressCallback = Callable[[str, float], None]
 # A 16 kHz mono float32 recording, or a file (path, or what media.probe said about it).
 MediaInput = str | os.PathLike | MediaInfo | np.ndarray
-_ANALYSIS_VERSION = 2  # bump when the analysis code changes what it produces: old cache entries miss
+_ANALYSIS_VERSION = 3  # bump when the analysis code changes what it produces: old cache entries miss
 _WINDOW_RANGE = (0.5, 30.0)  # seconds
 _MIN_HOP = 0.1
 
@@ -262,6 +262,7 @@ class Analyser:
         return Analysis(
             source=name, media_kind=kind, duration=duration or round(n / SAMPLE_RATE, 3),
             language=transcript.language, labels=list(head.labels), lines=lines,
+            language_probability=transcript.language_probability, notes=list(transcript.notes),
             models={"asr": self.asr_identity, "audio_encoder": head.metadata.audio_encoder,
                     "text_encoder": head.metadata.text_encoder, "head": head.metadata.version},
             settings={"window": options.window, "hop": options.hop})

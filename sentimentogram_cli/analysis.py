@@ -17,7 +17,8 @@ __all__ = ["SCHEMA_VERSION", "Word", "Segment", "WordEmotion", "AnalysedWord", "
 
 # 2: ``settings`` holds the analysis settings only (window, hop); version 1 also recorded the
 # culture and age of the last page written from it, which belong to the style, not the analysis.
-# 3: each line records its ``utterance`` (lines never span two; exports cut cues there).
+# 3: each line records its ``utterance`` (lines never span two; exports cut cues there); the
+# document records ``language_probability`` and the recogniser's ``notes`` (absent: 1.0, none).
 SCHEMA_VERSION = 3
 
 
@@ -109,6 +110,8 @@ class Analysis:
     lines: list[Line]
     models: dict[str, str] = field(default_factory=dict)
     settings: dict[str, float | str] = field(default_factory=dict)
+    language_probability: float = 1.0  # the detector's confidence in ``language`` (1.0 when it was given)
+    notes: list[str] = field(default_factory=list)  # what the recogniser's guards did (failed decodes…)
     schema_version: int = SCHEMA_VERSION
 
     @property

@@ -72,6 +72,22 @@ def test_edges_in_silence_snap_to_the_speech():
     assert fixed[1].start == pytest.approx(1.7) and fixed[1].end == pytest.approx(2.3)
 
 
+def test_a_first_word_stretched_back_over_the_pause_starts_after_it():
+    # "door" ends too early (2.0; speech to 2.4); "kids" is stretched from 2.0 over the 0.8 s
+    # pause to 3.6 although its speech starts at 3.2.
+    env = _env(5.0, (1.0, 2.4), (3.2, 4.5))
+    fixed = repair_words(_words(("the", 1.0, 1.5), ("door", 1.5, 2.0), ("kids", 2.0, 3.6), ("are", 3.6, 4.0)), env, 5.0)
+    assert fixed[2].start == pytest.approx(3.2)  # after the pause
+    assert fixed[1].end == pytest.approx(2.4)  # "door" takes the speech before it
+    _well_formed(fixed, 5.0)
+
+
+def test_a_last_word_stretched_over_the_pause_ends_before_it():
+    env = _env(5.0, (1.0, 2.4), (3.2, 4.5))
+    fixed = repair_words(_words(("the", 1.0, 1.5), ("door", 1.5, 3.1), ("kids", 3.3, 3.6)), env, 5.0)
+    assert fixed[1].end == pytest.approx(2.4)
+
+
 def test_snapping_keeps_a_minimum_duration():
     env = _env(3.0, (1.0, 1.02))  # 20 ms of speech
     fixed = repair_words(_words(("hm", 0.5, 1.5)), env, 3.0)

@@ -54,6 +54,20 @@ class Envelope:
         on, off = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
         return [((a + i) * FRAME_SECONDS, (a + j) * FRAME_SECONDS) for i, j in zip(on, off)]
 
+    def longest_quiet(self, start: float, end: float) -> tuple[float, float] | None:
+        """The longest run of quiet frames strictly inside [start, end) (speech on both sides
+        within the span), or None."""
+        a, b = self.frame(start), self.frame(end)
+        loud = self.loud[a:b]
+        if len(loud) < 3 or not loud.any():
+            return None
+        first, last = int(np.argmax(loud)), len(loud) - int(np.argmax(loud[::-1]))
+        runs = [(i, j) for i, j in _runs(~loud[first:last])]
+        if not runs:
+            return None
+        i, j = max(runs, key=lambda r: r[1] - r[0])
+        return (a + first + i) * FRAME_SECONDS, (a + first + j) * FRAME_SECONDS
+
     def next_onset(self, t: float, limit: float) -> float | None:
         """The first speech frame's time in [t, limit), or None."""
         a, b = self.frame(t), self.frame(limit)

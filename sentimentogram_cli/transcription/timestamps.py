@@ -24,6 +24,7 @@ __all__ = ["MIN_WORD_SECONDS", "repair_words", "drop_stacked_repeats", "norm_tex
 MIN_WORD_SECONDS = 0.1  # what a word is given when room allows (stable-ts' min_word_dur)
 _FLOOR_SECONDS = 0.04  # never shorter than this: a word the page can show
 _STACK_SECONDS = 0.02  # a word this short is "zero-length"
+INNER_PAUSE_SECONDS = 0.2  # a word spanning a quiet run this long is cut to one side of it
 
 
 def norm_text(text: str) -> str:
@@ -75,6 +76,31 @@ def _snap(w: Word, env: Envelope, lo: float, hi: float) -> tuple[float, float]:
     return max(start, lo), min(end, hi)
 
 
+def _split_pauses(spans: list[list[float]], env: Envelope) -> None:
+    """A word that spans a pause (a quiet run of INNER_PAUSE_SECONDS or more inside it) keeps
+    one side: the side away from a neighbour that abuts it (Whisper stretches the first word of
+    an utterance back over the pause, and the last one forward), else the side with more speech.
+    The abutting neighbour takes the other side's speech. In place, on [start, end] lists."""
+    for i, (start, end) in enumerate(spans):
+        quiet = env.longest_quiet(start, end)
+        if quiet is None or quiet[1] - quiet[0] < INNER_PAUSE_SECONDS:
+            continue
+        prev_abuts = i > 0 and spans[i - 1][1] >= start - 0.05
+        next_abuts = i + 1 < len(spans) and spans[i + 1][0] <= end + 0.05
+        if prev_abuts != next_abuts:
+            keep_right = prev_abuts
+        else:
+            keep_right = env.speech_seconds(quiet[1], end) >= env.speech_seconds(start, quiet[0])
+        if keep_right:
+            spans[i][0] = quiet[1]
+            if prev_abuts:
+                spans[i - 1][1] = max(spans[i - 1][1], quiet[0])
+        else:
+            spans[i][1] = quiet[0]
+            if next_abuts:
+                spans[i + 1][0] = min(spans[i + 1][0], quiet[1])
+
+
 def _spread(words: list[Word], lo: float, hi: float, env: Envelope) -> list[tuple[float, float]]:
     """[lo, hi) cut into one span per word, in proportion to characters, over the speech frames
     in it (evenly in time when it holds none)."""
@@ -111,8 +137,11 @@ def repair_words(words: Sequence[Word], env: Envelope, duration: float) -> list[
     words = sorted(words, key=lambda w: (w.start, w.end))
     if not words:
         return []
-    # 1. snap each word's edges to speech, within the audio
-    spans = [_snap(w, env, 0.0, duration) for w in words]
+    # 1. cut words that span a pause to one side of it, then snap edges to speech
+    cut = [[w.start, max(w.end, w.start)] for w in words]
+    if env.duration:
+        _split_pauses(cut, env)
+    spans = [_snap(Word(w.text, s, e, w.probability), env, 0.0, duration) for w, (s, e) in zip(words, cut)]
     # 2. find clusters: words too short, or overlapping their neighbour, with those they touch
     n, out, i = len(words), [], 0
     while i < n:
