@@ -139,7 +139,7 @@ class BatchProgress:
 
 class _Worker:
     """A Ray actor: one Analyser, and ``render`` for one input at a time; ``status`` answers
-    from another thread while it renders."""
+    from the actor's second thread while it renders."""
 
     def __init__(self, analyser: dict, threads: int, version: str):
         if version != VERSION:
@@ -182,8 +182,11 @@ def _connect(ray, address: str | None) -> bool:
         ray.init(address=address or "local", logging_level=logging.ERROR, log_to_driver=False,
                  **({"include_dashboard": False} if address in (None, "local") else {}))
     except Exception as exc:  # ConnectionError, a bad address, an auth failure: one line
-        where = "start a local Ray" if address in (None, "local") else f"reach the Ray cluster at {address}"
-        raise as_error(exc, f"cannot {where}: ") from exc
+        if address in (None, "local"):
+            raise as_error(exc, "cannot start a local Ray: ") from exc
+        raise SentimentogramError(f"cannot reach the Ray cluster at {address} ({as_error(exc)}): is it running? "
+                                  f"A cluster with token authentication also needs RAY_AUTH_MODE=token here and "
+                                  f"its token in ~/.ray/auth_token") from exc
     return True
 
 
@@ -261,8 +264,7 @@ def render_on_ray(items: Sequence[BatchInput], *, analyser: dict | None = None, 
     ray = import_ray()
     analyser, output, style, cache = _absolute(dict(analyser or {}), output, style, cache)
     settings = dict(options=options, style=style, output=output, cache=cache, force=force)
-    items = [replace(item, path=item.path.absolute()) if item.path is not None else item for item in items]
-    planned, durations = _durations(claim_outputs(items, output))
+    planned, durations = _durations(claim_outputs(items, output))  # errors name the paths as given
     entries: list[BatchEntry | None] = [None] * len(planned)
     for i, item in enumerate(planned):
         if item.error is not None:
@@ -284,15 +286,17 @@ def render_on_ray(items: Sequence[BatchInput], *, analyser: dict | None = None, 
         if threads and not plan.gpus:
             plan = replace(plan, cpus=threads)
         progress.plan = plan
-        worker = ray.remote(concurrency_groups={"status": 1})(_Worker).options(
-            num_cpus=plan.cpus, num_gpus=plan.gpus, max_restarts=-1, max_task_retries=_RETRIES)
+        # Two threads: ``render`` (one at a time: the driver sends one input per worker) and ``status``.
+        worker = ray.remote(_Worker).options(num_cpus=plan.cpus, num_gpus=plan.gpus, max_concurrency=2,
+                                             max_restarts=-1, max_task_retries=_RETRIES)
         actors = [worker.remote({**analyser, "device": plan.device}, plan.cpus, VERSION)
                   for _ in range(min(plan.workers, len(queue)))]
         idle, running, polls = list(range(len(actors))), {}, {}
         while queue or running:
             while idle and queue:  # longest first, to whichever worker is free
                 a, i = idle.pop(0), queue.pop(0)
-                running[actors[a].render.remote(planned[i], settings)] = (a, i)
+                item = replace(planned[i], path=planned[i].path.absolute())  # workers have another cwd
+                running[actors[a].render.remote(item, settings)] = (a, i)
             ready, _ = ray.wait(list(running), num_returns=1, timeout=_POLL_SECONDS)
             for ref in ready:
                 a, i = running.pop(ref)
@@ -325,7 +329,7 @@ def _poll(ray, actors, running, polls, progress: BatchProgress, planned: list[Ba
     """Ask each busy worker what it is doing (one question at a time each); note the answers."""
     busy = {a: i for a, i in running.values()}
     for a in set(busy) - set(polls):
-        polls[a] = actors[a].status.options(concurrency_group="status").remote()
+        polls[a] = actors[a].status.remote()
     answered, _ = ray.wait(list(polls.values()), num_returns=len(polls), timeout=0) if polls else ([], [])
     for a, ref in list(polls.items()):
         if ref not in answered:
