@@ -233,10 +233,16 @@ def _shown(entry: BatchEntry) -> BatchEntry:
 
 
 def _died(item: BatchInput, exc: Exception) -> BatchEntry:
-    reason = str(exc).strip().splitlines()
-    why = next((line for line in reason if "rror" in line or "died" in line), reason[0] if reason else type(exc).__name__)
-    return BatchEntry(item.name, "failed", error=f"{item.name}: its worker died {1 + _RETRIES} times while rendering "
-                      f"it (killed, or out of memory?): {why.strip()[:300]}", exit_status=ExitStatus.ERROR)
+    """The entry of an input whose worker died on it every try, or could not start at all."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines() if line.strip()]
+    first = lines[0] if lines else type(exc).__name__
+    if "creation task" in first:  # the actor's __init__ raised (a version mismatch, a broken install)
+        raised = [line for line in lines if re.match(r"[\w.]+(Error|Exception): ", line)]
+        why = raised[-1].split(": ", 1)[1] if raised else first
+        return BatchEntry(item.name, "failed", error=f"{item.name}: its worker could not start: {why[:300]}",
+                          exit_status=ExitStatus.ERROR)
+    return BatchEntry(item.name, "failed", error=f"{item.name}: its worker died {1 + _RETRIES} times while "
+                      f"rendering it (killed, or out of memory?): {first[:300]}", exit_status=ExitStatus.ERROR)
 
 
 def _where(entry: BatchEntry, node: str) -> BatchEntry:

@@ -166,3 +166,15 @@ def test_rerun_skips_what_is_done(ray_run, talks, run_cli):
     assert code == ExitStatus.NOT_MEDIA, out
     assert out.count("skipped") == len(GOOD) and "rendered" not in out
     assert "e-bad.mp4 is not a media file" in out and out.strip().endswith("1 of 5 inputs failed")
+
+
+@pytest.mark.slow
+def test_worker_of_another_version_fails_its_inputs_with_the_reason(cluster, talks, tmp_path, monkeypatch):
+    import sentimentogram_cli.distributed as distributed
+
+    monkeypatch.setattr(distributed, "VERSION", "0.0.0")  # the driver is another release than the workers
+    items = discover_inputs([str(talks / GOOD[2]), str(talks / GOOD[3])])
+    report = render_on_ray(items, analyser={"device": "cpu"}, output=OutputOptions(out=tmp_path), cache=tmp_path,
+                           workers=2)
+    assert len(report.failed) == 2
+    assert all("its worker could not start" in e.error and "0.0.0 on the driver" in e.error for e in report.failed)
