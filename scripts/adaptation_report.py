@@ -1,10 +1,10 @@
 """The model card's adaptation table and plot in one command: runs (or resumes) the leave-one-
 corpus-out comparison of fine-tuning recipes, prints the markdown tables and draws the PNG.
 
-    nice -n 10 python scripts/adaptation_report.py --heads .cache/heads/select-2-3-4-concat
+    nice -n 10 python scripts/adaptation_report.py
 
-``--heads`` is the prefix of the layer selection's leave-one-corpus-out heads
-(``PREFIX-without-<corpus>.safetensors``, saved by ``report.select_audio_layers``); the features come
+``--heads`` names the leave-one-corpus-out heads (audio only, trained without the corpus at all:
+``report.leave_one_corpus_out`` saves them); the features come
 from the training cache (``.cache/features``, the whole clip list, Whisper layers 1–4). Results are
 kept in ``reports/adaptation.json`` after every run, so a rerun only draws what is missing.
 """
@@ -54,8 +54,8 @@ def plot(results: dict, png: Path) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--heads", default=".cache/heads/select-2-3-4-concat",
-                        help="prefix of the leave-one-corpus-out heads: PREFIX-without-<corpus>.safetensors")
+    parser.add_argument("--heads", default=".cache/heads/without-{corpus}.safetensors",
+                        help="the leave-one-corpus-out heads, {corpus} standing for the corpus left out")
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--cache", type=Path, default=Path(".cache/features"))
     parser.add_argument("--json", type=Path, default=Path("reports/adaptation.json"))
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
         frames = clip_frames(clips, encoder, args.cache)
 
         def head_for(corpus: str) -> EmotionHead:
-            return EmotionHead.load(Path(f"{args.heads}-without-{corpus}.safetensors"))
+            return EmotionHead.load(Path(args.heads.format(corpus=corpus)))
 
         methods = args.methods.split(",") if args.methods else list(METHODS)
         start = time.time()

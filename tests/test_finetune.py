@@ -154,3 +154,30 @@ def test_finetune_learns_a_new_label_and_render_uses_it(tmp_path, run_cli):
     assert analysis["labels"] == ["neutral", "angry", "excited"]
     word = analysis["lines"][0]["words"][0]["emotion"]
     assert set(word["probabilities"]) == {"neutral", "angry", "excited"}
+
+
+# ---- the leave-one-corpus-out comparison's bookkeeping -----------------------------------------
+
+def test_adaptation_speakers_are_nested_and_leave_test_speakers():
+    from sentimentogram_cli.training.adaptation_report import SHARES, adaptation_speakers
+
+    speakers = [f"s{k}" for k in range(20)]
+    chosen = [adaptation_speakers(speakers, share, draw=0) for share in SHARES]
+    assert [len(c) for c in chosen] == [1, 2, 4, 10]
+    assert all(set(a) <= set(b) for a, b in zip(chosen, chosen[1:]))
+    assert len(adaptation_speakers(["a", "b"], 0.5, 0)) == 1  # never every speaker: one is left to test on
+    assert adaptation_speakers(speakers, 0.2, 1) != chosen[2]  # another draw, other speakers
+
+
+def test_summary_averages_draws_then_corpora_and_needs_every_corpus():
+    from sentimentogram_cli.training.adaptation_report import ZERO_SHOT, markdown_table, summary
+
+    method = "fine-tune all layers"
+    runs = {"a/0.20/0": {ZERO_SHOT: 0.4, method: {"ua": 0.6}}, "a/0.20/1": {ZERO_SHOT: 0.5, method: {"ua": 0.8}},
+            "b/0.20/0": {ZERO_SHOT: 0.3, method: {"ua": 0.5}}}
+    table = summary({"runs": runs}, shares=(0.2,), corpora=("a", "b"))
+    assert table[ZERO_SHOT]["0.20"] == pytest.approx((0.45 + 0.3) / 2)
+    assert table[method]["0.20"] == pytest.approx((0.7 + 0.5) / 2)
+    assert summary({"runs": runs}, shares=(0.2,), corpora=("a", "b", "c"))[method]["0.20"] is None
+    text = markdown_table({"runs": runs}, shares=(0.2,), corpora=("a", "b"))
+    assert "| fine-tune all layers | 60.0% |" in text

@@ -3,7 +3,7 @@ without it is adapted with 5%, 10%, 20% and 50% of that corpus's speakers and te
 speakers, by each method of ``METHODS``; the model card's adaptation table and plot come from here.
 
 Why a module of its own: it needs the shared corpora, their feature cache and the leave-one-
-corpus-out heads of the layer selection (``report.select_audio_layers``), and scikit-learn for its
+corpus-out heads (``report.leave_one_corpus_out``), and scikit-learn for its
 logistic-regression baseline, none of which the product needs. Results go to a JSON file after
 every single run, so an interrupted comparison resumes where it stopped.
 """
