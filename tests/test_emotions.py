@@ -141,6 +141,17 @@ def test_a_segment_across_a_pause_becomes_two_lines(recording, head, encoders):
     assert lines[0].end < lines[1].start
 
 
+def test_words_the_text_encoder_cannot_read_leave_the_audio_to_decide(recording, head, encoders):
+    """MiniLM reads English only: for a Polish transcript the text branch is masked, gate 0."""
+    from sentimentogram_cli.emotion.recognise import recognise
+
+    audio, segments = recording
+    for language, text_used in (("pl", False), ("en", True), (None, True)):
+        lines = recognise(audio, segments, head, *encoders, language=language)
+        gates = [w.emotion.text_gate for line in lines for w in line.words]
+        assert all(g > 0 for g in gates) if text_used else all(g == 0 for g in gates), language
+
+
 def test_recognise_fills_every_word(recording, head, encoders):
     from sentimentogram_cli.emotion.recognise import recognise
 

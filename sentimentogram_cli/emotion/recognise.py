@@ -25,9 +25,11 @@ from .features import SAMPLES_PER_HEAD_FRAME, frames_for_span
 from .windows import (UTTERANCE_GAP_SECONDS, aggregate_words, layout_utterance_windows, layout_windows,
                       overlap_matrix, utterance_ids, window_text, word_spans)
 
-__all__ = ["DESIGNS", "recognise", "recognise_chunks"]
+__all__ = ["DESIGNS", "TEXT_LANGUAGES", "recognise", "recognise_chunks"]
 
 DESIGNS = ("utterance", "global")
+# Languages the text encoder reads (all-MiniLM-L6-v2 is English-only): other words would be noise.
+TEXT_LANGUAGES = ("en",)
 
 _WINDOW_BATCH = 256  # windows encoded and predicted together
 _WORD_BATCH = 1024  # words aggregated together (the overlap matrix is words x windows)
@@ -60,17 +62,21 @@ def _encode_chunks(chunks: list[np.ndarray], n_samples: int, head, audio_encoder
 def recognise_chunks(chunks: list[np.ndarray], n_samples: int, segments: Sequence[Segment], head,
                      audio_encoder, text_encoder, *, window: float = WINDOW_SECONDS, hop: float = HOP_SECONDS,
                      progress: Callable[[float], None] | None = None, design: str = "utterance",
-                     utterance_gap: float = UTTERANCE_GAP_SECONDS, short: str = "context") -> list[Line]:
+                     utterance_gap: float = UTTERANCE_GAP_SECONDS, short: str = "context",
+                     language: str | None = None) -> list[Line]:
     """One ``Line`` per segment with words, every word carrying its ``WordEmotion``.
 
     ``chunks`` is the recording (16 kHz mono float32) as consecutive ``CHUNK_SAMPLES`` pieces,
     ``n_samples`` its length, ``segments`` the recogniser's output for it, ``head`` an
     ``EmotionHead`` and the encoders those it was trained on. ``progress`` receives the fraction
-    done (0..1), ending with 1.0. No words → an empty list, no model runs.
+    done (0..1), ending with 1.0. No words → an empty list, no model runs. ``language``: the
+    transcript's; words in a language the text encoder does not read (TEXT_LANGUAGES) are not
+    given to it, so the head's text branch is masked and its gate is 0 (the audio decides).
     """
     if design not in DESIGNS:
         raise ValueError(f"unknown window design {design!r}: use one of {', '.join(DESIGNS)}")
     report = progress or (lambda fraction: None)
+    read_text = language is None or language in TEXT_LANGUAGES
     words = [w for s in segments for w in s.words]
     if not words:
         report(1.0)
@@ -96,7 +102,7 @@ def recognise_chunks(chunks: list[np.ndarray], n_samples: int, segments: Sequenc
             weights = overlap_matrix([words[i] for i in near], batch)
             for j, win in enumerate(batch):
                 win.word_indices = [int(near[i]) for i in np.flatnonzero(weights[:, j] > 0)]
-        texts = [window_text(words, w) for w in batch]
+        texts = [window_text(words, w) if read_text else None for w in batch]
         present = [i for i, t in enumerate(texts) if t is not None]
         tokens = [None] * len(batch)  # a window without words: the head masks its text branch
         for i, embedded in zip(present, text_encoder.embed([texts[i] for i in present]) if present else []):
