@@ -1,0 +1,95 @@
+"""Runaway-decode guards (transcription.guards): loops and words per second of speech, on
+synthetic transcripts, and the guard in the transcription path on real speech (slow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sentimentogram_cli.analysis import Word
+from sentimentogram_cli.constants import SAMPLE_RATE
+from sentimentogram_cli.transcription.guards import MAX_WORDS_PER_SECOND, failure, find_loop, words_per_second
+from sentimentogram_cli.transcription.speech import FRAME_SECONDS, Envelope
+
+RAVDESS = Path(__file__).resolve().parents[2] / "shared/data/emotional_speech/ravdess/Actor_18"
+SENTENCE = "Kids are talking by the door,".split()
+
+
+def _timed(texts: list[str], start: float, end: float) -> list[Word]:
+    step = (end - start) / len(texts)
+    return [Word(f" {t}", round(start + i * step, 3), round(start + (i + 1) * step, 3), 0.5) for i, t in enumerate(texts)]
+
+
+def _env(duration: float, *speech: tuple[float, float]) -> Envelope:
+    loud = np.zeros(int(round(duration / FRAME_SECONDS)), bool)
+    for a, b in speech:
+        loud[int(round(a / FRAME_SECONDS)): int(round(b / FRAME_SECONDS))] = True
+    return Envelope(loud)
+
+
+def test_a_sentence_looped_until_the_token_limit_is_found():
+    # What Whisper base returned on a talk of one sentence repeated (benchmarks/word_accuracy.py):
+    # the sentence twice at speaking pace, then the same six words over and over in 4 s.
+    words = _timed(SENTENCE * 2, 0.0, 4.0) + _timed(SENTENCE * 20, 4.0, 8.0)
+    loop = find_loop(words)
+    assert loop is not None and loop.size == 6 and loop.copies == 22
+    assert (loop.start, loop.end) == (0, len(words))
+    reason = failure(words, _env(10.0, (0.0, 2.0), (2.6, 4.4)), 0.0, 8.0)
+    assert reason and "loops" in reason and "22 times" in reason
+
+
+def test_one_word_over_and_over_is_a_loop():
+    words = _timed(["Oh,", "no.", "no", "No", "no!", "no"], 0.0, 2.0)
+    loop = find_loop(words)
+    assert loop is not None and loop.size == 1 and loop.copies == 5 and loop.start == 1
+
+
+def test_ordinary_speech_and_a_few_repeats_are_not_loops():
+    assert find_loop(_timed("ask not what your country can do for you ask what you can do".split(), 0, 5)) is None
+    assert find_loop(_timed(SENTENCE * 3, 0, 9)) is None  # three in a row: a list, a refrain
+    assert find_loop(_timed(["very", "very", "very", "good"], 0, 2)) is None
+    assert find_loop([]) is None
+
+
+def test_words_per_second_counts_speech_not_silence():
+    env = _env(10.0, (1.0, 3.0))  # 2 s of speech in a 10 s span
+    words = _timed([f"w{i}" for i in range(10)], 0.0, 10.0)
+    assert words_per_second(words, env, 0.0, 10.0) == pytest.approx(5.0)
+    assert failure(words, env, 0.0, 10.0) is None
+    many = _timed([f"w{i}" for i in range(46)], 1.0, 3.0)  # 46 different words in 2 s of speech
+    assert words_per_second(many, env) > MAX_WORDS_PER_SECOND
+    assert "words per second" in failure(many, env, 1.0, 3.0)
+
+
+def test_a_short_segment_is_judged_on_at_least_a_second():
+    env = _env(3.0, (1.0, 1.2))
+    assert failure(_timed(["yes", "indeed", "sir"], 1.0, 1.2), env, 1.0, 1.2) is None
+    assert failure(_timed([f"w{i}" for i in range(7)], 1.0, 1.2), env, 1.0, 1.2) is not None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not RAVDESS.is_dir(), reason=f"RAVDESS not found at {RAVDESS}")
+def test_a_looping_first_pass_is_dropped_and_its_speech_decoded_again():
+    """A first pass that looped over two real utterances is dropped; each utterance is decoded
+    again on its own and comes back once, and the notes say so."""
+    from sentimentogram_cli.assets import load_whisper
+    from sentimentogram_cli.media import decode_audio
+    from sentimentogram_cli.transcribe import _second_pass
+    from sentimentogram_cli.transcription.decoding import DecodeOptions, RawSegment
+    from sentimentogram_cli.transcription.speech import envelope, speech_stretches
+
+    clip = decode_audio(RAVDESS / "03-01-05-02-01-01-18.opus")  # "Kids are talking by the door"
+    audio = np.concatenate([clip, np.zeros(SAMPLE_RATE, np.float32), clip])
+    duration = len(audio) / SAMPLE_RATE
+    looped = RawSegment("loop", 0.0, duration, _timed(SENTENCE * 12, 0.5, duration - 0.5))
+    env = envelope(audio)
+    raw, notes = _second_pass(load_whisper("tiny.en", "cpu"), audio, [looped], "en", DecodeOptions(), env,
+                              speech_stretches(audio, env))
+    words = [w for s in raw for w in s.words]
+    assert looped not in raw
+    assert any("failed" in n and "loops" in n for n in notes)
+    text = " ".join(w.text.strip(" ,.").lower() for w in words)
+    assert text.count("kids") == 2 and text.count("door") == 2  # once per utterance
+    assert len(words) / max(env.speech_seconds(0, duration), 1.0) <= MAX_WORDS_PER_SECOND
