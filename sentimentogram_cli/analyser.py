@@ -116,8 +116,9 @@ class Analyser:
             from .emotion.features import TextEncoder
             from .emotion.head import EmotionHead
 
+            head = EmotionHead.load(self.head_path, self.device)
             # Identities are checked against the checkpoint before any encoder is loaded.
-            head = EmotionHead.load(self.head_path, self.device, text_encoder=TextEncoder.identity)
+            TextEncoder.check_identity(head.metadata.text_encoder)
             if head.metadata.audio_encoder not in _BUNDLED_AUDIO_ENCODERS:
                 raise ModelError(f"the emotion head was trained on audio encoder "
                                  f"{head.metadata.audio_encoder!r}, which is not bundled: "
@@ -146,7 +147,7 @@ class Analyser:
             from .emotion.features import TextEncoder
 
             transformers_logging.disable_progress_bar()  # progress is the caller's to show
-            self._text_encoder = TextEncoder(self.device)
+            self._text_encoder = TextEncoder.for_head(self.head.metadata.text_encoder, self.device)
         return self._text_encoder
 
     @property

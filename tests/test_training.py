@@ -22,7 +22,7 @@ def _mini_data(root: Path) -> Path:
     rows = []
     with (SHARED / "emotional_speech" / "labels.csv").open(newline="") as f:
         for row in csv.DictReader(f):
-            if row["corpus"] == "ravdess" and row["speaker"] in {"ravdess-01", "ravdess-02", "ravdess-19", "ravdess-20"} \
+            if row["corpus"] == "ravdess" and row["speaker"] in {"ravdess-01", "ravdess-02", "ravdess-13", "ravdess-20"} \
                     and row["label"] in {"neutral", "happy", "sad", "angry"} and row["path"].split("-")[3] == "02":
                 rows.append(row)
     for row in rows:
@@ -47,12 +47,15 @@ def test_train_then_evaluate_on_a_few_clips(tmp_path, run_cli):
     data = _mini_data(tmp_path / "data")
     out = tmp_path / "head.safetensors"
     code, output = run_cli(["train", "--data", str(data), "--out", str(out), "--cache", str(tmp_path / "cache"),
-                            "--hold-out", "ravdess-19,ravdess-20", "--epochs", "2"])
+                            "--hold-out", "ravdess-13,ravdess-20", "--epochs", "2"])
     assert code == 0, output
     head = EmotionHead.load(out)
-    assert head.metadata.audio_encoder == "whisper-base"
-    assert head.metadata.extra["held_out"] == ["ravdess-19", "ravdess-20"]
-    assert "held-out speakers" in output
+    assert head.metadata.audio_encoder == "whisper-base" and head.metadata.audio_layers == (1, 2, 3, 4)
+    assert head.metadata.text_encoder.endswith("+text_encoder_delta")  # the shipped fine-tuned text layers
+    assert head.metadata.extra["held_out"] == ["ravdess-13", "ravdess-20"]
+    # ravdess-13 is a validation speaker: it fits the temperature; ravdess-20 is scored.
+    assert head.metadata.temperature != 1.0 and "temperature" in output
+    assert "held-out test speakers" in output
 
     code, output = run_cli(["evaluate", "--labels", str(data / "emotional_speech" / "labels.csv"),
                             "--checkpoint", str(out), "--cache", str(tmp_path / "cache")])

@@ -140,16 +140,22 @@ class TextEncoder:
         self.batch_size = batch_size
         self.dim = self.model.config.hidden_size
 
+    @staticmethod
+    def check_identity(identity: str) -> Path | None:
+        """The delta (None: plain MiniLM) for a head's recorded text encoder; a clear error when
+        this version does not ship it. Reads no weights."""
+        if identity == TEXT_ENCODER_ID:
+            return None
+        shipped = text_delta_path()
+        if identity == f"{TEXT_ENCODER_ID}+{text_delta_identity(shipped)}":
+            return shipped
+        raise ModelError(f"the emotion head was trained on text encoder {identity!r}, which this version does not "
+                         f"ship: retrain the head or install the sentimentogram it came from")
+
     @classmethod
     def for_head(cls, identity: str, device: str = "cpu") -> "TextEncoder":
         """The text encoder a head was trained on, by the identity its checkpoint records."""
-        if identity == TEXT_ENCODER_ID:
-            return cls(device, delta=None)
-        shipped = text_delta_path()
-        if identity == f"{TEXT_ENCODER_ID}+{text_delta_identity(shipped)}":
-            return cls(device, delta=shipped)
-        raise ModelError(f"the emotion head was trained on text encoder {identity!r}, which this version does not "
-                         f"ship: retrain the head or install the sentimentogram it came from")
+        return cls(device, delta=cls.check_identity(identity))
 
     @torch.inference_mode()
     def embed(self, texts: Sequence[str]) -> list[np.ndarray]:

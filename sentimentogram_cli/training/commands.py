@@ -16,7 +16,7 @@ from .data import TrainingData, load_training_data
 from ..assets import text_delta_path
 from .evaluation import calibrate, clip_inputs, score_clips
 from .report import VALIDATION_SPEAKERS
-from .train import TrainSettings, train_head
+from .train import TrainSettings, cached_train_head
 
 __all__ = ["run_train", "run_finetune_text", "run_evaluate"]
 
@@ -50,9 +50,9 @@ def load_data(data_dir: Path, cache_dir: Path, device: str, console: Console,
                                   text_delta=text_delta or text_delta_path())
 
 
-def train_with_progress(data, indices, settings, console: Console, title: str) -> EmotionHead:
+def train_with_progress(data, indices, settings, console: Console, title: str, heads_cache: Path | None) -> EmotionHead:
     with _progress(console) as update:
-        return train_head(data, indices, settings, progress=lambda s, n: update(title, s, n))
+        return cached_train_head(data, indices, settings, heads_cache, progress=lambda s, n: update(title, s, n))
 
 
 def run_train(data_dir: Path, out: Path, cache_dir: Path, hold_out: list[str], epochs: int, seed: int,
@@ -63,7 +63,8 @@ def run_train(data_dir: Path, out: Path, cache_dir: Path, hold_out: list[str], e
     held = set(hold_out)
     indices = [i for i, c in enumerate(data.clips) if c.speaker not in held]
     console.print(f"training on {len(indices)} clips ({len(data.clips) - len(indices)} held out) and the text corpora")
-    head = train_with_progress(data, indices, TrainSettings(epochs=epochs, seed=seed), console, "training")
+    head = train_with_progress(data, indices, TrainSettings(epochs=epochs, seed=seed), console, "training",
+                               cache_dir.parent / "heads")
     head.metadata.extra["held_out"] = sorted(held)
     validation = [i for i, c in enumerate(data.clips) if c.speaker in held & VALIDATION_SPEAKERS]
     if validation:
@@ -153,9 +154,10 @@ def run_evaluate(labels: Path | None, checkpoint: Path | None, data_dir: Path, c
         from .report import full_report
 
         data = load_data(data_dir, cache_dir, device, console)
+        heads = cache_dir.parent / "heads"
         full_report(data, TrainSettings(epochs=epochs), console,
-                    lambda indices, settings, title: train_with_progress(data, indices, settings, console, title),
-                    save_full_model=save_full_model)
+                    lambda indices, settings, title: train_with_progress(data, indices, settings, console, title, heads),
+                    save_full_model=save_full_model, heads_dir=heads)
         return
     head = EmotionHead.load(checkpoint)
     if labels is not None:

@@ -40,15 +40,18 @@ def clip_frames(clips: list[Clip], encoder: AudioEncoder, cache_dir: Path,
 
 def text_tokens(texts: list[str], encoder: TextEncoder, cache_dir: Path, name: str,
                 progress: Callable[[int, int], None] | None = None) -> RaggedArrays:
-    """(tokens, 384) per text, in order."""
+    """(tokens, 384) per text, in order; each distinct text is encoded once (acted corpora say the
+    same sentence in every emotion)."""
     key = cache_key(encoder.identity, texts)
 
     def compute():
-        out = []
-        for b in range(0, len(texts), 1024):
-            out.extend(encoder.embed(texts[b : b + 1024]))
+        unique = list(dict.fromkeys(texts))
+        embedded: list[np.ndarray] = []
+        for b in range(0, len(unique), 1024):
+            embedded.extend(encoder.embed(unique[b : b + 1024]))
             if progress:
-                progress(min(b + 1024, len(texts)), len(texts))
-        return out
+                progress(min(b + 1024, len(unique)), len(unique))
+        by_text = dict(zip(unique, embedded))
+        return [by_text[t] for t in texts]
 
     return cached(cache_dir, f"text-{name}", key, compute)

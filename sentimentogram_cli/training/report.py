@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,20 +23,18 @@ from ..emotion.head import EmotionHead
 from .data import TrainingData
 from .evaluation import (calibrate, clip_inputs, head_speed, pair_inputs, score_clips, score_sentences,
                          score_vad)
+from .probe import probe_table
 from .train import TrainSettings
 
-__all__ = ["TEST_SPEAKERS", "VALIDATION_SPEAKERS", "LAYER_CANDIDATES", "full_report"]
+__all__ = ["TEST_SPEAKERS", "VALIDATION_SPEAKERS", "LAYER_CANDIDATES", "select_audio_layers",
+           "leave_one_corpus_out", "full_report"]
 
 TEST_SPEAKERS = {f"ravdess-{a}" for a in (17, 18, 19, 20)}
 # Model selection and calibration: four RAVDESS actors and five ASED speakers, never trained on.
 VALIDATION_SPEAKERS = {f"ravdess-{a}" for a in (13, 14, 15, 16)} | {f"ased-{a}" for a in range(61, 66)}
 CORPORA = ("ravdess", "tess", "nemo", "ased", "turev")
-# (name, encoder layers, mix) compared by the selection step.
-LAYER_CANDIDATES = (
-    ("layer 2", (2,), "concat"),
-    ("layers 2–4 concatenated", (2, 3, 4), "concat"),
-    ("layers 1–4 weighted sum", (1, 2, 3, 4), "weighted"),
-)
+# Encoder layer sets the selection step compares (0 = after the convolutions, 6 = the last).
+LAYER_CANDIDATES = {"layer 2": (2,), "layer 3": (3,), "layer 4": (4,), "layers 2–4": (2, 3, 4), "layers 1–4": (1, 2, 3, 4)}
 
 Trainer = Callable[[list[int], TrainSettings, str], EmotionHead]
 
@@ -52,34 +51,46 @@ def _unseen(c) -> bool:
     return c.speaker not in TEST_SPEAKERS | VALIDATION_SPEAKERS
 
 
-def select_audio_layers(data: TrainingData, settings: TrainSettings, train: Trainer, console: Console,
-                        selection_epochs: int) -> tuple[tuple[int, ...], str, dict]:
-    """Choose the encoder layers on validation speakers and leave-one-corpus-out (audio-only heads)."""
-    val_idx = _indices(data, lambda c: c.speaker in VALIDATION_SPEAKERS)
-    table = Table("audio features", "validation UA", *[f"LOCO {c}" for c in CORPORA], "LOCO mean", "score",
-                  title="selection of encoder layers (audio-only heads; validation speakers, leave one corpus out)")
-    results = {}
-    for name, layers, mix in LAYER_CANDIDATES:
-        variant = settings.variant(audio_layers=layers, layer_mix=mix, use_text=False, epochs=selection_epochs)
-        head = train(_indices(data, _unseen), variant, f"select {name}")
-        row = {"validation_ua": score_clips(head, clip_inputs(head, data, val_idx), use_text=False)["ua"], "loco": {}}
-        weights = head.model.layer_weights()
-        if weights is not None:
-            row["layer_weights"] = dict(zip(layers, weights.tolist()))
-        for corpus in CORPORA:
-            loco_head = train(_indices(data, lambda c: _unseen(c) and c.corpus != corpus), variant, f"select {name} −{corpus}")
-            test = _indices(data, lambda c: c.corpus == corpus and c.speaker not in TEST_SPEAKERS)
-            row["loco"][corpus] = score_clips(loco_head, clip_inputs(loco_head, data, test), use_text=False)["ua"]
-        row["loco_mean"] = float(np.mean(list(row["loco"].values())))
+def select_audio_layers(data: TrainingData, console: Console) -> tuple[tuple[int, ...], dict]:
+    """Choose the encoder layers by a linear probe on validation speakers and leave-one-corpus-out."""
+    results = probe_table(data, LAYER_CANDIDATES, _indices(data, lambda c: c.speaker in VALIDATION_SPEAKERS),
+                          _indices(data, _unseen), CORPORA, lambda i: data.clips[i].speaker not in TEST_SPEAKERS)
+    table = Table("encoder layers", "validation UA", *[f"LOCO {c}" for c in CORPORA], "LOCO mean", "score",
+                  title="selection of encoder layers (linear probe on pooled frames; validation speakers, leave one corpus out)")
+    for name, row in results.items():
         row["score"] = (row["validation_ua"] + row["loco_mean"]) / 2
-        results[name] = row
         table.add_row(name, _pct(row["validation_ua"]), *[_pct(row["loco"][c]) for c in CORPORA],
                       _pct(row["loco_mean"]), _pct(row["score"]))
     console.print(table)
     best = max(results, key=lambda n: results[n]["score"])
-    _, layers, mix = next(c for c in LAYER_CANDIDATES if c[0] == best)
     console.print(f"chosen: {best} (best mean of validation UA and leave-one-corpus-out mean UA)")
-    return layers, mix, results
+    return LAYER_CANDIDATES[best], results
+
+
+def leave_one_corpus_out(data: TrainingData, settings: TrainSettings, train: Trainer, console: Console,
+                         save_dir: Path | None = None) -> dict:
+    """Audio-only heads trained without each corpus, scored on all of it; the temperature comes from
+    the validation speakers of the other corpora. ``save_dir`` keeps each head (adaptation starts there)."""
+    table = Table("left-out corpus", "labels", "UA", "WA", "macro-F1", "ECE T=1", "ECE calibrated",
+                  title="leave one corpus out (audio-only heads; temperature from the other corpora's validation speakers)")
+    results = {}
+    for corpus in CORPORA:
+        head = train(_indices(data, lambda c: _unseen(c) and c.corpus != corpus), settings, f"without {corpus}")
+        test = clip_inputs(head, data, _indices(data, lambda c: c.corpus == corpus))
+        raw = score_clips(head, test, use_text=False)
+        calibrate(head, clip_inputs(head, data, _indices(data, lambda c: c.speaker in VALIDATION_SPEAKERS and c.corpus != corpus)))
+        scored = score_clips(head, test, use_text=False)
+        scored["ece_before"] = raw["ece"]
+        results[corpus] = scored
+        if save_dir is not None:
+            save_dir.mkdir(parents=True, exist_ok=True)
+            head.save(save_dir / f"without-{corpus}.safetensors")
+        table.add_row(corpus, str(len(scored["labels"])), _pct(scored["ua"]), _pct(scored["wa"]),
+                      f"{scored['macro_f1']:.3f}", f"{raw['ece']:.3f}", f"{scored['ece']:.3f}")
+    mean_ua = float(np.mean([r["ua"] for r in results.values()]))
+    table.add_row("mean", "", _pct(mean_ua), "", "", "", "")
+    console.print(table)
+    return results
 
 
 def _pair_row(head: EmotionHead, data: TrainingData, test_idx: list[int], data_sentences, use_audio: bool,
@@ -92,26 +103,19 @@ def _pair_row(head: EmotionHead, data: TrainingData, test_idx: list[int], data_s
     return row
 
 
-def baselines(data: TrainingData, settings: TrainSettings, train: Trainer, console: Console,
-              train_idx: list[int], test_idx: list[int]) -> tuple[dict, dict[str, EmotionHead]]:
+def fusion_table(data: TrainingData, heads: dict[str, tuple[EmotionHead, bool, bool]], console: Console,
+                 test_idx: list[int]) -> dict:
+    """Each model (head, uses audio, uses text) on the test actors, the pairs and the text test sets."""
     sentences = data.text["goemotions-test"]
-    variants = {
-        "audio only": settings.variant(use_text=False),
-        "text only": settings.variant(use_audio=False),
-        "concatenation": settings.variant(cross_attention=False, gated=False),
-        "plain cross-attention": settings.variant(vad_guided=False),
-        "full model": settings,
-    }
     table = Table("model", "actors 17–20 audio UA", "congruent", "neutral voice + emotional words",
-                  "emotional voice + neutral words", "MELD test wF1", "GoEmotions test macro-F1",
-                  title="baselines, trained and tested in this run (pairs: accuracy, mean text gate)")
-    results, heads = {}, {}
-    for name, variant in variants.items():
-        head = heads[name] = train(train_idx, variant, name)
-        row = _pair_row(head, data, test_idx, sentences, variant.use_audio, variant.use_text)
-        if variant.use_audio:
+                  "emotional voice + neutral words", "MELD test wF1 · UA", "GoEmotions test macro-F1",
+                  title="fusion: accuracy · mean text gate on pairs of held-out actors and GoEmotions test sentences")
+    results = {}
+    for name, (head, use_audio, use_text) in heads.items():
+        row = _pair_row(head, data, test_idx, sentences, use_audio, use_text)
+        if use_audio:
             row["audio"] = score_clips(head, clip_inputs(head, data, test_idx), use_text=False)
-        if variant.use_text:
+        if use_text:
             row["meld"] = score_sentences(head, data.text["meld-test"])
             row["goemotions"] = score_sentences(head, sentences)
         results[name] = row
@@ -121,10 +125,10 @@ def baselines(data: TrainingData, settings: TrainSettings, train: Trainer, conso
 
         table.add_row(name, _pct(row["audio"]["ua"]) if "audio" in row else "—", pair("congruent"),
                       pair("neutral voice"), pair("neutral words"),
-                      f"{row['meld']['weighted_f1']:.3f}" if "meld" in row else "—",
+                      f"{row['meld']['weighted_f1']:.3f} · {_pct(row['meld']['ua'])}" if "meld" in row else "—",
                       f"{row['goemotions']['macro_f1']:.3f}" if "goemotions" in row else "—")
     console.print(table)
-    return results, heads
+    return results
 
 
 def inference_speed(head: EmotionHead, data: TrainingData, test_idx: list[int]) -> dict:
@@ -148,53 +152,49 @@ def inference_speed(head: EmotionHead, data: TrainingData, test_idx: list[int]) 
 
 
 def full_report(data: TrainingData, settings: TrainSettings, console: Console, train: Trainer,
-                out: Path = Path("reports/emotion_head.json"), selection_epochs: int = 3,
-                save_full_model: Path | None = None) -> dict:
-    """Train and score every model of the table; the layer choice and temperature come from
-    validation speakers and leave-one-corpus-out, the test actors are only scored."""
-    layers, mix, selection = select_audio_layers(data, settings, train, console, selection_epochs)
-    settings = settings.variant(audio_layers=layers, layer_mix=mix)
+                out: Path = Path("reports/emotion_head.json"), loco_epochs: int = 1, baselines: bool = False,
+                save_full_model: Path | None = None, heads_dir: Path | None = None) -> dict:
+    """Every figure of the model card. The layer choice and the temperature come from validation
+    speakers and leave-one-corpus-out; the test actors are only scored. ``baselines`` also trains
+    audio-only, text-only and concatenation heads (long on a CPU)."""
+    layers, selection = select_audio_layers(data, console)
+    settings = settings.variant(audio_layers=layers, layer_mix="concat")
+    result: dict = {"selection": selection, "audio_layers": list(layers)}
+    result["leave_one_corpus_out"] = leave_one_corpus_out(
+        data, settings.variant(use_text=False, epochs=loco_epochs), train, console,
+        heads_dir / "loco" if heads_dir else None)
     train_idx = _indices(data, _unseen)
     test_idx = _indices(data, lambda c: c.speaker in TEST_SPEAKERS)
     val_idx = _indices(data, lambda c: c.speaker in VALIDATION_SPEAKERS)
-    result: dict = {"selection": selection, "audio_layers": list(layers), "layer_mix": mix}
-    result["variants"], heads = baselines(data, settings, train, console, train_idx, test_idx)
 
-    full = heads["full model"]
+    full = train(train_idx, settings, "full model")
     calibration = calibrate(full, clip_inputs(full, data, val_idx))
-    test_after = score_clips(full, clip_inputs(full, data, test_idx), use_text=False)
-    calibration["test_ece_before"] = result["variants"]["full model"]["audio"]["ece"]
-    calibration["test_ece_after"] = test_after["ece"]
+    calibration["validation_ua"] = score_clips(full, clip_inputs(full, data, val_idx), use_text=False)["ua"]
+    calibration["test_ece_before"] = score_clips(_with_temperature(full, 1.0), clip_inputs(full, data, test_idx),
+                                                 use_text=False)["ece"]
     result["calibration"] = calibration
     if save_full_model is not None:
         full.metadata.extra["held_out"] = sorted(TEST_SPEAKERS | VALIDATION_SPEAKERS)
         full.save(save_full_model)
-    audio = result["full_model_audio"] = test_after
+    models = {"full model": (full, True, True), "full model, audio input only": (full, True, False),
+              "full model, text input only": (full, False, True)}
+    if baselines:
+        for name, variant, audio, text in (("audio-only head", settings.variant(use_text=False), True, False),
+                                           ("text-only head", settings.variant(use_audio=False), False, True),
+                                           ("concatenation", settings.variant(cross_attention=False, gated=False), True, True)):
+            models[name] = (train(train_idx, variant, name), audio, text)
+    result["models"] = fusion_table(data, models, console, test_idx)
+    audio = result["full_model_audio"] = result["models"]["full model"]["audio"]
+    calibration["test_ece_after"] = audio["ece"]
     confusion = Table("true \\ predicted", *audio["labels"], title=f"full model, actors 17–20, audio only: "
                       f"UA {_pct(audio['ua'])} WA {_pct(audio['wa'])} macro-F1 {audio['macro_f1']:.3f}")
     for label, counts in zip(audio["labels"], audio["confusion"]):
         confusion.add_row(label, *map(str, counts))
     console.print(confusion)
 
-    loco = Table("left-out corpus", "labels", "UA", "WA", "macro-F1", "ECE T=1", "ECE calibrated",
-                 title="leave one corpus out (full model, audio only; temperature from validation speakers of the other corpora)")
-    result["leave_one_corpus_out"] = {}
-    for corpus in CORPORA:
-        head = train(_indices(data, lambda c: _unseen(c) and c.corpus != corpus), settings, f"without {corpus}")
-        raw = score_clips(head, clip_inputs(head, data, _indices(data, lambda c: c.corpus == corpus)), use_text=False)
-        calibrate(head, clip_inputs(head, data, _indices(data, lambda c: c.speaker in VALIDATION_SPEAKERS and c.corpus != corpus)))
-        scored = score_clips(head, clip_inputs(head, data, _indices(data, lambda c: c.corpus == corpus)), use_text=False)
-        scored["ece_before"] = raw["ece"]
-        result["leave_one_corpus_out"][corpus] = scored
-        loco.add_row(corpus, str(len(scored["labels"])), _pct(scored["ua"]), _pct(scored["wa"]),
-                     f"{scored['macro_f1']:.3f}", f"{raw['ece']:.3f}", f"{scored['ece']:.3f}")
-    mean_ua = float(np.mean([r["ua"] for r in result["leave_one_corpus_out"].values()]))
-    loco.add_row("mean", "", _pct(mean_ua), "", "", "", "")
-    console.print(loco)
-
     result["vad"] = score_vad(full, data.text["emobank"], "test", clip_inputs(full, data, test_idx))
     result["speed"] = inference_speed(full, data, test_idx)
-    other = Table("figure", "value", title="calibration, valence/arousal and inference cost (2 CPU threads)")
+    other = Table("figure", "value", title="calibration (full model), valence/arousal and inference cost (2 CPU threads)")
     for key, value in {**calibration, **result["vad"], **result["speed"]}.items():
         other.add_row(key, f"{value:.1f}" if key.endswith("_per_s") else f"{value:.3f}")
     console.print(other)
@@ -203,3 +203,9 @@ def full_report(data: TrainingData, settings: TrainSettings, console: Console, t
     out.write_text(json.dumps(result, indent=1, default=float))
     console.print(f"wrote {out}")
     return result
+
+
+def _with_temperature(head: EmotionHead, temperature: float) -> EmotionHead:
+    """The same weights with another temperature (to score calibration before and after)."""
+    metadata = replace(head.metadata, temperature=temperature)
+    return EmotionHead(head.model, metadata, head.audio_mean, head.audio_std, head.device)

@@ -6,6 +6,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -16,14 +17,15 @@ from ..emotion.fusion import FusedEmotionModel, FusionConfig, fusion_loss
 from ..emotion.head import EmotionHead, HeadMetadata
 from .data import AudioNormaliser, TrainingData
 from .extract import FEATURE_CONVENTION
+from .feature_cache import cache_key
 from .samples import Sample, collate, crop_frames
 
-__all__ = ["TrainSettings", "train_head"]
+__all__ = ["TrainSettings", "train_head", "cached_train_head"]
 
 
 @dataclass(frozen=True)
 class TrainSettings:
-    epochs: int = 4
+    epochs: int = 2
     batch_size: int = 128
     learning_rate: float = 2e-3
     weight_decay: float = 0.05
@@ -47,7 +49,7 @@ class TrainSettings:
     gated: bool = True
     # Encoder layers the head reads, and how it mixes them (chosen on validation speakers and
     # leave-one-corpus-out: the model card's selection table).
-    audio_layers: tuple[int, ...] = (2, 3, 4)
+    audio_layers: tuple[int, ...] = (1, 2, 3, 4)
     layer_mix: str = "concat"
     seed: int = 0
 
@@ -77,9 +79,9 @@ def _epoch_samples(data: TrainingData, clip_indices: list[int], norm: AudioNorma
     labels = data.labels
     all_labels = np.ones(len(labels), bool)
     corpus_allowed = data.corpus_labels(clip_indices)
-    sentences = [(name, i) for name in ("goemotions-train", "meld-train")
-                 for i in range(len(data.text[name].sentences))]
-    by_label = {name: data.text[name].by_label() for name in ("goemotions-train", "meld-train")}
+    text_sets = ("goemotions-train", "meld-train") if settings.use_text else ()
+    sentences = [(name, i) for name in text_sets for i in range(len(data.text[name].sentences))]
+    by_label = {name: data.text[name].by_label() for name in text_sets}
     emotional = [label for label in labels if label != "neutral"]
     samples: list[Sample] = []
 
@@ -89,8 +91,8 @@ def _epoch_samples(data: TrainingData, clip_indices: list[int], norm: AudioNorma
             y = labels.index(clip.label)
             allowed = corpus_allowed[clip.corpus]
             frames = norm.clip(i)
-            own_text = data.clip_text[i] if clip.text and rng.random() < settings.own_transcript_rate else None
-            text = np.asarray(own_text, np.float32) if settings.use_text and own_text is not None else None
+            own = settings.use_text and clip.text and rng.random() < settings.own_transcript_rate
+            text = np.asarray(data.clip_text[i], np.float32) if own else None
             samples.append(Sample(_augment(frames, settings, rng), text, y, CATEGORY_VAD[clip.label], allowed))
             if settings.use_text and rng.random() < settings.pseudo_pair_rate:  # a label-congruent pseudo-pair
                 name = "goemotions-train" if rng.random() < 0.7 else "meld-train"
@@ -132,6 +134,19 @@ def _epoch_samples(data: TrainingData, clip_indices: list[int], norm: AudioNorma
     return samples
 
 
+def _batches(samples: list[Sample], size: int, rng: np.random.Generator) -> list[list[Sample]]:
+    """Batches of samples with audio, and batches of text-only samples slotted in at random places:
+    a text-only batch then pads no audio frames (a third of an epoch's samples are sentences)."""
+    with_audio = [s for s in samples if s.audio is not None]
+    text_only = [s for s in samples if s.audio is None]
+    audio_batches = [with_audio[b : b + size] for b in range(0, len(with_audio), size)]
+    text_batches = [text_only[b : b + size] for b in range(0, len(text_only), size)]
+    n = len(audio_batches) + len(text_batches)
+    text_at = set(rng.choice(n, len(text_batches), replace=False).tolist()) if text_batches else set()
+    audio_iter, text_iter = iter(audio_batches), iter(text_batches)
+    return [next(text_iter) if i in text_at else next(audio_iter) for i in range(n)]
+
+
 def train_head(data: TrainingData, clip_indices: list[int], settings: TrainSettings = TrainSettings(),
                progress: Callable[[int, int], None] | None = None) -> EmotionHead:
     """Train on the given clips (and the text corpora' train splits); return a ready head."""
@@ -143,7 +158,8 @@ def train_head(data: TrainingData, clip_indices: list[int], settings: TrainSetti
     model = FusedEmotionModel(config)
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     samples = _epoch_samples(data, clip_indices, norm, settings, rng)
-    total = math.ceil(len(samples) / settings.batch_size) * settings.epochs
+    n_audio = sum(s.audio is not None for s in samples)
+    total = (math.ceil(n_audio / settings.batch_size) + math.ceil((len(samples) - n_audio) / settings.batch_size)) * settings.epochs
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=settings.learning_rate,
                                                     total_steps=total, pct_start=0.1)
     step = 0
@@ -151,8 +167,8 @@ def train_head(data: TrainingData, clip_indices: list[int], settings: TrainSetti
     for epoch in range(settings.epochs):
         if epoch:
             samples = _epoch_samples(data, clip_indices, norm, settings, rng)
-        for b in range(0, len(samples), settings.batch_size):
-            batch = collate(samples[b : b + settings.batch_size], config.text_dim, config.audio_dim)
+        for chunk in _batches(samples, settings.batch_size, rng):
+            batch = collate(chunk, config.text_dim, config.audio_dim)
             if settings.feature_noise:
                 batch.audio += settings.feature_noise * torch.randn_like(batch.audio) * batch.audio_mask.unsqueeze(-1)
             out = model(batch.text, batch.text_mask, batch.audio, batch.audio_mask)
@@ -176,3 +192,24 @@ def train_head(data: TrainingData, clip_indices: list[int], settings: TrainSetti
         extra={"settings": settings.__dict__},
     )
     return EmotionHead(model, metadata, norm.mean, norm.std)
+
+
+def cached_train_head(data: TrainingData, clip_indices: list[int], settings: TrainSettings, cache_dir: Path | None,
+                      progress: Callable[[int, int], None] | None = None) -> EmotionHead:
+    """``train_head``, remembered on disk: training is seeded and deterministic, so a head trained
+    on the same features, clips and settings is reused (the report's reruns cost seconds). An
+    audio-only head does not depend on the text encoder, so its key leaves it out."""
+    if cache_dir is None:
+        return train_head(data, clip_indices, settings, progress)
+    text_encoder = data.text_encoder if settings.use_text else None
+    key = cache_key(__version__, FEATURE_CONVENTION, data.audio_encoder, text_encoder, data.frame_layers,
+                    data.frames.data.shape, sorted(clip_indices), sorted(settings.__dict__.items()))
+    path = Path(cache_dir) / f"head-{key}.safetensors"
+    if path.is_file():
+        head = EmotionHead.load(path)
+        head.metadata.text_encoder = data.text_encoder
+        return head
+    head = train_head(data, clip_indices, settings, progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    head.save(path)  # atomic: a killed run leaves no half-written head
+    return head
