@@ -149,7 +149,7 @@ def test_a_skipped_stretch_is_decoded_again():
     assert tried >= 1
     new = [w for s in found for w in s.words]
     text = "".join(w.text for w in new).lower()
-    assert "dogs" in text and "sitting" in text
+    assert "sitting by the door" in text  # (tiny.en may hear "dogs" as "does")
     assert all(w.start >= t2 - 0.3 for w in new)
     # the first utterance was covered: nothing of it comes back
     assert "kids" not in text

@@ -43,6 +43,9 @@ class DecodeOptions:
     vad_min_silence_ms: int = 2000
     vad_speech_pad_ms: int = 400
     # our passes
+    # The second pass (a stretch decoded again on its own) runs once, at these temperatures: its
+    # output is checked by the guards and dropped when it fails, so no long fallback is needed.
+    retry_temperature: tuple[float, ...] = (0.0,)
     detect_on_speech: bool = True  # detect the language on the speech stretches (else Whisper's first window)
     rescue: bool = True  # decode again the speech stretches that got no word
     guard: bool = True  # drop failed decodes (guards: words per second, loops) and decode their speech again
@@ -70,8 +73,9 @@ class DecodeOptions:
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise ValueError(f"unknown decode settings: {', '.join(unknown)}")
-        values = {k: (tuple(v) if k == "temperature" and isinstance(v, (list, tuple)) else
-                      (v,) if k == "temperature" else v) for k, v in values.items()}
+        temps = ("temperature", "retry_temperature")
+        values = {k: (tuple(v) if k in temps and isinstance(v, (list, tuple)) else
+                      (v,) if k in temps else v) for k, v in values.items()}
         return cls(**values)
 
 
@@ -85,11 +89,14 @@ class RawSegment:
 
 def decode(model, audio: np.ndarray, language: str | None, options: DecodeOptions, *, offset: float = 0.0,
            vad_filter: bool = True, condition_on_previous_text: bool | None = None,
+           temperature: tuple[float, ...] | None = None,
            progress: Callable[[float], None] | None = None) -> tuple[list[RawSegment], object]:
     """One faster-whisper pass: (segments of raw words with times + ``offset``, its info)."""
     kwargs = options.whisper_kwargs()
     if condition_on_previous_text is not None:
         kwargs["condition_on_previous_text"] = condition_on_previous_text
+    if temperature is not None:
+        kwargs["temperature"] = list(temperature)
     pieces, info = model.transcribe(audio, language=language, word_timestamps=True, vad_filter=vad_filter,
                                     vad_parameters=options.vad_parameters() if vad_filter else None, **kwargs)
     duration = len(audio) / SAMPLE_RATE
@@ -126,7 +133,7 @@ def rescue_skipped(model, audio: np.ndarray, segments: list[RawSegment], regions
         lo, hi = max(0.0, a - pad), min(duration, b + pad)
         piece = audio[int(lo * SAMPLE_RATE): int(hi * SAMPLE_RATE)]
         new, _ = decode(model, piece, language, options, offset=lo, vad_filter=False,
-                        condition_on_previous_text=False)
+                        condition_on_previous_text=False, temperature=options.retry_temperature)
         for seg in new:
             kept = [w for w in seg.words
                     if not any(norm_text(o.text) == norm_text(w.text) and o.start < w.end and o.end > w.start
