@@ -27,7 +27,10 @@ class DecodeOptions:
     """Recogniser settings (faster-whisper 1.2.1 names) and our own passes."""
 
     beam_size: int = 5
-    temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    # One beam-search decode, no sampling fallback (faster-whisper's default retries at 0.2 … 1.0,
+    # up to six decodes a window on hard audio): the guards catch what fallback was for (loops,
+    # runaway text), and the word benchmark found as many words without it (docs/benchmarks.md).
+    temperature: tuple[float, ...] = (0.0,)
     # Without the previous text as prompt, a repeated sentence is not continued into a loop
     # (measured: benchmarks/word_accuracy.py); with the silence threshold, Whisper skips silence
     # around a suspected hallucination. Both put fewer words outside the speech.
