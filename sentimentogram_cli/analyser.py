@@ -188,13 +188,13 @@ class Analyser:
                                  device=self.device, backend=self.backend, progress=progress)
 
     def _recognise(self, chunks: list[np.ndarray], n_samples: int, segments: Sequence[Segment],
-                   options: AnalysisOptions, progress) -> list[Line]:
+                   options: AnalysisOptions, progress, language: str | None = None) -> list[Line]:
         from .emotion.recognise import recognise_chunks
 
         if not any(s.words for s in segments):  # no speech: no encoder needs loading
             return []
         return recognise_chunks(chunks, n_samples, segments, self.head, self.audio_encoder, self.text_encoder,
-                                window=options.window, hop=options.hop, progress=progress)
+                                window=options.window, hop=options.hop, progress=progress, language=language)
 
     # ---- the whole analysis -------------------------------------------------------------------
 
@@ -259,7 +259,8 @@ class Analyser:
 
         chunks, n = stage("decode", load)
         transcript = stage("transcribe", lambda r: self._transcribe(chunks, n, options.language, r))
-        lines = stage("emotions", lambda r: self._recognise(chunks, n, transcript.segments, options, r))
+        lines = stage("emotions", lambda r: self._recognise(chunks, n, transcript.segments, options, r,
+                                                            transcript.language))
         return Analysis(
             source=name, media_kind=kind, duration=duration or round(n / SAMPLE_RATE, 3),
             language=transcript.language, labels=list(head.labels), lines=lines,
