@@ -35,7 +35,7 @@ STAGES = ("decode", "transcribe", "emotions")
 ProgressCallback = Callable[[str, float], None]
 # A 16 kHz mono float32 recording, or a file (path, or what media.probe said about it).
 MediaInput = str | os.PathLike | MediaInfo | np.ndarray
-_ANALYSIS_VERSION = 3  # bump when the analysis code changes what it produces: old cache entries miss
+_ANALYSIS_VERSION = 4  # bump when the analysis code changes what it produces: old cache entries miss
 _WINDOW_RANGE = (0.5, 30.0)  # seconds
 _MIN_HOP = 0.1
 
