@@ -138,7 +138,7 @@ def head_checkpoint_path() -> Path:
 
 
 # The fine-tuned top layers of MiniLM that ship in this package (emotion.text_delta).
-_TEXT_DELTA_SHA256 = "unset"
+_TEXT_DELTA_SHA256 = "5258222fed4dde512dfdf4aa8ed97610ba2e60a43c5e3dafc2726668024fe384"
 
 
 def text_delta_path(verify: bool = True) -> Path:

@@ -68,9 +68,10 @@ def run_train(data_dir: Path, out: Path, cache_dir: Path, hold_out: list[str], e
     head.metadata.extra["held_out"] = sorted(held)
     validation = [i for i, c in enumerate(data.clips) if c.speaker in held & VALIDATION_SPEAKERS]
     if validation:
-        fit = calibrate(head, clip_inputs(head, data, validation))
-        console.print(f"temperature {fit['temperature']:.2f} (validation speakers: ECE {fit['ece_before']:.3f} → "
-                      f"{fit['ece_after']:.3f})")
+        inputs = clip_inputs(head, data, validation)
+        fit = calibrate(head, inputs)
+        console.print(f"validation speakers, audio only: UA {score_clips(head, inputs, use_text=False)['ua']:.1%}; "
+                      f"temperature {fit['temperature']:.2f} (ECE {fit['ece_before']:.3f} → {fit['ece_after']:.3f})")
     head.save(out)
     console.print(f"wrote {out}")
     tested = [i for i, c in enumerate(data.clips) if c.speaker in held - VALIDATION_SPEAKERS]

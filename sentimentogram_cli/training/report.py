@@ -152,7 +152,7 @@ def inference_speed(head: EmotionHead, data: TrainingData, test_idx: list[int]) 
 
 
 def full_report(data: TrainingData, settings: TrainSettings, console: Console, train: Trainer,
-                out: Path = Path("reports/emotion_head.json"), loco_epochs: int = 1, baselines: bool = False,
+                out: Path = Path("reports/emotion_head.json"), loco_epochs: int = 2, baselines: bool = False,
                 save_full_model: Path | None = None, heads_dir: Path | None = None) -> dict:
     """Every figure of the model card. The layer choice and the temperature come from validation
     speakers and leave-one-corpus-out; the test actors are only scored. ``baselines`` also trains
