@@ -54,7 +54,7 @@ def plot(results: dict, png: Path) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--heads", default=".cache/heads/without-{corpus}.safetensors",
+    parser.add_argument("--heads", default=".cache/heads/loco/without-{corpus}.safetensors",
                         help="the leave-one-corpus-out heads, {corpus} standing for the corpus left out")
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--cache", type=Path, default=Path(".cache/features"))
@@ -65,6 +65,7 @@ def main(argv=None) -> int:
     parser.add_argument("--shares", default="0.20,0.10,0.05,0.50", help="in the order they are run")
     parser.add_argument("--methods", default=None, help="comma-separated method names (default: all)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 runs faster on a busy machine)")
+    parser.add_argument("--wait", type=float, default=0, help="minutes to wait for a head still being trained")
     parser.add_argument("--table-only", action="store_true", help="print the tables and plot from the JSON, run nothing")
     args = parser.parse_args(argv)
 
@@ -94,7 +95,12 @@ def main(argv=None) -> int:
         frames = clip_frames(clips, encoder, args.cache)
 
         def head_for(corpus: str) -> EmotionHead:
-            return EmotionHead.load(Path(args.heads.format(corpus=corpus)))
+            path = Path(args.heads.format(corpus=corpus))
+            deadline = time.time() + 60 * args.wait
+            while not path.is_file() and time.time() < deadline:
+                time.sleep(20)
+            time.sleep(2 if path.is_file() else 0)  # a head appears by rename: complete once there
+            return EmotionHead.load(path)
 
         methods = args.methods.split(",") if args.methods else list(METHODS)
         start = time.time()

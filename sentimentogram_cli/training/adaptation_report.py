@@ -81,7 +81,7 @@ def logistic_baseline(features: np.ndarray, labels: list[str], train: list[int],
     from sklearn.preprocessing import StandardScaler
 
     def fit(c, rows):
-        model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, class_weight="balanced",
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=300, tol=1e-3, class_weight="balanced",
                                                                    random_state=seed))
         return model.fit(features[rows], [labels[i] for i in rows])
 
@@ -113,19 +113,19 @@ def run_comparison(clips: list[Clip], frames, frame_layers: tuple[int, ...], ide
         tmp.write_text(json.dumps(results, indent=1))
         tmp.replace(out)
 
-    for corpus in corpora:
-        head = None
-        for draw in range(draws):
-            for share in shares:
+    prepared: dict[str, tuple] = {}  # corpus → head, clips and frames, moments, baseline features
+    for share in shares:  # every corpus at one share before the next share
+        for corpus in corpora:
+            for draw in range(draws):
                 key = f"{corpus}/{share:.2f}/{draw}"
-                done = results["runs"].get(key, {})
-                if all(m in done for m in (ZERO_SHOT, *methods)):
+                if all(m in results["runs"].get(key, {}) for m in (ZERO_SHOT, *methods)):
                     continue
-                if head is None:
+                if corpus not in prepared:
                     head, data, views, moments = _prepare(clips, frames, frame_layers, identity, head_for, corpus)
-                    features = _pooled_stats([views[k] for k in range(len(data.clips))])
+                    prepared[corpus] = (head, data, views, moments,
+                                        _pooled_stats([views[k] for k in range(len(data.clips))]))
                 run = results["runs"].setdefault(key, {})
-                _one_run(head, data, views, moments, features, share, draw, run, methods, key, log, save)
+                _one_run(*prepared[corpus], share, draw, run, methods, key, log, save)
     save()
     return results
 

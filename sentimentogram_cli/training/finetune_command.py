@@ -96,15 +96,16 @@ def run_finetune(labels_csv: Path, out: Path, head_path: Path | None, cache_dir:
         raise OutputError(f"cannot write {out}: no folder {out.parent}")
     head = EmotionHead.load(head_path)
     device = resolve_device(device)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     data = encode_user_clips(clips, head, Path(cache_dir), device)
-    encoded = time.perf_counter() - start
+    encoded, encoded_cpu = time.perf_counter() - start, time.process_time() - cpu
     train, validation = labelled_split(clips, labelled, settings.validation_share, settings.seed)
     unlabelled = [i for i, c in enumerate(clips) if not c.label] if settings.alignment else []
     labels = adapted_labels(head.labels, [clips[i].label for i in train])
     left_out = sorted({clips[i].label for i in validation} - set(labels))
     use_text = any(c.text for c in clips)
-    console.print(f"{len(clips)} clips ({len(labelled)} labelled) encoded in {encoded:.1f} s; training on "
+    console.print(f"{len(clips)} clips ({len(labelled)} labelled) encoded in {encoded:.1f} s ({encoded_cpu:.0f} s of "
+                  f"CPU time); training on "
                   f"{len(train)} clips of {len({clips[i].speaker for i in train})} speakers, validating on "
                   f"{len(validation)} clips of {len({clips[i].speaker for i in validation})} held-out speakers")
     new = [label for label in labels if label not in head.labels]
@@ -112,9 +113,9 @@ def run_finetune(labels_csv: Path, out: Path, head_path: Path | None, cache_dir:
     if left_out:
         console.print(f"[yellow]note:[/] {', '.join(left_out)} only among the validation speakers: not learnt")
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = finetune_head(head, data, train, validation, settings, unlabelled=unlabelled, use_text=use_text)
-    trained = time.perf_counter() - start
+    trained, trained_cpu = time.perf_counter() - start, time.process_time() - cpu
     val_labels = [clips[i].label for i in validation]
     views = clip_views(head, data, validation)
     text = [data.clip_text[i] if clips[i].text else None for i in validation] if use_text else None
@@ -127,7 +128,8 @@ def run_finetune(labels_csv: Path, out: Path, head_path: Path | None, cache_dir:
     })
     with atomic_path(out, ".safetensors") as part:
         result.head.save(part)
-    console.print(f"trained {result.epochs} epochs in {trained:.1f} s (kept epoch {result.best_epoch}); "
+    console.print(f"trained {result.epochs} epochs in {trained:.1f} s ({trained_cpu:.0f} s of CPU time; kept epoch "
+                  f"{result.best_epoch}); "
                   f"temperature {result.head.metadata.temperature:.2f}")
     console.print(f"[bold]validation speakers ({'audio + transcript' if use_text else 'audio only'}), UA: "
                   f"before {before['ua']:.1%} → after {after['ua']:.1%}[/] (n={after['n']})", highlight=False)
