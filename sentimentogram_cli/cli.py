@@ -344,7 +344,7 @@ def train(
     cache_dir: Path = typer.Option(Path(".cache/features"), "--cache", help="Encoder feature cache (reruns skip the encoders)."),
     hold_out: str = typer.Option(",".join(_HELD_OUT), help="Speakers kept out of training (comma-separated; empty for none). Held-out validation speakers (RAVDESS 13–16, ASED 61–65) fit the temperature; the others are scored."),
     text_delta: Optional[Path] = typer.Option(None, "--text-delta", help="Fine-tuned text layers (train-text) for the token embeddings. Default: the shipped ones.", show_default=False),
-    epochs: Optional[int] = typer.Option(None, help="Passes over the training samples (default 2, as the shipped head; with --finetune: at most this many, default 20, stopping early).", show_default=False),
+    epochs: Optional[int] = typer.Option(None, help="Passes over the training samples (default 4, as the shipped head; with --finetune: at most this many, default 20, stopping early).", show_default=False),
     seed: int = typer.Option(0, help="Random seed (results are reproducible for a given seed)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda: where the encoders run."),
     finetune: Optional[Path] = typer.Option(None, "--finetune", help="Adapt a trained head to your own clips instead: a CSV (path relative to it, label; text and speaker optional; an empty label marks an unlabelled clip). Needs two or more speakers: some are held out for validation. Ignores --data, --hold-out and --text-delta.", show_default=False),
@@ -359,7 +359,7 @@ def train(
         return
     from .training.commands import run_train
 
-    run_train(data_dir, out, cache_dir, [s for s in hold_out.split(",") if s], epochs or 2, seed, device, console, text_delta)
+    run_train(data_dir, out, cache_dir, [s for s in hold_out.split(",") if s], epochs or 4, seed, device, console, text_delta)
 
 
 @app.command("train-text")
@@ -382,14 +382,15 @@ def evaluate(
     data_dir: Path = typer.Option(SHARED_DATA, "--data", help="Shared data folder, for the full report."),
     cache_dir: Path = typer.Option(Path(".cache/features"), "--cache", help="Encoder feature cache."),
     report: bool = typer.Option(False, "--report", help="Train every baseline and leave-one-corpus-out model, and print the whole table (long)."),
-    epochs: int = typer.Option(2, help="Epochs for the full models --report trains (leave-one-corpus-out heads: 1)."),
+    epochs: int = typer.Option(4, help="Epochs for the full models --report trains (leave-one-corpus-out heads: 2)."),
     save_full_model: Optional[Path] = typer.Option(None, help="--report: also save the full model it trains (held-out actors 17–20 unseen) here.", show_default=False),
+    baselines: bool = typer.Option(False, "--baselines", help="--report: also train audio-only, text-only and concatenation heads for the fusion table (three more trainings)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
 ) -> None:
     """Score the emotion head: on your own clips (--labels), on the held-out split, or the full report."""
     from .training.commands import run_evaluate
 
-    run_evaluate(labels, checkpoint, data_dir, cache_dir, report, epochs, device, console, save_full_model)
+    run_evaluate(labels, checkpoint, data_dir, cache_dir, report, epochs, device, console, save_full_model, baselines)
 
 
 def main(argv: Sequence[str] | None = None) -> ExitStatus:

@@ -150,7 +150,8 @@ def _score_csv(labels_csv: Path, head: EmotionHead, cache_dir: Path, device: str
 
 
 def run_evaluate(labels: Path | None, checkpoint: Path | None, data_dir: Path, cache_dir: Path, report: bool,
-                 epochs: int, device: str, console: Console, save_full_model: Path | None = None) -> None:
+                 epochs: int, device: str, console: Console, save_full_model: Path | None = None,
+                 baselines: bool = False) -> None:
     if report:
         from .report import full_report
 
@@ -158,7 +159,7 @@ def run_evaluate(labels: Path | None, checkpoint: Path | None, data_dir: Path, c
         heads = cache_dir.parent / "heads"
         full_report(data, TrainSettings(epochs=epochs), console,
                     lambda indices, settings, title: train_with_progress(data, indices, settings, console, title, heads),
-                    save_full_model=save_full_model, heads_dir=heads)
+                    baselines=baselines, save_full_model=save_full_model, heads_dir=heads)
         return
     head = EmotionHead.load(checkpoint)
     if labels is not None:

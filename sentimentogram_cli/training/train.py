@@ -25,7 +25,7 @@ __all__ = ["TrainSettings", "train_head", "cached_train_head"]
 
 @dataclass(frozen=True)
 class TrainSettings:
-    epochs: int = 2
+    epochs: int = 4
     batch_size: int = 128
     learning_rate: float = 2e-3
     weight_decay: float = 0.05
