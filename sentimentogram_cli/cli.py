@@ -15,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .cli_shared import SHARED_DATA, AgeGroup, Backend, Culture, Device, console
+from . import cli_training
+from .cli_shared import AgeGroup, Backend, Culture, Device, console
 from .constants import VERSION
 from .errors import ExitStatus, UsageError, as_error
 from .preferences.commands import app as prefs_app
@@ -332,65 +333,11 @@ def styles(
     Console().print(table)
 
 
-# --- training and evaluation of the emotion head -------------------------------------------
+# --- training and evaluation of the emotion head (cli_training.py), last in --help ------------
 
-# Test actors 17–20 (scored) and validation speakers (temperature): what the shipped head never saw.
-_HELD_OUT = [f"ravdess-{a}" for a in range(13, 21)] + [f"ased-{a}" for a in range(61, 66)]
-
-@app.command()
-def train(
-    data_dir: Path = typer.Option(SHARED_DATA, "--data", help="Folder with emotional_speech/ and text/ (../shared/data layout)."),
-    out: Path = typer.Option(Path("emotion_head.safetensors"), "--out", "-o", help="Where to write the trained head."),
-    cache_dir: Path = typer.Option(Path(".cache/features"), "--cache", help="Encoder feature cache (reruns skip the encoders)."),
-    hold_out: str = typer.Option(",".join(_HELD_OUT), help="Speakers kept out of training (comma-separated; empty for none). Held-out validation speakers (RAVDESS 13–16, ASED 61–65) fit the temperature; the others are scored."),
-    text_delta: Optional[Path] = typer.Option(None, "--text-delta", help="Fine-tuned text layers (train-text) for the token embeddings. Default: the shipped ones.", show_default=False),
-    epochs: Optional[int] = typer.Option(None, help="Passes over the training samples (default 4, as the shipped head; with --finetune: at most this many, default 20, stopping early).", show_default=False),
-    seed: int = typer.Option(0, help="Random seed (results are reproducible for a given seed)."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda: where the encoders run."),
-    finetune: Optional[Path] = typer.Option(None, "--finetune", help="Adapt a trained head to your own clips instead: a CSV (path relative to it, label; text and speaker optional; an empty label marks an unlabelled clip). Needs two or more speakers: some are held out for validation. Ignores --data, --hold-out and --text-delta.", show_default=False),
-    head: Optional[Path] = typer.Option(None, "--head", help="With --finetune: the head to start from. Default: the shipped one.", show_default=False),
-) -> None:
-    """Train the fused text+audio emotion head from the shared corpora, or adapt one to your clips (--finetune)."""
-    if finetune is not None:
-        from .training.finetune import FinetuneSettings
-        from .training.finetune_command import run_finetune
-
-        run_finetune(finetune, out, head, cache_dir, FinetuneSettings(max_epochs=epochs or 20, seed=seed), device, console)
-        return
-    from .training.commands import run_train
-
-    run_train(data_dir, out, cache_dir, [s for s in hold_out.split(",") if s], epochs or 4, seed, device, console, text_delta)
-
-
-@app.command("train-text")
-def train_text(
-    data_dir: Path = typer.Option(SHARED_DATA, "--data", help="Folder with text/goemotions_ekman and text/meld (../shared/data layout)."),
-    out: Path = typer.Option(Path("text_encoder_delta.safetensors"), "--out", "-o", help="Where to write the fine-tuned layers."),
-    epochs: int = typer.Option(1, help="Passes over GoEmotions + MELD train (the shipped delta: 1)."),
-    seed: int = typer.Option(0, help="Random seed."),
-) -> None:
-    """Fine-tune the text encoder's top layers for emotion (GoEmotions + MELD train): a small delta file."""
-    from .training.commands import run_finetune_text
-
-    run_finetune_text(data_dir, out, epochs, seed, console)
-
-
-@app.command()
-def evaluate(
-    labels: Optional[Path] = typer.Option(None, "--labels", help="A clip CSV (path relative to it, label; text optional) to score the head on."),
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Head to score (default: the shipped one)."),
-    data_dir: Path = typer.Option(SHARED_DATA, "--data", help="Shared data folder, for the full report."),
-    cache_dir: Path = typer.Option(Path(".cache/features"), "--cache", help="Encoder feature cache."),
-    report: bool = typer.Option(False, "--report", help="Train every baseline and leave-one-corpus-out model, and print the whole table (long)."),
-    epochs: int = typer.Option(4, help="Epochs for the full models --report trains (leave-one-corpus-out heads: 2)."),
-    save_full_model: Optional[Path] = typer.Option(None, help="--report: also save the full model it trains (held-out actors 17–20 unseen) here.", show_default=False),
-    baselines: bool = typer.Option(False, "--baselines", help="--report: also train audio-only, text-only and concatenation heads for the fusion table (three more trainings)."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
-) -> None:
-    """Score the emotion head: on your own clips (--labels), on the held-out split, or the full report."""
-    from .training.commands import run_evaluate
-
-    run_evaluate(labels, checkpoint, data_dir, cache_dir, report, epochs, device, console, save_full_model, baselines)
+app.command()(cli_training.train)
+app.command("train-text")(cli_training.train_text)
+app.command()(cli_training.evaluate)
 
 
 def main(argv: Sequence[str] | None = None) -> ExitStatus:
