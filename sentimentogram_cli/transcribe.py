@@ -18,7 +18,7 @@ from .assets import BUNDLED_ASR_MODEL, load_whisper
 from .constants import CHUNK_SAMPLES, SAMPLE_RATE
 from .devices import resolve_device
 from .errors import ModelError, SentimentogramError
-from .transcription.decoding import DecodeOptions, RawSegment, decode, rescue_skipped
+from .transcription.decoding import DecodeOptions, RawSegment, decode, rescue_skipped, token_budget
 from .transcription.guards import failure
 from .transcription.language import detect_language
 from .transcription.speech import envelope, speech_stretches
@@ -214,7 +214,8 @@ def _transcribe_faster(
         if language is None and options.detect_on_speech:
             guess = detect_language(model, audio, stretches)
             language, probability = guess.code, guess.probability
-        raw, info = decode(model, audio, language, options, progress=progress)
+        budget = token_budget(sum(b - a for a, b in stretches)) if stretches else None
+        raw, info = decode(model, audio, language, options, progress=progress, max_new_tokens=budget)
         if language is None:
             language, probability = info.language, float(info.language_probability)
         raw, notes = _second_pass(model, audio, raw, language, options, env, stretches)
