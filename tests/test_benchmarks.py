@@ -62,8 +62,8 @@ def test_speed_benchmark_short_mode(tmp_path):
     assert report["machine"]["cores"] >= 1 and report["head"]
     (summary,) = report["inputs"].values()
     assert summary["duration_s"] == pytest.approx(18.8, abs=0.3)
-    # Windows stay inside utterances: the example's 8 short sentences are about one window each.
-    assert summary["words"] >= 10 and summary["windows"] >= 8 and summary["paper_groups"] >= 10
+    # Windows stay inside utterances: the example's 7 short sentences (one per emotion) are a window or more each.
+    assert summary["words"] >= 10 and summary["windows"] >= 7 and summary["paper_groups"] >= 10
     stages = summary["stages_s"]
     assert set(stages) == {"decode", "transcribe", "encode audio", "encode text", "emotion head", "page", "other", "total"}
     assert all(stages[k] > 0 for k in ("decode", "transcribe", "encode audio", "encode text", "page"))
