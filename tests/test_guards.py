@@ -93,3 +93,11 @@ def test_a_looping_first_pass_is_dropped_and_its_speech_decoded_again():
     text = " ".join(w.text.strip(" ,.").lower() for w in words)
     assert text.count("kids") == 2 and text.count("door") == 2  # once per utterance
     assert len(words) / max(env.speech_seconds(0, duration), 1.0) <= MAX_WORDS_PER_SECOND
+
+
+def test_short_speech_gets_a_token_budget_long_speech_whisper_s_own():
+    from sentimentogram_cli.transcription.decoding import token_budget
+
+    assert token_budget(1.0) == 60 and token_budget(3.0) == 140
+    assert token_budget(0.0) == 20
+    assert token_budget(10.0) is None  # beyond 5 s: Whisper's own 448-token limit
