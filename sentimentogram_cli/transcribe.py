@@ -3,6 +3,12 @@
 The default backend is faster-whisper (CTranslate2) with its Silero VAD filter, which ships as an
 ONNX file inside the faster-whisper wheel, so it runs offline. openai-whisper is an optional
 backend (``pip install 'sentimentogram[openai-whisper]'``) mapped to the same dataclasses.
+
+With faster-whisper, one file is: the language detected once on its speech; one decode with the
+measured ``DecodeOptions``; failed decodes (too many words per second of speech, loops) dropped
+and their speech, with any other speech no word covers, decoded again stretch by stretch; then
+every word's time repaired (no word under 40 ms, none stacked, none in silence). What the guards
+did goes into ``Transcript.notes``. The parts live in ``transcription/``.
 """
 
 from __future__ import annotations
