@@ -72,7 +72,6 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from sentimentogram_cli.emotion.head import EmotionHead
     from sentimentogram_cli.training.adaptation_report import METHODS, markdown_table, run_comparison
 
     if not args.table_only:
@@ -94,13 +93,14 @@ def main(argv=None) -> int:
             return 3
         frames = clip_frames(clips, encoder, args.cache)
 
-        def head_for(corpus: str) -> EmotionHead:
+        def head_for(corpus: str) -> Path:
             path = Path(args.heads.format(corpus=corpus))
             deadline = time.time() + 60 * args.wait
             while not path.is_file() and time.time() < deadline:
                 time.sleep(20)
-            time.sleep(2 if path.is_file() else 0)  # a head appears by rename: complete once there
-            return EmotionHead.load(path)
+            if not path.is_file():
+                raise SystemExit(f"error: no head {path}: train the leave-one-corpus-out heads first")
+            return path
 
         methods = args.methods.split(",") if args.methods else list(METHODS)
         start = time.time()

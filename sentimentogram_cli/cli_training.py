@@ -30,7 +30,7 @@ def train(
     epochs: Optional[int] = typer.Option(None, help="Passes over the training samples (default 4, as the shipped head; with --finetune: at most this many, default 20, stopping early).", show_default=False),
     seed: int = typer.Option(0, help="Random seed (results are reproducible for a given seed)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda: where the encoders run."),
-    finetune: Optional[Path] = typer.Option(None, "--finetune", help="Adapt a trained head to your own clips instead: a CSV (path relative to it, label; text and speaker optional; an empty label marks an unlabelled clip). Needs two or more speakers: some are held out for validation. Ignores --data, --hold-out and --text-delta.", show_default=False),
+    finetune: Optional[Path] = typer.Option(None, "--finetune", help="Adapt a trained head to your own clips instead: a CSV (path relative to it, label; text and speaker optional). Needs two or more speakers: some are held out for validation. Ignores --data, --hold-out and --text-delta.", show_default=False),
     head: Optional[Path] = typer.Option(None, "--head", help="With --finetune: the head to start from. Default: the shipped one.", show_default=False),
 ) -> None:
     """Train the fused text+audio emotion head from the shared corpora, or adapt one to your clips (--finetune)."""

@@ -99,13 +99,16 @@ def logistic_baseline(features: np.ndarray, labels: list[str], train: list[int],
 
 
 def run_comparison(clips: list[Clip], frames, frame_layers: tuple[int, ...], identity: str,
-                   head_for: Callable[[str], EmotionHead], out: Path, draws: int = 1,
+                   head_for: Callable[[str], Path], out: Path, draws: int = 1,
                    corpora: Sequence[str] = CORPORA, shares: Sequence[float] = (0.20, 0.10, 0.05, 0.50),
                    methods: Sequence[str] = tuple(METHODS), log: Callable[[str], None] = print) -> dict:
-    """Every (corpus, share, draw, method) not yet in ``out``; ``out`` is rewritten after each."""
+    """Every (corpus, share, draw, method) not yet in ``out``; ``out`` is rewritten after each.
+    ``head_for(corpus)`` is the path of the head trained without the corpus; runs made from another
+    version of that file (its SHA-256 is kept) are dropped and made again."""
     out = Path(out)
     results = json.loads(out.read_text()) if out.is_file() else {}
     results.setdefault("runs", {})
+    results.setdefault("heads", {})
     results["methods"] = {name: (asdict(s) if s else "logistic regression") for name, s in METHODS.items()}
 
     def save():
@@ -118,16 +121,27 @@ def run_comparison(clips: list[Clip], frames, frame_layers: tuple[int, ...], ide
         for corpus in corpora:
             for draw in range(draws):
                 key = f"{corpus}/{share:.2f}/{draw}"
+                if corpus not in prepared and results["heads"].get(corpus) != _sha256(head_for(corpus)):
+                    results["runs"] = {k: v for k, v in results["runs"].items() if not k.startswith(f"{corpus}/")}
                 if all(m in results["runs"].get(key, {}) for m in (ZERO_SHOT, *methods)):
                     continue
                 if corpus not in prepared:
-                    head, data, views, moments = _prepare(clips, frames, frame_layers, identity, head_for, corpus)
+                    path = head_for(corpus)
+                    results["heads"][corpus] = _sha256(path)
+                    head, data, views, moments = _prepare(clips, frames, frame_layers, identity,
+                                                          lambda _: EmotionHead.load(path), corpus)
                     prepared[corpus] = (head, data, views, moments,
                                         _pooled_stats([views[k] for k in range(len(data.clips))]))
                 run = results["runs"].setdefault(key, {})
                 _one_run(*prepared[corpus], share, draw, run, methods, key, log, save)
     save()
     return results
+
+
+def _sha256(path: Path) -> str | None:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest() if Path(path).is_file() else None
 
 
 def _prepare(clips, frames, frame_layers, identity, head_for, corpus):

@@ -110,6 +110,9 @@ def run_finetune(labels_csv: Path, out: Path, head_path: Path | None, cache_dir:
                   f"{len(validation)} clips of {len({clips[i].speaker for i in validation})} held-out speakers")
     new = [label for label in labels if label not in head.labels]
     console.print(f"labels: {', '.join(labels)}" + (f" (new: {', '.join(new)})" if new else ""), highlight=False)
+    if len(labelled) < len(clips) and not settings.alignment:
+        console.print(f"note: {len(clips) - len(labelled)} clips without a label are not used (the recipe learns "
+                      f"from labelled clips only)")
     if left_out:
         console.print(f"[yellow]note:[/] {', '.join(left_out)} only among the validation speakers: not learnt")
 
