@@ -46,6 +46,7 @@ class BatchEntry:
     seconds: float = 0.0  # wall time for this input
     error: str = ""
     exit_status: int = ExitStatus.SUCCESS
+    notes: list[str] = field(default_factory=list)  # what the user should know (unsure language, dropped decodes)
 
 
 class BatchFailed(SentimentogramError):
@@ -153,7 +154,7 @@ def render_entry(item: BatchInput, *, analyser: Analyser, progress=None, **rende
         if item.error is not None:
             raise item.error
         result = render(item.path, analyser=analyser, progress=progress, **render_args)
-        entry = BatchEntry(item.name, result.status, result.duration, result.outputs)
+        entry = BatchEntry(item.name, result.status, result.duration, result.outputs, notes=list(result.notes))
     except Exception as exc:  # a bug must not cost the rest of the batch
         error = as_error(exc)
         entry = BatchEntry(item.name, "failed", error=str(error), exit_status=error.exit_status)
@@ -187,19 +188,21 @@ _STATUS_STYLE = {"rendered": "green", "restyled": "cyan", "skipped": "dim", "fai
 
 
 def results_table(report: BatchReport):
-    """A Rich table: each input, its status, the media's duration, and what it wrote (or why not)."""
+    """A Rich table: each input, its status, the media's duration, the time it took (and its real-time
+    factor, so a slow file stands out), and what it wrote (or why not), with its notes."""
     from rich.markup import escape
     from rich.table import Table
 
     n_failed = len(report.failed)
     table = Table(title=f"{len(report.entries)} inputs, {n_failed} failed" if n_failed else
                   f"{len(report.entries)} inputs", title_justify="left", header_style="bold")
-    for column in ("input", "status", "duration", "time", "outputs"):
+    for column in ("input", "status", "duration", "time", "× real time", "outputs"):
         table.add_column(column, overflow="fold")
     for e in report.entries:
         style = _STATUS_STYLE.get(e.status, "")
         what = (f"[red]{escape(e.error)}[/]" if e.status == "failed"
-                else "\n".join(escape(str(p)) for p in e.outputs))
+                else "\n".join([escape(str(p)) for p in e.outputs] + [f"[yellow]{escape(n)}[/]" for n in e.notes]))
+        rtf = f"{e.seconds / e.duration:.2f}" if e.duration and e.status == "rendered" else ""
         table.add_row(escape(e.name), f"[{style}]{e.status}[/]", f"{e.duration:.1f} s" if e.duration else "",
-                      f"{e.seconds:.1f} s", what)
+                      f"{e.seconds:.1f} s", rtf, what)
     return table

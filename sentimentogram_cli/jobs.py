@@ -19,6 +19,7 @@ from .analyser import AnalysisOptions, Analyser, ProgressCallback, StageTimer, d
 from .analysis import Analysis
 from .analysis_cache import AnalysisCache, cache_key
 from .constants import VERSION
+from .transcribe import LANGUAGE_UNSURE_BELOW
 from .errors import InputError, MediaError, OutputError
 from .media import MediaInfo, probe
 from .output.ass import to_ass
@@ -95,9 +96,13 @@ def _result(path: Path, analysis: Analysis, outputs: list[Path], seconds: dict, 
     words = analysis.words
     counts = Counter(w.emotion.emotion for w in words)
     mix = {label: round(k / len(words), 4) for label, k in counts.most_common()} if words else {}
+    notes = list(notes) + list(analysis.notes)
+    if analysis.language_probability < LANGUAGE_UNSURE_BELOW:
+        notes.append(f"language {analysis.language!r} detected with probability {analysis.language_probability:.2f} "
+                     f"(unsure): pass --language CODE if it is wrong")
     return RenderResult(input=path, outputs=outputs, duration=analysis.duration, language=analysis.language,
                         n_words=len(words), emotion_mix=mix, stage_seconds=dict(seconds), status=status,
-                        notes=list(notes))
+                        notes=notes)
 
 
 def _write(analysis: Analysis, paths: dict[str, Path], style: Style, media, embed: bool,
