@@ -29,7 +29,7 @@ from ..errors import InputError
 from .calibration import fit_temperature
 from .data import AudioNormaliser, TrainingData
 from .metrics import classification_metrics
-from .samples import crop_frames
+from .samples import crop_and_mask, crop_frames
 
 __all__ = ["FinetuneSettings", "FinetuneResult", "SourceMoments", "adapted_labels", "relabel_head",
            "speaker_split", "labelled_split", "clip_views", "predict_logits", "label_ua", "pooled_features", "source_moments",
@@ -225,13 +225,7 @@ def coral_loss(z: torch.Tensor, source: SourceMoments) -> torch.Tensor:
 
 
 def _augment(frames: np.ndarray, settings: FinetuneSettings, rng: np.random.Generator) -> np.ndarray:
-    frames = crop_frames(np.asarray(frames, np.float32), rng)
-    if settings.time_mask_rate and len(frames) > 10:
-        width = int(len(frames) * settings.time_mask_rate)
-        start = rng.integers(0, len(frames) - width)
-        frames = frames.copy()
-        frames[start : start + width] = 0.0
-    return frames
+    return crop_and_mask(np.asarray(frames, np.float32), rng, settings.time_mask_rate)
 
 
 def _audio_batch(views: list[np.ndarray], settings: FinetuneSettings, rng: np.random.Generator, dim: int):

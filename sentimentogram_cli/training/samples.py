@@ -15,7 +15,7 @@ import torch
 from ..constants import CATEGORY_VAD, HEAD_FRAMES_PER_SECOND, WINDOW_SECONDS
 from ..emotion.head import pad_batch
 
-__all__ = ["Sample", "Batch", "collate", "crop_frames", "WINDOW_FRAMES"]
+__all__ = ["Sample", "Batch", "collate", "crop_frames", "crop_and_mask", "WINDOW_FRAMES"]
 
 WINDOW_FRAMES = int(WINDOW_SECONDS * HEAD_FRAMES_PER_SECOND)
 
@@ -49,6 +49,18 @@ def crop_frames(frames: np.ndarray, rng: np.random.Generator | None) -> np.ndarr
         return frames
     start = rng.integers(0, len(frames) - WINDOW_FRAMES + 1) if rng is not None else (len(frames) - WINDOW_FRAMES) // 2
     return frames[start : start + WINDOW_FRAMES]
+
+
+def crop_and_mask(frames: np.ndarray, rng: np.random.Generator, time_mask_rate: float) -> np.ndarray:
+    """A random window-length crop with one stretch of ``time_mask_rate`` of its frames zeroed
+    (the frame-space augmentation of training and of fine-tuning; noise is added per batch)."""
+    frames = crop_frames(frames, rng)
+    if time_mask_rate and len(frames) > 10:
+        width = int(len(frames) * time_mask_rate)
+        start = rng.integers(0, len(frames) - width)
+        frames = frames.copy()
+        frames[start : start + width] = 0.0
+    return frames
 
 
 def category_vad(label: str) -> tuple[float, float, float]:

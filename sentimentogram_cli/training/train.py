@@ -18,7 +18,7 @@ from ..emotion.head import EmotionHead, HeadMetadata
 from .data import AudioNormaliser, TrainingData
 from .extract import FEATURE_CONVENTION
 from .feature_cache import cache_key
-from .samples import Sample, collate, crop_frames
+from .samples import Sample, collate, crop_and_mask
 
 __all__ = ["TrainSettings", "train_head", "cached_train_head"]
 
@@ -64,14 +64,7 @@ def _seed_everything(seed: int) -> np.random.Generator:
 
 
 def _augment(frames: np.ndarray, settings: TrainSettings, rng: np.random.Generator) -> np.ndarray:
-    """A random window-length crop with a stretch of frames masked (noise is added per batch)."""
-    frames = crop_frames(frames, rng)
-    if settings.time_mask_rate and len(frames) > 10:
-        width = int(len(frames) * settings.time_mask_rate)
-        start = rng.integers(0, len(frames) - width)
-        frames = frames.copy()
-        frames[start : start + width] = 0.0
-    return frames
+    return crop_and_mask(frames, rng, settings.time_mask_rate)
 
 
 def _epoch_samples(data: TrainingData, clip_indices: list[int], norm: AudioNormaliser,
