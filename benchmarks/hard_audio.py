@@ -148,7 +148,7 @@ def run_file(path: Path, models, asr_model: str, decode: dict, language: str | N
     from sentimentogram_cli.constants import CHUNK_SECONDS
     from sentimentogram_cli.emotion.recognise import recognise_chunks
     from sentimentogram_cli.media import iter_audio_chunks
-    from sentimentogram_cli.transcribe import transcribe_chunks
+    from sentimentogram_cli.transcription.transcribe import transcribe_chunks
 
     head, audio_encoder, text_encoder = models
     t0 = time.perf_counter()
@@ -172,7 +172,7 @@ def run_file(path: Path, models, asr_model: str, decode: dict, language: str | N
 
 def summarise(rows: list[dict]) -> dict:
     try:
-        from sentimentogram_cli.transcribe import LANGUAGE_UNSURE_BELOW
+        from sentimentogram_cli.transcription.transcribe import LANGUAGE_UNSURE_BELOW
     except ImportError:
         LANGUAGE_UNSURE_BELOW = 0.5
     from sentimentogram_cli.transcription.guards import find_loop

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 ALONE = """
 import json, sys, time
 from sentimentogram_cli.assets import load_whisper
-from sentimentogram_cli.transcribe import DecodeOptions
+from sentimentogram_cli.transcription.transcribe import DecodeOptions
 options = DecodeOptions()
 model = load_whisper(sys.argv[2], "cpu")
 segments, info = model.transcribe(sys.argv[1], word_timestamps=True, vad_filter=True,

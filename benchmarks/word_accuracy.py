@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sentimentogram_cli.analysis import Segment, Word  # noqa: E402
+from sentimentogram_cli.document import Segment, Word  # noqa: E402
 from sentimentogram_cli.constants import SAMPLE_RATE  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "emotional_speech"

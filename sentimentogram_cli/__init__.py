@@ -16,7 +16,8 @@ input to its files (render, restyle, burn).
 """
 
 from .analyser import STAGES, Analyser, AnalysisOptions, analyse
-from .analysis import SCHEMA_VERSION, AnalysedWord, Analysis, Line, Segment, Word, WordEmotion
+from .document import (SCHEMA_VERSION, AnalysedWord, Analysis, Cue, Line, Prosody, Segment, Speaker, Word,
+                       WordEmotion)
 from .analysis_cache import AnalysisCache
 from .constants import FORMATS, SAMPLE_RATE, VERSION
 from .errors import (DocumentError, ExitStatus, InputError, MediaError, ModelError, NoAudioError, OutputError,
@@ -36,7 +37,7 @@ __all__ = [
     # media in
     "probe", "MediaInfo", "decode_audio", "SAMPLE_RATE", "Word", "Segment",
     # the document
-    "Analysis", "Line", "AnalysedWord", "WordEmotion", "SCHEMA_VERSION",
+    "Analysis", "Line", "AnalysedWord", "WordEmotion", "Prosody", "Speaker", "Cue", "SCHEMA_VERSION",
     # styling and output
     "Style", "render_page", "write", "get_writer", "FORMATS",
     # whole jobs

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import SCHEMA_VERSION, Analysis, Line, Segment
+from .document import SCHEMA_VERSION, Analysis, Line, Segment
 from .analysis_cache import AnalysisCache, cache_key
 from .assets import BUNDLED_ASR_MODEL, head_checkpoint_path, whisper_model_identity
 from .constants import CHUNK_SAMPLES, CHUNK_SECONDS, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
 from .devices import check_device
 from .errors import ModelError, UsageError, as_error
 from .media import MediaInfo, iter_audio_chunks, probe
-from .transcribe import BACKENDS
+from .transcription.transcribe import BACKENDS
 
 __all__ = ["STAGES", "ProgressCallback", "StageTimer", "AnalysisOptions", "Analyser", "default_analyser", "analyse"]
 
@@ -182,7 +182,7 @@ class Analyser:
         return self._recognise(_chunked(audio), len(audio), segments, options, progress)
 
     def _transcribe(self, chunks: list[np.ndarray], n_samples: int, language: str | None, progress):
-        from .transcribe import transcribe_chunks
+        from .transcription.transcribe import transcribe_chunks
 
         return transcribe_chunks(chunks, n_samples, model_name=self.asr_model, language=language,
                                  device=self.device, backend=self.backend, progress=progress)

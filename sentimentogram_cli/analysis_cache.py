@@ -25,7 +25,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from .analysis import Analysis
+from .document import Analysis
 from .atomic import atomic_write_text
 from .errors import OutputError
 

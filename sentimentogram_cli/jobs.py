@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .analyser import AnalysisOptions, Analyser, ProgressCallback, StageTimer, default_analyser
-from .analysis import Analysis
+from .document import Analysis
 from .analysis_cache import AnalysisCache, cache_key
 from .constants import VERSION
-from .transcribe import LANGUAGE_UNSURE_BELOW
+from .transcription.transcribe import LANGUAGE_UNSURE_BELOW
 from .errors import InputError, MediaError, OutputError
 from .media import MediaInfo, probe
 from .output.ass import to_ass

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .analysis import WordEmotion
+from .document import WordEmotion
 from .colour import ensure_contrast, is_hex, mix, parse_hex, to_hex
 from .constants import AGE_GROUPS, CATEGORY_VAD, CULTURES, EMOTIONS
 from .errors import UsageError

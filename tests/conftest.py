@@ -29,7 +29,7 @@ def make_analysis():
     ``make_analysis(["Hello", "world"], step=0.3, per_line=5)``; pass ``emotions=[...]`` or
     ``confidence=`` to pin them; the VAD of each word is its emotion's typical VAD.
     """
-    from sentimentogram_cli.analysis import AnalysedWord, Analysis, Line, WordEmotion
+    from sentimentogram_cli.document import AnalysedWord, Analysis, Line, WordEmotion
     from sentimentogram_cli.constants import CATEGORY_VAD, EMOTIONS
 
     def build(texts, *, start=0.5, step=0.3, per_line=5, emotions=None, confidence=0.9,

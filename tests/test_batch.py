@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import sentimentogram_cli.emotion.recognise as emotions
-import sentimentogram_cli.transcribe as transcription
+import sentimentogram_cli.transcription.transcribe as transcription
 from sentimentogram_cli.analyser import Analyser
 from sentimentogram_cli.batch import BatchEntry, BatchReport, discover_inputs, is_single_file
 from sentimentogram_cli.constants import CHUNK_SAMPLES, SAMPLE_RATE
@@ -242,7 +242,7 @@ def test_chunked_recognition_matches_the_whole_recording(monkeypatch, tmp_path):
     from test_emotions import small_head
 
     from sentimentogram_cli.media import decode_audio
-    from sentimentogram_cli.transcribe import transcribe
+    from sentimentogram_cli.transcription.transcribe import transcribe
 
     audio = np.concatenate([decode_audio(RAVDESS / CLIPS[0]), np.zeros(3 * SAMPLE_RATE, np.float32),
                             decode_audio(RAVDESS / CLIPS[1])])

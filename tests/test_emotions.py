@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sentimentogram_cli.analysis import Segment, Word
+from sentimentogram_cli.document import Segment, Word
 from sentimentogram_cli.constants import EMOTIONS, HEAD_FRAMES_PER_SECOND, SAMPLE_RATE
 
 RAVDESS = Path(__file__).resolve().parents[2] / "shared/data/emotional_speech/ravdess/Actor_01"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sentimentogram_cli.analysis import Word
+from sentimentogram_cli.document import Word
 from sentimentogram_cli.constants import SAMPLE_RATE
 from sentimentogram_cli.transcription.guards import MAX_WORDS_PER_SECOND, failure, find_loop, words_per_second
 from sentimentogram_cli.transcription.speech import FRAME_SECONDS, Envelope
@@ -76,7 +76,7 @@ def test_a_looping_first_pass_is_dropped_and_its_speech_decoded_again():
     again on its own and comes back once, and the notes say so."""
     from sentimentogram_cli.assets import load_whisper
     from sentimentogram_cli.media import decode_audio
-    from sentimentogram_cli.transcribe import _second_pass
+    from sentimentogram_cli.transcription.transcribe import _second_pass
     from sentimentogram_cli.transcription.decoding import DecodeOptions, RawSegment
     from sentimentogram_cli.transcription.speech import envelope, speech_stretches
 

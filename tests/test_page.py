@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from sentimentogram_cli.analysis import AnalysedWord, Analysis, Line, WordEmotion
+from sentimentogram_cli.document import AnalysedWord, Analysis, Line, WordEmotion
 from sentimentogram_cli.constants import AGE_GROUPS, CULTURES, EMOTIONS
 from sentimentogram_cli.output.page import json_for_script, render_page
 from sentimentogram_cli.output.writers import write

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sentimentogram_cli.analysis import Word
+from sentimentogram_cli.document import Word
 from sentimentogram_cli.constants import SAMPLE_RATE
 from sentimentogram_cli.transcription.speech import FRAME_SECONDS, Envelope, envelope, merge_regions
 from sentimentogram_cli.transcription.timestamps import drop_stacked_repeats, repair_words

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sentimentogram_cli.analysis import Segment, Word
+from sentimentogram_cli.document import Segment, Word
 from sentimentogram_cli.constants import SAMPLE_RATE
 from sentimentogram_cli.devices import cuda_device_count, resolve_device
 from sentimentogram_cli.errors import ModelError, SentimentogramError
 from sentimentogram_cli.media import decode_audio
-from sentimentogram_cli.transcribe import Transcript, transcribe, transcript_from_openai_result
+from sentimentogram_cli.transcription.transcribe import Transcript, transcribe, transcript_from_openai_result
 
 ROOT = Path(__file__).resolve().parents[1]
 JFK_CANDIDATES = (ROOT / "examples" / "jfk.flac", ROOT.parent / "shared" / "data" / "examples" / "jfk.flac")

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from sentimentogram_cli.analysis import WordEmotion
+from sentimentogram_cli.document import WordEmotion
 from sentimentogram_cli.constants import AGE_GROUPS, CATEGORY_VAD, CULTURES, EMOTIONS
 from sentimentogram_cli.colour import contrast_ratio, ensure_contrast
 from sentimentogram_cli.errors import SentimentogramError, UsageError

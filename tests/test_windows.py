@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sentimentogram_cli.analysis import Word
+from sentimentogram_cli.document import Word
 from sentimentogram_cli.emotion.windows import (Window, aggregate_words, layout_utterance_windows, layout_windows,
                                                 overlap_matrix, utterance_ids, window_text)
 

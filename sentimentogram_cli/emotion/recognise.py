@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..analysis import AnalysedWord, Line, Segment
+from ..document import AnalysedWord, Line, Segment
 from ..constants import CHUNK_SAMPLES, HEAD_FRAMES_PER_SECOND, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
 from .features import SAMPLES_PER_HEAD_FRAME, frames_for_span
 from .windows import (UTTERANCE_GAP_SECONDS, aggregate_words, layout_utterance_windows, layout_windows,

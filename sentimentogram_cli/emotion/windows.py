@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis import Word, WordEmotion
+from ..document import Word, WordEmotion
 from ..constants import HOP_SECONDS, WINDOW_SECONDS
 
 __all__ = ["Window", "UTTERANCE_GAP_SECONDS", "word_spans", "utterance_ids", "layout_windows",

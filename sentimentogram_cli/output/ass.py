@@ -8,7 +8,7 @@ can become an override tag.
 
 from __future__ import annotations
 
-from ..analysis import Analysis
+from ..document import Analysis
 from ..colour import mix, parse_hex
 from ..style import Style
 from ..typography import WordStyle, style_word

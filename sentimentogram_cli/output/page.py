@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from ..analysis import Analysis, AnalysedWord
+from ..document import Analysis, AnalysedWord
 from ..assets import resource_dir
 from ..constants import AGE_GROUPS, CULTURES, EMOTIONS
 from ..errors import InputError

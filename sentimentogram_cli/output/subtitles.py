@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from ..analysis import Analysis, Line
+from ..document import Analysis, Line
 from ..style import Style
 from ..typography import WordStyle, css_font_stack
 

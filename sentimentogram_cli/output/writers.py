@@ -9,7 +9,7 @@ import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from ..analysis import Analysis
+from ..document import Analysis
 from ..atomic import atomic_write_text, remove_stale_temporaries
 from ..constants import FORMATS
 from ..errors import UsageError

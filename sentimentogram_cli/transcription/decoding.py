@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..analysis import Word
+from ..document import Word
 from ..constants import SAMPLE_RATE
 from .timestamps import norm_text
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..analysis import Word
+from ..document import Word
 from .speech import Envelope
 from .timestamps import norm_text
 

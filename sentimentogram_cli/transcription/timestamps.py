@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..analysis import Word
+from ..document import Word
 from .speech import FRAME_SECONDS, Envelope
 
 __all__ = ["MIN_WORD_SECONDS", "repair_words", "drop_stacked_repeats", "norm_text"]

@@ -1,7 +1,8 @@
-"""The analysis document: what the models found, as plain dataclasses and JSON.
+"""The analysis document: what the models found, as plain dataclasses and JSON (the bottom layer).
 
-Styling and rendering read only this document, so restyling never re-runs a model. It carries a
-schema version; documents of older versions are upgraded when read.
+Every other module may import this one; it imports only ``atomic`` and ``errors``. Styling and
+rendering read only this document, so restyling never re-runs a model. It carries a schema
+version; documents of older versions are upgraded when read.
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ from pathlib import Path
 from .atomic import atomic_write_text
 from .errors import DocumentError, InputError
 
-__all__ = ["SCHEMA_VERSION", "Word", "Segment", "WordEmotion", "AnalysedWord", "Line", "Analysis"]
+__all__ = ["SCHEMA_VERSION", "Word", "Segment", "WordEmotion", "Prosody", "AnalysedWord", "Line", "Speaker", "Cue",
+           "Analysis"]
 
 # 2: ``settings`` holds the analysis settings only (window, hop); version 1 also recorded the
 # culture and age of the last page written from it, which belong to the style, not the analysis.
 # 3: each line records its ``utterance`` (lines never span two; exports cut cues there); the
 # document records ``language_probability`` and the recogniser's ``notes`` (absent: 1.0, none).
-SCHEMA_VERSION = 3
+# 4: per word ``speaker``, ``prosody``, ``emphasis`` and ``emphasised``; per line ``speaker``; the
+# document's ``speakers`` (with talk time), ``cues`` (the caption segmentation every export shows)
+# and ``caption_rules`` (the rules the cues were cut by). Version 3 documents get no speakers, no
+# prosody and no cues: the writers cut cues for a document that has none.
+SCHEMA_VERSION = 4
 
 
 def _from_v1(data: dict) -> dict:
@@ -33,7 +39,12 @@ def _from_v2(data: dict) -> dict:
     return {**data, "lines": lines, "schema_version": 3}
 
 
-_UPGRADES = {1: _from_v1, 2: _from_v2}  # version -> the document one version up
+def _from_v3(data: dict) -> dict:
+    # Every new field has a default, so a version 3 document only needs its number raised.
+    return {**data, "schema_version": 4}
+
+
+_UPGRADES = {1: _from_v1, 2: _from_v2, 3: _from_v3}  # version -> the document one version up
 
 
 @dataclass
@@ -71,14 +82,29 @@ class WordEmotion:
 
 
 @dataclass
+class Prosody:
+    """How one word was said, each measure against its speaker's own running baseline (so a quiet
+    speaker's stressed word stands out as much as a loud speaker's)."""
+
+    loudness_db: float  # the word's level minus the speaker's baseline level, dB
+    pitch_semitones: float | None  # median pitch minus the speaker's baseline; None: unvoiced
+    duration_ratio: float  # the word's duration / the duration expected for its length
+
+
+@dataclass
 class AnalysedWord:
-    """A word of the transcript with its timing (seconds), probability and emotion."""
+    """A word of the transcript with its timing (seconds), probability and emotion; who said it
+    and how (prosody, emphasis) when those stages ran."""
 
     text: str
     start: float
     end: float
     probability: float
     emotion: WordEmotion
+    speaker: str | None = None  # a ``Speaker.id`` ("A", "B", …); None when speakers were off
+    prosody: Prosody | None = None  # None when prosody was off or the word too short to measure
+    emphasis: float = 0.0  # 0..1: how much the word stands out from its speaker's baseline
+    emphasised: bool = False  # the words a viewer should see stressed (a minority)
 
 
 @dataclass
@@ -89,11 +115,37 @@ class Line:
     end: float
     words: list[AnalysedWord]
     utterance: int = 0  # index of the utterance (run of speech between pauses) it belongs to
+    speaker: str | None = None  # the speaker of its words (lines never span a change of speaker)
 
     @property
     def text(self) -> str:
         """The line's words joined as spoken (Whisper's words carry their leading space)."""
         return "".join(w.text for w in self.words).strip()
+
+
+@dataclass
+class Speaker:
+    """One voice of the recording: its id (what words and lines refer to), the name shown for it
+    (``restyle --speaker-names A=Host`` changes it) and how long it talks, in seconds."""
+
+    id: str
+    name: str
+    talk_time: float
+
+
+@dataclass
+class Cue:
+    """One caption as a viewer reads it: shown from ``start`` to ``end`` (seconds), one or two
+    text lines, each a half-open range ``[first, stop)`` of indices into ``Analysis.words``. Cues
+    are verbatim: together they hold every word once, in order."""
+
+    start: float
+    end: float
+    lines: list[list[int]]
+
+    def word_indices(self) -> range:
+        """The indices of the cue's words, in ``Analysis.words``."""
+        return range(self.lines[0][0], self.lines[-1][1])
 
 
 @dataclass
@@ -112,6 +164,9 @@ class Analysis:
     settings: dict[str, float | str] = field(default_factory=dict)
     language_probability: float = 1.0  # the detector's confidence in ``language`` (1.0 when it was given)
     notes: list[str] = field(default_factory=list)  # what the recogniser's guards did (failed decodes…)
+    speakers: list[Speaker] = field(default_factory=list)  # empty when speakers were off
+    cues: list[Cue] = field(default_factory=list)  # empty in upgraded documents: writers cut them
+    caption_rules: dict[str, float] = field(default_factory=dict)  # the rules ``cues`` were cut by
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -142,14 +197,18 @@ class Analysis:
                 start=line["start"],
                 end=line["end"],
                 words=[
-                    AnalysedWord(**{**w, "emotion": WordEmotion(**w["emotion"])})
+                    AnalysedWord(**{**w, "emotion": WordEmotion(**w["emotion"]),
+                                    "prosody": Prosody(**w["prosody"]) if w.get("prosody") else None})
                     for w in line["words"]
                 ],
                 utterance=line["utterance"],
+                speaker=line.get("speaker"),
             )
             for line in data["lines"]
         ]
-        return cls(**{**data, "lines": lines})
+        speakers = [Speaker(**s) for s in data.get("speakers", [])]
+        cues = [Cue(**c) for c in data.get("cues", [])]
+        return cls(**{**data, "lines": lines, "speakers": speakers, "cues": cues})
 
     @classmethod
     def load(cls, path: str | Path) -> "Analysis":

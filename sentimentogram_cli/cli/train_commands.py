@@ -12,11 +12,11 @@ from rich.table import Table
 from ..devices import resolve_device
 from ..errors import InputError
 from ..emotion.head import EmotionHead
-from .data import TrainingData, load_training_data
+from ..training.data import TrainingData, load_training_data
 from ..assets import text_delta_path
-from .evaluation import calibrate, clip_inputs, score_clips
-from .report import VALIDATION_SPEAKERS
-from .train import TrainSettings, cached_train_head
+from ..training.evaluation import calibrate, clip_inputs, score_clips
+from ..training.report import VALIDATION_SPEAKERS
+from ..training.train import TrainSettings, cached_train_head
 
 __all__ = ["run_train", "run_finetune_text", "run_evaluate"]
 
@@ -87,8 +87,8 @@ def run_finetune_text(data_dir: Path, out: Path, epochs: int, seed: int, console
 
     from ..assets import TEXT_ENCODER_ID, minilm_dir
     from ..emotion.text_delta import save_text_delta
-    from .corpora import read_goemotions, read_meld
-    from .text_finetune import TextFinetuneSettings, finetune_text_encoder
+    from ..training.corpora import read_goemotions, read_meld
+    from ..training.text_finetune import TextFinetuneSettings, finetune_text_encoder
 
     text_dir = Path(data_dir) / "text"
     if not (text_dir / "meld").is_dir():
@@ -116,8 +116,8 @@ def _clip_data(labels_csv: Path, head: EmotionHead, cache_dir: Path, device: str
     """The clips of a CSV in the shared format with their audio frames and transcript tokens (only
     these: no text corpus is read)."""
     from ..emotion.features import AudioEncoder, TextEncoder
-    from .corpora import read_clips
-    from .extract import clip_frames, text_tokens
+    from ..training.corpora import read_clips
+    from ..training.extract import clip_frames, text_tokens
 
     if not labels_csv.is_file():
         raise InputError(f"{labels_csv}: no such file")
@@ -153,7 +153,7 @@ def run_evaluate(labels: Path | None, checkpoint: Path | None, data_dir: Path, c
                  epochs: int, device: str, console: Console, save_full_model: Path | None = None,
                  baselines: bool = False) -> None:
     if report:
-        from .report import full_report
+        from ..training.report import full_report
 
         data = load_data(data_dir, cache_dir, device, console)
         heads = cache_dir.parent / "heads"

@@ -13,17 +13,17 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..cli_shared import SHARED_DATA, Culture
-from ..cli_shared import console as stderr_console
+from .options import SHARED_DATA, Culture
+from .options import console as stderr_console
 from ..constants import EMOTIONS
 from ..errors import OutputError
 from ..atomic import atomic_write_text
-from .data import AnswersError, load_answers
-from .evaluate import EvaluationReport, EvaluationRow, evaluate
-from .fit import Score, fit_personal, fit_population
-from .profile import PRIOR_PATH, choose_style, load_profile, population_prior
-from .ranker import POPULATION_GRID
-from .space import CONTEXT, FEATURE_LABELS, FEATURES
+from ..preferences.data import AnswersError, load_answers
+from ..preferences.evaluate import EvaluationReport, EvaluationRow, evaluate
+from ..preferences.fit import Score, fit_personal, fit_population
+from ..preferences.profile import PRIOR_PATH, choose_style, load_profile, population_prior
+from ..preferences.ranker import POPULATION_GRID
+from ..preferences.space import CONTEXT, FEATURE_LABELS, FEATURES
 
 __all__ = ["app", "run_survey", "run_fit", "run_show", "run_evaluate", "evaluation_markdown"]
 
@@ -46,7 +46,7 @@ def _output(path: Path, default_name: str) -> Path:
 
 
 def run_survey(out: Path, pairs: int, seed: int, console: Console) -> None:
-    from .survey import render_survey
+    from ..preferences.survey import render_survey
 
     path = _output(out, "survey.html")
     atomic_write_text(path, render_survey(pairs, seed))
@@ -128,7 +128,7 @@ def _score(e: dict) -> Score | None:
 def run_show(profile_path: Path, culture: str, console: Console) -> None:
     import numpy as np
 
-    from .space import context_vector
+    from ..preferences.space import context_vector
 
     profile = load_profile(profile_path)
     console.print(f"[bold]{profile.kind} profile[/]: {escape(profile.attributes.describe())}; "

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .constants import AGE_GROUPS, CULTURES
-from .devices import DEVICES
-from .transcribe import BACKENDS
+from ..constants import AGE_GROUPS, CULTURES
+from ..devices import DEVICES
+from ..transcription.transcribe import BACKENDS
 
 __all__ = ["console", "SHARED_DATA", "Culture", "AgeGroup", "Device", "Backend"]
 

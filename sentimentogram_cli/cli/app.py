@@ -15,11 +15,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from . import cli_training
-from .cli_shared import AgeGroup, Backend, Culture, Device, console
-from .constants import VERSION
-from .errors import ExitStatus, UsageError, as_error
-from .preferences.commands import app as prefs_app
+from . import training as cli_training
+from .options import AgeGroup, Backend, Culture, Device, console
+from ..constants import VERSION
+from ..errors import ExitStatus, UsageError, as_error
+from .prefs import app as prefs_app
 
 __all__ = ["app", "main"]
 
@@ -96,25 +96,25 @@ _NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the a
 
 
 def _analyser(device: Device, asr_model: str, backend: Backend, head: Optional[Path]):
-    from .analyser import Analyser
+    from ..analyser import Analyser
 
     return Analyser(device.value, asr_model, backend=backend.value, head=head)
 
 
 def _analysis_options(language: Optional[str], window: float, hop: float):
-    from .analyser import AnalysisOptions
+    from ..analyser import AnalysisOptions
 
     return AnalysisOptions(language=language, window=window, hop=hop)
 
 
 def _style(culture: Culture, age: AgeGroup, style_file: Optional[Path], profile: Optional[Path]):
-    from .style import Style
+    from ..style import Style
 
     return Style(culture.value, age.value, style_file, profile)
 
 
 def _output(out: Optional[Path], formats: str, embed_video: bool):
-    from .jobs import OutputOptions
+    from ..jobs import OutputOptions
 
     return OutputOptions(out=out, formats=formats, embed_video=embed_video)
 
@@ -151,8 +151,8 @@ def render(
 
     Also JSON, VTT, SRT or ASS with --format. Reruns skip inputs whose outputs are up to date.
     """
-    from .batch import BatchFailed, discover_inputs, is_single_file, results_table, run_batch
-    from .jobs import render as render_input
+    from ..batch import BatchFailed, discover_inputs, is_single_file, results_table, run_batch
+    from ..jobs import render as render_input
 
     settings = dict(options=_analysis_options(language, window, hop), style=_style(culture, age, style_file, profile),
                 output=_output(out, formats + (",json" if json_out else ""), embed_video),
@@ -169,7 +169,7 @@ def render(
     if len(items) == 1 and items[0].error is not None:  # e.g. an empty folder: nothing to table
         raise items[0].error
     if ray is not None:
-        from .distributed import render_on_ray
+        from ..distributed import render_on_ray
 
         with _media_progress() as update:
             report = render_on_ray(items, analyser=dict(device=device.value, asr_model=asr_model, backend=backend.value,
@@ -229,7 +229,7 @@ def restyle(
     media: Optional[Path] = typer.Option(None, "--media", show_default=False, help="The audio or video the page plays. Default: the file the document names, beside it."),
 ) -> None:
     """Render pages and subtitles again from an analysis document alone: no model runs."""
-    from .jobs import restyle as restyle_document
+    from ..jobs import restyle as restyle_document
 
     with _stage_progress(("page",)) as progress:
         result = restyle_document(analysis, style=_style(culture, age, style_file, profile),
@@ -257,8 +257,8 @@ def burn(
     no_cache: bool = _NO_CACHE,
 ) -> None:
     """Write a copy of INPUT with the emotion-styled subtitles burned into the picture (ASS, bundled fonts)."""
-    from .analyser import STAGES
-    from .jobs import burn as burn_video
+    from ..analyser import STAGES
+    from ..jobs import burn as burn_video
 
     with _stage_progress((*STAGES, "burn")) as progress:
         result = burn_video(input, analyser=_analyser(device, asr_model, backend, head),
@@ -279,7 +279,7 @@ def _stage_progress(stages: tuple[str, ...] | None = None, transient: bool = Fal
     """
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    from .analyser import STAGES
+    from ..analyser import STAGES
 
     bars = Progress(TextColumn("{task.description:<10}"), BarColumn(), TaskProgressColumn(),
                     TimeElapsedColumn(), console=console, transient=transient)
@@ -314,7 +314,7 @@ def styles(
     """Show the style of a typical, confident word of each emotion (what a --style-file overrides)."""
     from rich.table import Table
 
-    from .style import Style
+    from ..style import Style
 
     presets = Style(culture.value, age.value, style_file).table()
     background = presets["neutral"].background
@@ -350,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> ExitStatus:
     args = list(argv) if argv is not None else sys.argv[1:]
     try:
         if "--ray" in args:  # "--ray" alone or "--ray ADDRESS": Typer has no optional option values
-            from .distributed import ray_argument
+            from ..distributed import ray_argument
 
             args = ray_argument(args)
         if app(args=args, prog_name="sentimentogram", standalone_mode=False) == ExitStatus.INTERRUPTED:

@@ -18,9 +18,9 @@ from ..atomic import atomic_path
 from ..devices import resolve_device
 from ..emotion.head import EmotionHead
 from ..errors import InputError, OutputError
-from .corpora import Clip, canonical_label
-from .data import TrainingData
-from .finetune import (FinetuneResult, FinetuneSettings, adapted_labels, clip_views, finetune_head, label_ua,
+from ..training.corpora import Clip, canonical_label
+from ..training.data import TrainingData
+from ..training.finetune import (FinetuneResult, FinetuneSettings, adapted_labels, clip_views, finetune_head, label_ua,
                        labelled_split, predict_logits, speaker_split)
 
 __all__ = ["CSV_COLUMNS", "read_user_clips", "encode_user_clips", "run_finetune"]
@@ -70,7 +70,7 @@ def encode_user_clips(clips: list[Clip], head: EmotionHead, cache_dir: Path, dev
                       progress=None) -> TrainingData:
     """The clips' Whisper-layer frames (the head's layers) and transcript tokens, cached."""
     from ..emotion.features import AudioEncoder, TextEncoder
-    from .extract import clip_frames, text_tokens
+    from ..training.extract import clip_frames, text_tokens
 
     audio_encoder = AudioEncoder(device=device, layers=head.metadata.audio_layers)
     if head.metadata.audio_encoder != audio_encoder.identity:

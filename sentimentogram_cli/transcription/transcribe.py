@@ -19,16 +19,16 @@ from functools import lru_cache
 
 import numpy as np
 
-from .analysis import Segment, Word
-from .assets import BUNDLED_ASR_MODEL, load_whisper
-from .constants import CHUNK_SAMPLES, SAMPLE_RATE
-from .devices import resolve_device
-from .errors import ModelError, SentimentogramError
-from .transcription.decoding import DecodeOptions, RawSegment, decode, rescue_skipped, token_budget
-from .transcription.guards import failure
-from .transcription.language import detect_language
-from .transcription.speech import envelope, speech_stretches
-from .transcription.timestamps import drop_stacked_repeats, repair_words
+from ..document import Segment, Word
+from ..assets import BUNDLED_ASR_MODEL, load_whisper
+from ..constants import CHUNK_SAMPLES, SAMPLE_RATE
+from ..devices import resolve_device
+from ..errors import ModelError, SentimentogramError
+from .decoding import DecodeOptions, RawSegment, decode, rescue_skipped, token_budget
+from .guards import failure
+from .language import detect_language
+from .speech import envelope, speech_stretches
+from .timestamps import drop_stacked_repeats, repair_words
 
 __all__ = ["BACKENDS", "LANGUAGE_UNSURE_BELOW", "PIECE_SECONDS", "DecodeOptions", "Transcript", "transcribe", "transcribe_chunks", "load_openai_whisper",
            "transcript_from_openai_result"]

@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from .cli_shared import SHARED_DATA, console
+from .options import SHARED_DATA, console
 
 __all__ = ["train", "train_text", "evaluate"]
 
@@ -35,12 +35,12 @@ def train(
 ) -> None:
     """Train the fused text+audio emotion head from the shared corpora, or adapt one to your clips (--finetune)."""
     if finetune is not None:
-        from .training.finetune import FinetuneSettings
-        from .training.finetune_command import run_finetune
+        from ..training.finetune import FinetuneSettings
+        from .finetune_command import run_finetune
 
         run_finetune(finetune, out, head, cache_dir, FinetuneSettings(max_epochs=epochs or 20, seed=seed), device, console)
         return
-    from .training.commands import run_train
+    from .train_commands import run_train
 
     run_train(data_dir, out, cache_dir, [s for s in hold_out.split(",") if s], epochs or 4, seed, device, console, text_delta)
 
@@ -52,7 +52,7 @@ def train_text(
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """Fine-tune the text encoder's top layers for emotion (GoEmotions + MELD train): a small delta file."""
-    from .training.commands import run_finetune_text
+    from .train_commands import run_finetune_text
 
     run_finetune_text(data_dir, out, epochs, seed, console)
 
@@ -69,6 +69,6 @@ def evaluate(
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
 ) -> None:
     """Score the emotion head: on your own clips (--labels), on the held-out split, or the full report."""
-    from .training.commands import run_evaluate
+    from .train_commands import run_evaluate
 
     run_evaluate(labels, checkpoint, data_dir, cache_dir, report, epochs, device, console, save_full_model, baselines)
