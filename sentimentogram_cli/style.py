@@ -1,6 +1,9 @@
 """The viewer's style choice, the one input of styling besides the analysis: a culture's
 conventions, an age group's scale, and optional overrides (a TOML style file, a learned
 preference profile). Checked once, when it is made; the overrides are read once, when first used.
+
+A profile is resolved into style overrides by the preferences package (``page_overrides``), which
+sits below this module: styling depends on learned preferences, never the other way round.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from functools import cached_property
 from pathlib import Path
 
 from .analysis_cache import file_sha256
-from .typography import StyleOverrides, WordStyle, check_choices, load_style_file, style_table
+from .preferences.profile import page_overrides
+from .typography import StyleOverrides, WordStyle, check_choices, style_table
 
 __all__ = ["Style"]
 
@@ -41,10 +45,6 @@ class Style:
     def overrides(self) -> StyleOverrides | None:
         """The style file and the profile merged (the file wins), read and checked; None without
         either. Read once per Style."""
-        if self.profile is None:  # the preferences package loads torch: only for a profile
-            return load_style_file(self.style_file) if self.style_file else None
-        from .preferences.profile import page_overrides
-
         return page_overrides(self.style_file, self.profile)
 
     def table(self) -> dict[str, WordStyle]:

@@ -22,7 +22,7 @@ from sentimentogram_cli.preferences.space import CONTEXT, FEATURES
 from sentimentogram_cli.preferences.adaptive import information_gain, next_pair, replay
 from sentimentogram_cli.preferences.personal import (Shrinkage, choose_shrinkage, fit_one,
                                                     prototype_map, rows_of)
-from sentimentogram_cli.preferences.survey import PROBES, ask, candidate_pairs, render_survey
+from sentimentogram_cli.output.survey import PROBES, ask, candidate_pairs, render_survey
 from sentimentogram_cli.colour import contrast_ratio
 from sentimentogram_cli.typography import MIN_CONTRAST, PRESETS, style_table
 

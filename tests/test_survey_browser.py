@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from sentimentogram_cli.preferences import UserAttributes, choose_style, load_profile, style_features
-from sentimentogram_cli.preferences.survey import ask, candidate_pairs
+from sentimentogram_cli.output.survey import ask, candidate_pairs
 from sentimentogram_cli.preferences.space import FEATURES
 from sentimentogram_cli.typography import PRESETS
-from sentimentogram_cli.typography import WordStyle as Style
+from sentimentogram_cli.typography import WordStyle
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +44,7 @@ def test_survey_answers_fit_and_restyle_the_page(browser, tmp_path, run_cli, mak
         line = page.locator("#choice-a .line")
         assert line.text_content() == pair["line"]
         assert pair["a"]["font_family"] in line.get_attribute("style")  # drawn in the style it records
-        score = (style_features(Style(**pair["a"])) - style_features(Style(**pair["b"]))) @ TASTE
+        score = (style_features(WordStyle(**pair["a"])) - style_features(WordStyle(**pair["b"]))) @ TASTE
         side = "a" if score >= 0 else "b"
         chosen.append(side)
         if i == 3:

@@ -46,7 +46,7 @@ def _output(path: Path, default_name: str) -> Path:
 
 
 def run_survey(out: Path, pairs: int, seed: int, console: Console) -> None:
-    from ..preferences.survey import render_survey
+    from ..output.survey import render_survey
 
     path = _output(out, "survey.html")
     atomic_write_text(path, render_survey(pairs, seed))

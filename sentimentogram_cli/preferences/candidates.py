@@ -13,8 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..colour import contrast_ratio, parse_hex
-from ..typography import MIN_CONTRAST, PRESETS
-from ..typography import WordStyle as Style
+from ..typography import MIN_CONTRAST, PRESETS, WordStyle
 
 __all__ = ["AXES", "Option", "candidate_options", "apply_options"]
 
@@ -52,7 +51,7 @@ def _saturate(color: str, factor: float) -> str:
     return _hex([grey + (c - grey) * factor for c in rgb])
 
 
-def _colour_options(preset: Style, culture: str) -> list[Option]:
+def _colour_options(preset: WordStyle, culture: str) -> list[Option]:
     # Lifting toward white on a dark chip (black on a light one) raises contrast, keeps the hue.
     lift = "#ffffff" if contrast_ratio("#ffffff", preset.background) >= contrast_ratio("#000000", preset.background) \
         else "#000000"
@@ -97,7 +96,7 @@ def candidate_options(culture: str, emotion: str) -> dict[str, list[Option]]:
     }
 
 
-def apply_options(preset: Style, options) -> Style:
+def apply_options(preset: WordStyle, options) -> WordStyle:
     """The preset with the given options' fields set."""
     changes: dict[str, Any] = {}
     for option in options:

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ExitStatus, InputError, SentimentogramError
-from ..typography import StyleFileError, validate_overrides
-from ..typography import WordStyle as Style
+from ..typography import StyleFileError, WordStyle, validate_overrides
 from .space import SEED_STYLE_NAMES, SEED_STYLES, UserAttributes, normalise_emotion
 
 __all__ = ["ANSWERS_FORMAT", "ANSWERS_VERSION", "AnswersError", "Comparison", "AnswerSet", "load_answers"]
@@ -33,8 +32,8 @@ class Comparison:
     """One choice between two renderings of the same line for one emotion."""
 
     emotion: str
-    style_a: Style
-    style_b: Style
+    style_a: WordStyle
+    style_b: WordStyle
     a_wins: bool
     key_a: str  # names the style for the win-rate baseline: a seed style's name, else its fields
     key_b: str
@@ -51,7 +50,7 @@ class AnswerSet:
     source: str = ""
 
 
-def _key(style: Style) -> str:
+def _key(style: WordStyle) -> str:
     return json.dumps(style.to_dict(), sort_keys=True)
 
 
@@ -73,12 +72,12 @@ def _attributes(data, where: str) -> UserAttributes:
         raise AnswersError(f"{where}: {exc}") from None
 
 
-def _style(data, where: str) -> Style:
+def _style(data, where: str) -> WordStyle:
     if not isinstance(data, dict):
         raise AnswersError(f"{where}: a style must be an object of style fields")
     try:  # the style-file checks: same fields, same ranges, nothing that could inject CSS
         checked = validate_overrides({"neutral": data}, where)["*"]["neutral"]
-        return Style(**checked)
+        return WordStyle(**checked)
     except StyleFileError as exc:
         raise AnswersError(str(exc)) from None
     except TypeError:

@@ -21,8 +21,7 @@ import numpy as np
 from ..constants import CULTURES, EMOTIONS
 from ..errors import ExitStatus, SentimentogramError
 from ..atomic import atomic_write_text
-from ..typography import PRESETS, StyleOverrides
-from ..typography import WordStyle as Style
+from ..typography import PRESETS, StyleOverrides, WordStyle, load_style_file
 from .candidates import apply_options, candidate_options
 from .personal import Shrinkage
 from .space import CONTEXT, FEATURES, UserAttributes, context_vector, style_features
@@ -149,8 +148,8 @@ class Change:
 class Choice:
     culture: str
     emotion: str
-    preset: Style
-    style: Style
+    preset: WordStyle
+    style: WordStyle
     changes: list[Change]  # the axes that moved, largest gain first
 
     @property
@@ -204,12 +203,9 @@ def merge_overrides(base: StyleOverrides | None, top: StyleOverrides | None) -> 
     return merged
 
 
-
 def page_overrides(style_file: Path | None, profile: Path | None) -> StyleOverrides | None:
     """The overrides a page is rendered with: the profile's chosen styles beat the culture/age
     presets, and a style file, written by hand for this render, beats the profile."""
-    from ..typography import load_style_file
-
     written = load_style_file(style_file) if style_file else None
     learned = profile_overrides(load_profile(profile)) if profile else None
     return merge_overrides(learned, written)

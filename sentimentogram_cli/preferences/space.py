@@ -1,6 +1,6 @@
 """The space the ranker works in: a style as a small feature vector, a context as another.
 
-A style's features are read off the ``Style`` itself (never off a name), so the paper's six named
+A style's features are read off the ``WordStyle`` itself (never off a name), so the paper's six named
 study styles, the survey's variants and the typography mapper's candidates all live in one space.
 The context is what the preference may depend on: the emotion (one-hot, and its valence and
 arousal, so an emotion with few answers borrows from emotions that feel alike) and the person.
@@ -15,8 +15,7 @@ import numpy as np
 
 from ..constants import CATEGORY_VAD, EMOTIONS
 from ..colour import contrast_ratio, parse_hex
-from ..typography import WordStyle as Style
-from ..typography import css_font_stack
+from ..typography import WordStyle, css_font_stack
 
 __all__ = [
     "FEATURES",
@@ -58,13 +57,13 @@ _SERIF = {"Georgia", "Times New Roman", "serif"}  # besides the bundled serif fa
 # The study's six styles, as its survey page drew them: an 18 px line on a white card, black text
 # unless the style says otherwise (experiments/user_study/preference_survey.py in the paper's repo).
 _WHITE, _INK = "#ffffff", "#000000"
-SEED_STYLES: tuple[Style, ...] = (
-    Style("#666666", _WHITE, "Roboto"),  # 0 Subtle: grey, no emphasis
-    Style(_INK, _WHITE, "Roboto", size=22 / 18, weight=700),  # 1 Bold: 22 px bold
-    Style("#e91e63", "#fce4ec", "Roboto"),  # 2 Colorful: vivid pink on a pink chip
-    Style(_INK, _WHITE, "Roboto", animation="pulse", animation_strength=1.0),  # 3 Animated: pulsing, nonstop
-    Style(_INK, _WHITE, "Georgia", italic=True),  # 4 Classic: serif italic
-    Style(_INK, _WHITE, "Helvetica", letter_spacing=1 / 18),  # 5 Modern: sans, 1 px spacing
+SEED_STYLES: tuple[WordStyle, ...] = (
+    WordStyle("#666666", _WHITE, "Roboto"),  # 0 Subtle: grey, no emphasis
+    WordStyle(_INK, _WHITE, "Roboto", size=22 / 18, weight=700),  # 1 Bold: 22 px bold
+    WordStyle("#e91e63", "#fce4ec", "Roboto"),  # 2 Colorful: vivid pink on a pink chip
+    WordStyle(_INK, _WHITE, "Roboto", animation="pulse", animation_strength=1.0),  # 3 Animated: pulsing, nonstop
+    WordStyle(_INK, _WHITE, "Georgia", italic=True),  # 4 Classic: serif italic
+    WordStyle(_INK, _WHITE, "Helvetica", letter_spacing=1 / 18),  # 5 Modern: sans, 1 px spacing
 )
 SEED_STYLE_NAMES = ("Subtle", "Bold", "Colorful", "Animated", "Classic", "Modern")
 
@@ -123,7 +122,7 @@ def _is_serif(family: str) -> bool:
     return family in _SERIF or css_font_stack(family).endswith(", serif")
 
 
-def style_features(style: Style) -> np.ndarray:
+def style_features(style: WordStyle) -> np.ndarray:
     """The style as ``FEATURES``: 0 is a plain 1 em, weight-400, grey, still, sans, upright line."""
     ratio = contrast_ratio(style.color, style.background)
     return np.array([

@@ -3,7 +3,7 @@ about a dozen pairs of one subtitle line in two styles, and saves the choices as
 
 Each candidate pair is an emotion's preset against the preset with one or a few style features
 changed, so an answer speaks about those features. The survey is adaptive: after each answer the
-page refits the person's profile (the personal model of ``personal.py``, around the shipped
+page refits the person's profile (the personal model of ``preferences/personal.py``, around the shipped
 population prior) and asks the pair with the largest expected information gain
 (``adaptive.next_pair``). ``ask`` runs the same rule in Python, for tests and simulations.
 """
@@ -18,16 +18,15 @@ import numpy as np
 from markupsafe import Markup
 
 from ..constants import EMOTIONS
-from ..output.page import font_face_css, json_for_script  # the page's own inlined font faces
-from ..output.templates import environment
-from .adaptive import next_pair
-from .data import ANSWERS_FORMAT, ANSWERS_VERSION, AnswerSet, Comparison
-from .personal import Rows, fit_one, prototype_map, rows_of
-from .profile import Profile, population_prior
-from .space import AGE_GROUPS, CONTEXT, CULTURES, FEATURES, UserAttributes, context_vector, style_features
+from .page import font_face_css, json_for_script  # the page's own inlined font faces
+from .templates import environment
+from ..preferences.adaptive import next_pair
+from ..preferences.data import ANSWERS_FORMAT, ANSWERS_VERSION, AnswerSet, Comparison
+from ..preferences.personal import Rows, fit_one, prototype_map, rows_of
+from ..preferences.profile import Profile, population_prior
+from ..preferences.space import AGE_GROUPS, CONTEXT, CULTURES, FEATURES, UserAttributes, context_vector, style_features
 from ..colour import ensure_contrast, parse_hex
-from ..typography import PRESETS, css_font_stack
-from ..typography import WordStyle as Style
+from ..typography import PRESETS, WordStyle, css_font_stack
 
 __all__ = ["LINES", "PROBES", "SurveyPair", "candidate_pairs", "ask", "survey_model", "render_survey"]
 
@@ -43,15 +42,15 @@ LINES = {
 }
 
 
-def _scaled_size(s: Style) -> dict:
+def _scaled_size(s: WordStyle) -> dict:
     return {"size": round(min(1.7, s.size * 1.3), 2)} if s.size < 1.3 else {"size": round(s.size / 1.3, 2)}
 
 
-def _emphasis(s: Style) -> dict:
+def _emphasis(s: WordStyle) -> dict:
     return {"weight": s.weight + 300} if s.weight <= 500 else {"weight": s.weight - 300}
 
 
-def _bolder(s: Style) -> dict:
+def _bolder(s: WordStyle) -> dict:
     """Larger and heavier together (smaller and lighter for a preset already at the top)."""
     if s.size < 1.3 and s.weight < 900:
         return {"size": round(min(1.7, s.size * 1.3), 2), "weight": min(900, s.weight + 300)}
@@ -62,17 +61,17 @@ def _channels(color: str) -> list[int]:
     return [round(c * 255) for c in parse_hex(color)]
 
 
-def _muted(s: Style) -> dict:
+def _muted(s: WordStyle) -> dict:
     grey = sum(_channels(s.color)) // 3
     mixed = "#" + "".join(f"{round(c * 0.4 + grey * 0.6):02x}" for c in _channels(s.color))
     return {"color": ensure_contrast(mixed, s.background)}
 
 
-def _lifted(s: Style) -> dict:
+def _lifted(s: WordStyle) -> dict:
     return {"color": "#" + "".join(f"{round(c + (255 - c) * 0.45):02x}" for c in _channels(s.color))}
 
 
-def _family(s: Style) -> dict:
+def _family(s: WordStyle) -> dict:
     return {"font_family": "Poppins" if s.font_family == "Merriweather" else "Merriweather"}
 
 
@@ -99,8 +98,8 @@ PROBES = {
 class SurveyPair:
     emotion: str
     probe: str  # which PROBES entry made the second style
-    a: Style  # shown on the left
-    b: Style
+    a: WordStyle  # shown on the left
+    b: WordStyle
 
     def to_dict(self, number: int) -> dict:
         return {"pair": number, "emotion": self.emotion, "probe": self.probe, "line": LINES[self.emotion],
