@@ -91,6 +91,8 @@ def break_cost(before: str, after: str) -> float:
         return NEVER
     if prev.replace(".", "").isdigit():
         return AFTER_ADJECTIVE  # "5 | dollars"
+    if prev in _CONJUNCTIONS - {"then", "however", "therefore", "once"}:
+        return AFTER_ADJECTIVE  # "and | the grass": the conjunction leads its clause
     if nxt in _CONJUNCTIONS:
         return BEFORE_CONJUNCTION
     if nxt in _PREPOSITIONS:

@@ -33,6 +33,7 @@ _ONE_WORD = 10.0  # a one-word cue inside a longer utterance
 _CUE = 1.0  # every cue: fewer, fuller cues when the grammar does not care
 _INNER_SENTENCE = 2.5  # a sentence ends inside a line of the cue ("door! Kids are…")
 _INNER_SENTENCE_AT_BREAK = 0.3  # ... at the cue's line break (one sentence a line: fine)
+_CUE_END_WEIGHT = 2.0  # a sentence parted across cues is worse than one parted across lines
 _LINE_BREAK_WEIGHT = 0.6  # a line break is judged by the same rules, a little less strictly
 _BALANCE = 3.0  # per line-length difference of max_chars
 _TOP_HEAVY = 0.3  # the top line longer than the bottom one (a bottom-heavy pyramid reads best)
@@ -161,7 +162,7 @@ class _Block:
                 return None
             laid = (_RULE_COST, ())  # a single word longer than a line: shown as it is
         cost, line_breaks = laid
-        cost += _CUE + (self.cut_cost(j) if j < n else 0.0)
+        cost += _CUE + (_CUE_END_WEIGHT * self.cut_cost(j) if j < n else 0.0)
         for k in range(i, j - 1):
             if is_sentence_end(self.tokens[k]):
                 cost += _INNER_SENTENCE_AT_BREAK if k + 1 in line_breaks else _INNER_SENTENCE

@@ -12,6 +12,7 @@ longer than ``max_duration``. Times are rounded to milliseconds (what VTT and SR
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 from ..document import Cue
@@ -35,8 +36,9 @@ def time_cues(words: Sequence[TimedWord], layouts: Sequence[Layout], rules: Capt
         return []
     first = [words[lay.first].start for lay in layouts]
     last = [max(words[lay.first].start, words[lay.stop - 1].end) for lay in layouts]
-    need = [min(rules.max_duration, max(rules.min_duration, cue_chars(words, lay) / rules.max_cps))
-            for lay in layouts]
+    # What each cue needs, in whole milliseconds (rounded up, so the written times still meet it).
+    need = [min(rules.max_duration, math.ceil(1000 * max(rules.min_duration, cue_chars(words, lay) / rules.max_cps)
+                                              - 1e-6) / 1000) for lay in layouts]
     limit = float("inf") if end_limit is None else max(end_limit, last[-1])
 
     def room_after(k: int) -> float:

@@ -1,0 +1,231 @@
+"""Cue segmentation by the subtitle rules (sentimentogram_cli.captions) on hand-made word lists:
+long sentences, rapid speech, one-word answers, long silences, monologues without punctuation,
+speaker changes; and the rules' own checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from sentimentogram_cli.captions import (RULES, CaptionRules, check_cues, cue_text, cues_for, cut_cues,
+                                         line_text, verbatim)
+from sentimentogram_cli.captions.breaks import BEFORE_PREPOSITION, NEVER, SENTENCE, break_cost
+from sentimentogram_cli.document import Analysis, AnalysedWord, Cue, Line, WordEmotion
+from sentimentogram_cli.errors import UsageError
+
+
+@dataclass
+class W:
+    text: str
+    start: float
+    end: float
+    speaker: str | None = None
+
+
+def speak(text: str, t0: float = 0.0, cps: float = 14.0, pause: float = 0.0, speaker: str | None = None,
+          sentence_pause: float = 0.0) -> list[W]:
+    """Words of ``text`` spoken at ``cps`` characters a second (Whisper-style leading spaces)."""
+    out, t = [], t0
+    for tok in text.split():
+        d = max(0.12, (len(tok) + 1) / cps)
+        out.append(W(" " + tok, round(t, 3), round(t + d, 3), speaker))
+        t += d + pause + (sentence_pause if tok[-1] in ".?!" else 0.0)
+    return out
+
+
+def then(words: list[W], text: str, silence: float, **kw) -> list[W]:
+    return words + speak(text, t0=words[-1].end + silence, **kw)
+
+
+RULES_ADULT = CaptionRules()
+
+
+def reports(words, cues, rules=RULES_ADULT):
+    assert verbatim(words, cues), "cues must hold every word once, in order"
+    return check_cues(words, cues, rules)
+
+
+def assert_layout_rules(words, cues, rules=RULES_ADULT):
+    """Rules every cut meets whatever the speech: lines, characters, duration cap, no overlap,
+    gaps of 2 frames or none, no cue across a long silence or a change of speaker, words inside
+    their cue."""
+    for rep, cue in zip(reports(words, cues, rules), cues):
+        assert not rep.broken & {"chars", "lines", "long", "overlap", "gap", "silence", "speaker"}, (rep, cue)
+        first, last = words[cue.lines[0][0]], words[cue.lines[-1][1] - 1]
+        assert cue.start <= first.start + 1e-9 and cue.end >= last.end - 1e-9
+        assert first.start - cue.start <= rules.max_lead + 1e-6
+
+
+TALK = ("Good evening, everyone, and thank you for coming out tonight despite the weather. "
+        "I want to talk about something that has been on my mind for a very long time now. "
+        "When we first moved into this neighbourhood, the park at the end of the street was empty. "
+        "Nobody went there. The swings were broken, and the grass was taller than the children. "
+        "So a few of us decided to do something about it, and that is how this committee began.")
+
+
+def test_long_sentences_follow_every_rule():
+    words = speak(TALK, cps=15, sentence_pause=0.3)
+    cues = cut_cues(words)
+    assert_layout_rules(words, cues)
+    reps = reports(words, cues)
+    assert not [r for r in reps if r.breaks_rules]
+    assert all(len(r.lines) <= 2 for r in reps) and any(len(r.lines) == 2 for r in reps)
+    # Break at sentence ends first: most cues end one, none ends on an article.
+    ends = [break_cost(words[c.lines[-1][1] - 1].text, words[c.lines[-1][1]].text) for c in cues[:-1]]
+    assert sum(e <= BEFORE_PREPOSITION for e in ends) >= len(ends) * 0.8, ends
+    assert NEVER not in ends
+    assert sum(e == SENTENCE for e in ends) >= 3
+    # Two lines are balanced and broken where the grammar allows.
+    for r in reps:
+        if len(r.lines) == 2:
+            assert abs(len(r.lines[0]) - len(r.lines[1])) <= 26, r.lines
+            assert r.lines[0].split()[-1].lower() not in ("the", "a", "an", "of", "to"), r.lines
+
+
+def test_never_between_article_and_noun():
+    assert break_cost(" the", " door") == NEVER
+    assert break_cost(" door!", " Kids") == SENTENCE
+    assert break_cost(" Mr.", " Smith") == NEVER  # an abbreviation ends no sentence
+    assert break_cost(" here", " because") < break_cost(" quick", " here")
+    # 40 characters, a line's worth: no cue or line may end on "the"/"a".
+    words = speak("we walked all the way down to the old harbour where a small boat was waiting "
+                  "for the children and the dog", cps=12)
+    for cue in cut_cues(words):
+        for a, b in cue.lines:
+            assert words[b - 1].text.strip() not in ("the", "a", "to")
+
+
+def test_rapid_speech_uses_gaps_and_counts_what_cannot_be_met():
+    # 26 characters a second, sentences parted by 0.6 s: holding cues into the gaps meets 20 cps.
+    text = ("I told you already. We need the report by Friday. Nobody reads the minutes anyway. "
+            "Send it to me first. Then we talk about the budget.")
+    words = speak(text, cps=26, sentence_pause=0.6)
+    cues = cut_cues(words)
+    assert_layout_rules(words, cues)
+    reps = reports(words, cues)
+    assert not [r for r in reps if r.breaks_rules], [(r.lines, r.cps) for r in reps]
+    # Without gaps, 26 cps of continuous speech cannot be read at 20 cps without dropping words:
+    # the cues keep every word, and every speed breach is one the speech forced.
+    words = speak(text * 2, cps=26)
+    cues = cut_cues(words)
+    assert_layout_rules(words, cues)
+    reps = reports(words, cues)
+    slow = [r for r in reps if "speed" in r.broken]
+    assert slow and all("forced_speed" in r.broken for r in slow)
+    assert len(slow) < len(reps)  # the last cue is held after the speech ends
+
+
+def test_one_word_answers_stand_alone_between_silences():
+    words = speak("Did you see who came to the door last night?", cps=14)
+    words = then(words, "No.", 2.0)
+    words = then(words, "Are you sure?", 2.0)
+    words = then(words, "Yes.", 2.5)
+    cues = cut_cues(words)
+    assert_layout_rules(words, cues)
+    texts = [" ".join(cue_text(words, c)) for c in cues]
+    assert "No." in texts and "Yes." in texts
+    reps = reports(words, cues)
+    assert not [r for r in reps if r.breaks_rules or "one_word" in r.broken]
+    no = cues[texts.index("No.")]
+    assert no.end - no.start >= 5 / 6 - 1e-6  # held for the minimum duration
+
+
+def test_no_one_word_cue_inside_an_utterance():
+    words = speak("Yes. I think we should leave before the rain starts, because the road floods. Right.",
+                  cps=15)
+    cues = cut_cues(words)
+    reps = reports(words, cues)
+    assert all(len(c.word_indices()) > 1 for c in cues), [r.lines for r in reps]
+    assert not [r for r in reps if "one_word" in r.broken]
+
+
+def test_no_cue_spans_a_long_silence_or_a_change_of_speaker():
+    words = speak("So where were you", cps=14, speaker="A")
+    words = then(words, "at the station waiting", 1.6, cps=14, speaker="A")  # 1.6 s silence
+    words = then(words, "I was right here", 0.1, cps=14, speaker="B")  # a new speaker, no pause
+    cues = cut_cues(words)
+    assert_layout_rules(words, cues)
+    assert [" ".join(cue_text(words, c)) for c in cues] == [
+        "So where were you", "at the station waiting", "I was right here"]
+    assert not [r for r in reports(words, cues) if r.breaks_rules]
+    # A silence just under the threshold is not a boundary.
+    words = speak("So where were you", cps=14)
+    words = then(words, "last night", 1.2, cps=14)
+    assert len(cut_cues(words)) == 1
+
+
+def test_seven_second_monologue_without_punctuation():
+    text = ("and then we went down the hill and over the bridge and past the old mill where the "
+            "farmer keeps his goats and we kept walking until the sun went down behind the trees "
+            "and nobody said a word the whole way home")
+    words = speak(text, cps=13)
+    assert words[-1].end - words[0].start > 14
+    cues = cut_cues(words)
+    assert_layout_rules(words, cues)
+    reps = reports(words, cues)
+    assert not [r for r in reps if r.breaks_rules]
+    assert all(c.end - c.start <= 7.0 + 1e-6 for c in cues)
+    # Without punctuation, cues break before conjunctions and prepositions, never after an article.
+    nexts = [words[c.lines[-1][1]].text.strip() for c in cues[:-1]]
+    assert sum(n in ("and", "until", "where", "over", "past", "behind", "down") for n in nexts) >= len(nexts) // 2, nexts
+    assert all(words[c.lines[-1][1] - 1].text.strip() not in ("the", "a", "his") for c in cues)
+
+
+def test_gaps_are_two_frames_or_chained_and_short_gaps_closed():
+    words = speak("This is the first sentence, and it is long enough for a cue.", cps=14)
+    words = then(words, "And this one follows closely, after a short breath.", 0.3, cps=14)  # closed
+    words = then(words, "This comes a second later, after a longer pause.", 1.0, cps=14)  # kept
+    cues = cut_cues(words)
+    assert len(cues) == 3
+    gaps = [round(b.start - a.end, 3) for a, b in zip(cues, cues[1:])]
+    assert gaps[0] in (0.0, 0.083, 0.084)
+    assert gaps[1] >= 0.5
+
+
+def test_a_word_longer_than_a_line_is_shown_as_it_is():
+    words = speak("visit https://example.org/a/very/long/path/that/never/ends/at/all today", cps=14)
+    cues = cut_cues(words)
+    assert verbatim(words, cues)
+    assert any("chars" in r.broken for r in check_cues(words, cues, RULES_ADULT))
+
+
+def test_reading_speed_is_a_rule_a_viewer_can_change():
+    words = speak("Kids are talking by the door. Dogs are sitting by the door.", cps=19)
+    child = CaptionRules(max_cps=15)
+    for rules in (RULES_ADULT, child):
+        cues = cut_cues(words, rules)
+        assert verbatim(words, cues)
+        assert not [r for r in check_cues(words, cues, rules) if r.breaks_rules]
+    assert cut_cues(words, child)[-1].end > cut_cues(words)[-1].end  # held longer for children
+    with pytest.raises(UsageError):
+        CaptionRules(max_cps=0)
+    with pytest.raises(UsageError):
+        CaptionRules.from_dict({"max_speed": 20})
+    assert CaptionRules.from_dict(child.to_dict()) == child
+
+
+def _analysis(words: list[W]) -> Analysis:
+    emotion = WordEmotion("neutral", 1.0, {"neutral": 1.0}, 0.5, 0.2, 0.4, 0.5, 0.5)
+    aw = [AnalysedWord(w.text, w.start, w.end, 0.9, emotion) for w in words]
+    return Analysis(source="x.wav", media_kind="audio", duration=words[-1].end + 1, language="en",
+                    labels=["neutral"], lines=[Line(aw[0].start, aw[-1].end, aw)])
+
+
+def test_cues_for_uses_the_documents_cues_or_cuts_them():
+    words = speak(TALK, cps=15)
+    analysis = _analysis(words)
+    cut = cues_for(analysis)  # a version 3 document has no cues: cut now
+    assert verbatim(analysis.words, cut)
+    analysis.cues, analysis.caption_rules = [Cue(0.0, 99.0, [[0, len(words)]])], RULES_ADULT.to_dict()
+    assert cues_for(analysis, RULES_ADULT) is analysis.cues  # the document's own
+    recut = cues_for(analysis, CaptionRules(max_cps=15))  # another reading speed: cut again
+    assert recut != analysis.cues and verbatim(analysis.words, recut)
+    restored = Analysis.from_dict(analysis.to_dict())
+    assert restored.cues == analysis.cues and restored.caption_rules == analysis.caption_rules
+
+
+def test_line_text_is_the_words_as_said():
+    words = [W(" Hello", 0, 0.3), W(",", 0.3, 0.3), W(" world", 0.4, 0.8)]
+    assert line_text(words, 0, 3) == "Hello, world"
+    assert set(RULES) == {"chars", "lines", "short", "long", "speed", "overlap"}
