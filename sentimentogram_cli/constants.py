@@ -33,3 +33,15 @@ AGE_GROUPS = ("child", "teen", "adult", "senior")
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".aac", ".wma")
 
 FORMATS = ("html", "json", "vtt", "srt", "ass")  # output formats, in the order they are listed
+
+# Prosody and emphasis (issue 20; prosody/). Pitch range of speech for Praat's tracker (Hz), the
+# shortest word measured (s), and the emphasis scale: a word's emphasis is 1 - exp(-x), x the sum of
+# its rises above its speaker's baseline in these units; emphasised from EMPHASIS_THRESHOLD.
+# Chosen on validation data (benchmarks/emphasis.py --tune), never on its test clips.
+PROSODY_PITCH_FLOOR = 75.0
+PROSODY_PITCH_CEILING = 500.0
+PROSODY_MIN_WORD = 0.05
+EMPHASIS_DB = 4.0
+EMPHASIS_SEMITONES = 4.0
+EMPHASIS_OCTAVES = 0.8
+EMPHASIS_THRESHOLD = 0.75

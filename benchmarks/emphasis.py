@@ -1,0 +1,345 @@
+"""Per-word emphasis (issue 20): a boosted word must become the emphasised one; the share of
+emphasised words on ordinary and on flat speech; the cost of the prosody stage.
+
+    python benchmarks/emphasis.py                  # test clips and talks (~5 min on 2 cores)
+    python benchmarks/emphasis.py --tune           # the validation grid the constants came from
+    python benchmarks/emphasis.py --render         # + prosody CPU against a whole render of a 5-min talk
+    python benchmarks/emphasis.py --clips a.wav b.wav --boost 8   # your own clips
+
+Boost check: each clip is transcribed (Whisper base, the render's recogniser), one content word
+(4 letters or more; the clips take turns in which one) is made ``--boost`` dB louder over its
+Whisper span (10 ms ramps; the clip is scaled down if it would clip), the boosted clip is
+transcribed again and its prosody computed, as a render would. It passes when the word that
+overlaps the boosted span most has the highest ``emphasis`` of the clip and is ``emphasised``.
+Test clips: RAVDESS actors 17-20 (16 clips: 8 emotions, both statements). Validation
+(``--tune``): RAVDESS actors 1-16 and nEMO speakers KS0, KD0; the thresholds in constants.py
+were chosen there, never on the test clips.
+
+Talks: one speaker each, clips of that speaker joined with 0.5 s pauses (ordinary speech: RAVDESS
+normal-intensity takes of every emotion; nEMO sentences), and jfk.flac. Flat speech: the same
+talks made monotone (Praat PSOLA resynthesis at the speaker's median pitch) and every word
+brought to the same level. Cost: CPU seconds of ``prosody.word_prosody`` per minute of audio.
+Transcripts are cached under .cache/benchmarks/emphasis/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from sentimentogram_cli.constants import (CHUNK_SAMPLES, EMPHASIS_DB, EMPHASIS_OCTAVES,  # noqa: E402
+                                          EMPHASIS_SEMITONES, EMPHASIS_THRESHOLD, SAMPLE_RATE)
+from sentimentogram_cli.document import Prosody, Word  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+SPEECH = DATA / "emotional_speech"
+CACHE = ROOT / ".cache" / "benchmarks" / "emphasis"
+TEST_ACTORS = (17, 18, 19, 20)
+TUNE_ACTORS = tuple(range(1, 17))
+TUNE_NEMO, TEST_NEMO = ("KS0", "KD0"), ("WR0", "TP0")
+EMOTION_CODES = ("01", "02", "03", "04", "05", "06", "07", "08")
+
+
+# ---- audio ----------------------------------------------------------------------------------
+
+def decode(path: Path) -> np.ndarray:
+    from sentimentogram_cli.media import decode_audio
+
+    return decode_audio(path)
+
+
+def chunks(audio: np.ndarray) -> list[np.ndarray]:
+    return [audio[i: i + CHUNK_SAMPLES] for i in range(0, len(audio), CHUNK_SAMPLES)]
+
+
+def boost(audio: np.ndarray, start: float, end: float, db: float) -> np.ndarray:
+    """``audio`` with [start, end) made ``db`` louder (10 ms raised-cosine ramps), scaled down
+    as a whole if it would clip."""
+    gain = np.ones(len(audio))
+    a, b = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
+    ramp = int(0.01 * SAMPLE_RATE)
+    g = 10 ** (db / 20)
+    gain[a:b] = g
+    rise = 1 + (g - 1) * 0.5 * (1 - np.cos(np.linspace(0, np.pi, ramp)))
+    gain[max(0, a - ramp):a] = rise[ramp - (a - max(0, a - ramp)):]
+    gain[b:b + ramp] = rise[::-1][: len(gain[b:b + ramp])]
+    out = audio * gain
+    peak = np.abs(out).max()
+    return (out / peak * 0.99 if peak > 0.99 else out).astype(np.float32)
+
+
+def speech_span(clip: np.ndarray, floor_db: float = -35.0) -> tuple[int, int]:
+    frame = SAMPLE_RATE // 50
+    n = len(clip) // frame
+    rms = np.sqrt(np.mean(clip[: n * frame].reshape(n, frame).astype(np.float64) ** 2, axis=1) + 1e-12)
+    loud = np.flatnonzero(20 * np.log10(rms / rms.max()) > floor_db)
+    return int(max(0, loud[0] - 5) * frame), int(min(n, loud[-1] + 6) * frame)
+
+
+def join(clips: list[np.ndarray], pause: float = 0.5, seed: int = 0) -> np.ndarray:
+    gap = np.zeros(int(pause * SAMPLE_RATE), np.float32)
+    pieces = []
+    for clip in clips:
+        a, b = speech_span(clip)
+        pieces += [clip[a:b], gap]
+    audio = np.concatenate(pieces[:-1]).astype(np.float32)
+    return audio + np.random.default_rng(seed).normal(0, 1e-4, len(audio)).astype(np.float32)
+
+
+def flatten(audio: np.ndarray, words: list[Word]) -> np.ndarray:
+    """Monotone (PSOLA at the median pitch) with every word at the same level: flat speech."""
+    import parselmouth
+    from parselmouth.praat import call
+
+    sound = parselmouth.Sound(audio.astype(np.float64), SAMPLE_RATE)
+    manipulation = call(sound, "To Manipulation", 0.01, 75, 500)
+    f0 = sound.to_pitch_ac(pitch_floor=75, pitch_ceiling=500).selected_array["frequency"]
+    median = float(np.median(f0[f0 > 0])) if (f0 > 0).any() else 120.0
+    tier = call(manipulation, "Extract pitch tier")
+    call(tier, "Formula", f"{median:.2f}")
+    call([tier, manipulation], "Replace pitch tier")
+    flat = call(manipulation, "Get resynthesis (overlap-add)").values[0].astype(np.float32)[: len(audio)]
+    out = flat.copy()
+    for w in words:
+        a, b = int(w.start * SAMPLE_RATE), int(w.end * SAMPLE_RATE)
+        if b - a > 160:
+            rms = float(np.sqrt(np.mean(flat[a:b].astype(np.float64) ** 2)) + 1e-9)
+            out[a:b] = flat[a:b] * (0.05 / rms)
+    peak = np.abs(out).max()
+    return out / peak * 0.9 if peak > 0.9 else out
+
+
+# ---- transcripts (cached) and prosody ---------------------------------------------------------
+
+_analyser = None
+
+
+def transcribe(audio: np.ndarray, language: str | None) -> list[Word]:
+    global _analyser
+    key = hashlib.sha256(audio.tobytes() + f"base|{language}".encode()).hexdigest()[:24]
+    path = CACHE / f"{key}.json"
+    if path.is_file():
+        return [Word(**w) for w in json.loads(path.read_text())]
+    if _analyser is None:
+        from sentimentogram_cli.analyser import Analyser
+
+        _analyser = Analyser(device="cpu", asr_model="base")
+    words = _analyser.transcribe(audio, language=language).words
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([w.__dict__ for w in words]))
+    return words
+
+
+CPU = {"seconds": 0.0, "audio": 0.0}
+
+
+def prosody(audio: np.ndarray, words: list[Word]):
+    from sentimentogram_cli.prosody import WordSpan, word_prosody
+
+    t = time.process_time()
+    out = word_prosody(chunks(audio), len(audio), [WordSpan(w.start, w.end, w.text) for w in words])
+    CPU["seconds"] += time.process_time() - t
+    CPU["audio"] += len(audio) / SAMPLE_RATE
+    return out
+
+
+def norm(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalnum())
+
+
+# ---- the boost check --------------------------------------------------------------------------
+
+def ravdess_clips(actors: tuple[int, ...], n: int) -> list[tuple[Path, str]]:
+    out = []
+    for k in range(n):
+        actor = actors[k % len(actors)]
+        code = EMOTION_CODES[k % len(EMOTION_CODES)]
+        statement = "01" if (k // len(actors)) % 2 == 0 else "02"
+        repetition = "01" if k % 3 else "02"
+        out.append((SPEECH / f"ravdess/Actor_{actor:02d}/03-01-{code}-01-{statement}-{repetition}-{actor:02d}.opus",
+                    "en"))
+    return out
+
+
+def nemo_clips(speakers: tuple[str, ...], per_speaker: int, seed: int = 0) -> list[tuple[Path, str]]:
+    with (SPEECH / "labels.csv").open(newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["corpus"] == "nemo"]
+    rng = np.random.default_rng(seed)
+    out = []
+    for s in speakers:
+        mine = sorted(r["path"] for r in rows if r["speaker"] == f"nemo-{s}")
+        out += [(SPEECH / mine[i], "pl") for i in rng.choice(len(mine), per_speaker, replace=False)]
+    return out
+
+
+def boost_trial(path: Path, language: str | None, turn: int, db: float) -> dict:
+    audio = decode(path)
+    words = transcribe(audio, language)
+    content = [w for w in words if len(norm(w.text)) >= 4]
+    if not content:
+        return {"clip": path.name, "error": "no word of 4 letters or more recognised"}
+    target = content[turn % len(content)]
+    loud = boost(audio, target.start, target.end, db)
+    again = transcribe(loud, language)
+    if not again:
+        return {"clip": path.name, "error": "nothing recognised after the boost"}
+    overlap = [max(0.0, min(w.end, target.end) - max(w.start, target.start)) for w in again]
+    k = int(np.argmax(overlap))
+    results = prosody(loud, again)
+    top = int(np.argmax([r.emphasis for r in results]))
+    return {"clip": path.name, "word": target.text.strip(), "found": again[k].text.strip(),
+            "emphasis": results[k].emphasis, "top": again[top].text.strip(), "top_emphasis": results[top].emphasis,
+            "emphasised": results[k].emphasised, "n_emphasised": sum(r.emphasised for r in results),
+            "passed": top == k and results[k].emphasised, "results": results, "index": k,
+            "durations": [w.end - w.start for w in again]}
+
+
+# ---- talks ----------------------------------------------------------------------------------
+
+def ravdess_talk(actor: int) -> tuple[str, np.ndarray, str]:
+    rels = [f"ravdess/Actor_{actor:02d}/03-01-{c}-01-{s}-01-{actor:02d}.opus"
+            for c in EMOTION_CODES for s in ("01", "02")][:12]
+    return f"ravdess-{actor:02d}", join([decode(SPEECH / r) for r in rels], seed=actor), "en"
+
+
+def nemo_talk(speaker: str) -> tuple[str, np.ndarray, str]:
+    clips = [decode(p) for p, _ in nemo_clips((speaker,), 12, seed=1)]
+    return f"nemo-{speaker}", join(clips, seed=2), "pl"
+
+
+def talk_shares(talks, flat: bool) -> list[dict]:
+    rows = []
+    for name, audio, language in talks:
+        words = transcribe(audio, language)
+        if flat:
+            audio = flatten(audio, words)
+            words = transcribe(audio, language)
+        results = prosody(audio, words)
+        rows.append({"talk": name + (" (flat)" if flat else ""), "seconds": len(audio) / SAMPLE_RATE,
+                     "words": len(words), "emphasised": sum(r.emphasised for r in results),
+                     "results": results, "durations": [w.end - w.start for w in words]})
+    return rows
+
+
+# ---- tuning on validation data ----------------------------------------------------------------
+
+def _emphasis(p: Prosody | None, duration: float, scales) -> float:
+    from sentimentogram_cli.prosody import emphasis_of
+
+    return 0.0 if p is None else emphasis_of(p, duration, scales)
+
+
+def tune(db: float) -> None:
+    clips = ravdess_clips(TUNE_ACTORS, 16) + nemo_clips(TUNE_NEMO, 4, seed=7)
+    trials = [boost_trial(p, lang, k, db) for k, (p, lang) in enumerate(clips)]
+    trials = [t for t in trials if "error" not in t]
+    talks = talk_shares([ravdess_talk(a) for a in (1, 2, 3, 4)] + [nemo_talk(s) for s in TUNE_NEMO], False)
+    print(f"validation: {len(trials)} boosted clips, {len(talks)} talks ({sum(t['words'] for t in talks)} words)")
+    print("| dB unit | semitone unit | octave unit | threshold | boosted word top & emphasised | share emphasised on talks |")
+    print("|---|---|---|---|---|---|")
+    for scales in [(d, s, o) for d in (3.0, 4.0, 5.0) for s in (3.0, 4.0, 6.0) for o in (0.6, 0.8, 1.2)]:
+        for threshold in (0.6, 0.65, 0.7, 0.75, 0.8, 0.85):
+            passed = 0
+            for t in trials:
+                e = [_emphasis(r.prosody, d, scales) for r, d in zip(t["results"], t["durations"])]
+                passed += int(np.argmax(e)) == t["index"] and e[t["index"]] >= threshold
+            e_talks = [_emphasis(r.prosody, d, scales) for t in talks for r, d in zip(t["results"], t["durations"])]
+            share = np.mean(np.array(e_talks) >= threshold)
+            print(f"| {scales[0]} | {scales[1]} | {scales[2]} | {threshold} | {passed}/{len(trials)} | {share:.1%} |")
+
+
+# ---- whole render ---------------------------------------------------------------------------
+
+def render_cost() -> None:
+    """CPU of the prosody stage against the whole render of render_vs_whisper.py's 5-min talk."""
+    import resource
+
+    import soundfile
+    from word_accuracy import _labels, build_talk, talk_plan
+
+    labels = _labels()
+    talks = [build_talk(n, p, o, i, labels, decode) for i, (n, p, o) in enumerate(talk_plan(False))]
+    gap = np.zeros(int(0.8 * SAMPLE_RATE), np.float32)
+    audio = np.concatenate([x for t in talks for x in (t.audio, gap)][:-1])
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "talk.wav"
+        soundfile.write(wav, audio, SAMPLE_RATE, subtype="PCM_16")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = subprocess.run([sys.executable, "-m", "sentimentogram_cli", "render", str(wav), "--format", "html",
+                               "--format", "json", "--no-cache", "--out", str(Path(tmp) / "out")],
+                              capture_output=True, text=True, cwd=ROOT)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode:
+            raise SystemExit(done.stderr[-2000:])
+        render_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        doc = json.loads((Path(tmp) / "out.json").read_text())
+        words = [Word(w["text"], w["start"], w["end"], w["probability"]) for line in doc["lines"] for w in line["words"]]
+        audio = soundfile.read(wav, dtype="float32")[0]
+        CPU["seconds"] = CPU["audio"] = 0.0
+        prosody(audio, words)
+    print(f"\nrender of a {len(audio) / SAMPLE_RATE:.0f} s talk ({len(words)} words): {render_cpu:.1f} CPU s, whole "
+          f"process; prosody stage on its words {CPU['seconds']:.2f} CPU s = {CPU['seconds'] / render_cpu:.1%} "
+          f"of the render (target <= 3%)")
+
+
+# ---- report ---------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--boost", type=float, default=8.0, help="dB added to the chosen word")
+    parser.add_argument("--tune", action="store_true", help="print the validation grid instead")
+    parser.add_argument("--render", action="store_true", help="also time a whole render of a 5-min talk")
+    parser.add_argument("--clips", nargs="*", type=Path, help="your own clips for the boost check")
+    parser.add_argument("--language", default=None, help="their language (default: detected)")
+    args = parser.parse_args(argv)
+    if args.tune:
+        return tune(args.boost)
+    print(f"emphasis threshold {EMPHASIS_THRESHOLD}; units {EMPHASIS_DB} dB, {EMPHASIS_SEMITONES} st, "
+          f"{EMPHASIS_OCTAVES} octave of duration\n")
+    clips = [(p, args.language) for p in args.clips] if args.clips else ravdess_clips(TEST_ACTORS, 16)
+    print(f"## Boost check: one word +{args.boost:g} dB\n\n| clip | boosted | recognised as | its emphasis | "
+          f"top word (emphasis) | emphasised words | pass |\n|---|---|---|---|---|---|---|")
+    passed = total = 0
+    for k, (path, language) in enumerate(clips):
+        t = boost_trial(path, language, k, args.boost)
+        total += 1
+        if "error" in t:
+            print(f"| {t['clip']} | – | {t['error']} | | | | no |")
+            continue
+        passed += t["passed"]
+        print(f"| {t['clip']} | {t['word']} | {t['found']} | {t['emphasis']:.2f} | {t['top']} ({t['top_emphasis']:.2f}) "
+              f"| {t['n_emphasised']} | {'yes' if t['passed'] else 'no'} |")
+    print(f"\n**{passed} of {total}** clips: the boosted word has the highest emphasis and is emphasised "
+          f"(target: 13 of 16)\n")
+    if not args.clips:
+        talks = [ravdess_talk(a) for a in TEST_ACTORS] + [nemo_talk(s) for s in TEST_NEMO]
+        talks.append(("jfk", decode(DATA / "examples" / "jfk.flac"), "en"))
+        print("## Share of words emphasised\n\n| talk | seconds | words | emphasised | share |\n|---|---|---|---|---|")
+        for flat in (False, True):
+            rows = talk_shares(talks, flat)
+            for r in rows:
+                print(f"| {r['talk']} | {r['seconds']:.0f} | {r['words']} | {r['emphasised']} | "
+                      f"{r['emphasised'] / max(1, r['words']):.1%} |")
+            words, emphasised = sum(r["words"] for r in rows), sum(r["emphasised"] for r in rows)
+            print(f"| **all{' flat' if flat else ''}** | | {words} | {emphasised} | **{emphasised / max(1, words):.1%}** |")
+    print(f"\nCost: {CPU['seconds']:.2f} CPU s of prosody for {CPU['audio'] / 60:.1f} min of audio = "
+          f"{CPU['seconds'] / max(CPU['audio'] / 60, 1e-9):.2f} CPU s per minute")
+    if args.render:
+        render_cost()
+
+
+if __name__ == "__main__":
+    main()
