@@ -1,4 +1,4 @@
-"""The analysis stages chained: media -> 16 kHz audio -> timed words -> per-word emotion, as one
+"""The analysis stages chained: media -> 16 kHz audio -> timed words -> per-word emotion and prosody, as one
 ``Analysis``. The models load lazily, once per ``Analyser``; this is the only place that calls
 the recogniser (``transcribe``) and the emotion stage (``emotion.recognise``), so every entry
 point (the API, the CLI, a batch, a cluster worker) runs the same path.
@@ -30,12 +30,12 @@ from .transcription.transcribe import BACKENDS
 
 __all__ = ["STAGES", "ProgressCallback", "StageTimer", "AnalysisOptions", "Analyser", "default_analyser", "analyse"]
 
-STAGES = ("decode", "transcribe", "emotions")
+STAGES = ("decode", "transcribe", "emotions", "prosody")
 # progress(stage, fraction done 0..1); called with 0.0 when a stage starts and 1.0 when it ends.
 ProgressCallback = Callable[[str, float], None]
 # A 16 kHz mono float32 recording, or a file (path, or what media.probe said about it).
 MediaInput = str | os.PathLike | MediaInfo | np.ndarray
-_ANALYSIS_VERSION = 4  # bump when the analysis code changes what it produces: old cache entries miss
+_ANALYSIS_VERSION = 5  # bump when the analysis code changes what it produces: old cache entries miss
 _WINDOW_RANGE = (0.5, 30.0)  # seconds
 _MIN_HOP = 0.1
 
@@ -196,6 +196,11 @@ class Analyser:
         return recognise_chunks(chunks, n_samples, segments, self.head, self.audio_encoder, self.text_encoder,
                                 window=options.window, hop=options.hop, progress=progress, language=language)
 
+    def _prosody(self, chunks: list[np.ndarray], n_samples: int, lines: Sequence[Line]) -> None:
+        from .prosody import apply_prosody
+
+        apply_prosody(chunks, n_samples, [w for line in lines for w in line.words])
+
     # ---- the whole analysis -------------------------------------------------------------------
 
     def analyse(self, media: MediaInput, *, language: str | None = None, window: float = WINDOW_SECONDS,
@@ -261,6 +266,9 @@ class Analyser:
         transcript = stage("transcribe", lambda r: self._transcribe(chunks, n, options.language, r))
         lines = stage("emotions", lambda r: self._recognise(chunks, n, transcript.segments, options, r,
                                                             transcript.language))
+        # How each word was said, on the same in-memory audio: against each speaker's own running
+        # baseline when the words carry a speaker, else against the recording's (prosody/).
+        stage("prosody", lambda r: self._prosody(chunks, n, lines))
         return Analysis(
             source=name, media_kind=kind, duration=duration or round(n / SAMPLE_RATE, 3),
             language=transcript.language, labels=list(head.labels), lines=lines,
