@@ -181,3 +181,65 @@ def test_recognise_without_words_runs_no_model(recording, head):
     # No encoder is touched (None would fail if one were): nothing to classify.
     assert recognise(audio, [], head, None, None) == []
     assert recognise(audio, [Segment(0.0, 1.0, "", [])], head, None, None) == []
+
+
+class _Meta:
+    def __init__(self, weight, seconds):
+        self.recording_mean_weight, self.recording_mean_seconds = weight, seconds
+
+
+class _Stats:
+    def __init__(self, weight=1.0, seconds=0.0, dim=2):
+        self.metadata = _Meta(weight, seconds)
+        self.audio_mean = np.zeros(dim, np.float32)
+
+
+def test_the_recording_mean_weight_shrinks_with_the_amount_of_audio():
+    from sentimentogram_cli.emotion.recognise import recording_weight
+
+    assert recording_weight(_Stats(0.5, 0.0), 3.0) == 0.5  # k = 0: the older heads' fixed weight
+    assert recording_weight(_Stats(1.0, 20.0), 5.0) == pytest.approx(0.2)
+    assert recording_weight(_Stats(1.0, 20.0), 300.0) == pytest.approx(300 / 320)
+
+
+def test_each_speaker_is_centred_on_the_frames_of_their_own_words():
+    from sentimentogram_cli.emotion.recognise import _speaker_centres, _window_speaker, recording_centre
+    from sentimentogram_cli.emotion.windows import Window, word_spans
+
+    frames = np.zeros((100, 2), np.float16)  # 4 s at 25 frames/s
+    frames[0:25] = 1.0  # speaker A talks in the first second
+    frames[50:75] = 5.0  # speaker B in the third
+    words = [Word(" a", 0.0, 0.5, 1.0), Word(" b", 0.5, 1.0, 1.0), Word(" c", 2.0, 3.0, 1.0)]
+    spans = word_spans(words)
+    centres = _speaker_centres(frames, spans, ["A", "A", "B"], _Stats(1.0, 0.0))
+    np.testing.assert_allclose(centres["A"], [1.0, 1.0])
+    np.testing.assert_allclose(centres["B"], [5.0, 5.0])
+    np.testing.assert_allclose(recording_centre(frames, _Stats(1.0, 0.0)), [1.5, 1.5])
+    # k = 1 s: each speaker's one second of speech keeps half of the global centre (0).
+    np.testing.assert_allclose(_speaker_centres(frames, spans, ["A", "A", "B"], _Stats(1.0, 1.0))["B"], [2.5, 2.5])
+    assert _window_speaker(Window(0.0, 3.0, [0, 1, 2]), spans, ["A", "A", "B"]) == "A"
+    assert _window_speaker(Window(0.0, 3.0, [0, 1, 2]), spans, [None, None, None]) is None
+
+
+def test_speaker_ids_recentre_the_audio_of_their_own_words(recording, head, encoders):
+    from sentimentogram_cli.emotion.recognise import recognise
+
+    audio, segments = recording
+    n = sum(len(s.words) for s in segments)
+    ids = ["A"] * len(segments[0].words) + ["B"] * (n - len(segments[0].words))
+
+    def probabilities(**kwargs):
+        lines = recognise(audio, segments, head, *encoders, language="pl", **kwargs)
+        return np.array([list(w.emotion.probabilities.values()) for line in lines for w in line.words])
+
+    weight = head.metadata.recording_mean_weight
+    try:
+        head.metadata.recording_mean_weight = 0.0  # global statistics only: speakers change nothing
+        np.testing.assert_array_equal(probabilities(speakers=ids), probabilities())
+        head.metadata.recording_mean_weight = 1.0
+        np.testing.assert_array_equal(probabilities(speakers=[None] * n), probabilities())
+        assert not np.allclose(probabilities(speakers=ids), probabilities())
+    finally:
+        head.metadata.recording_mean_weight = weight
+    with pytest.raises(ValueError, match="speaker ids"):
+        recognise(audio, segments, head, *encoders, speakers=["A"])

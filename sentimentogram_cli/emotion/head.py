@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from safetensors import safe_open
 
 from ..assets import head_checkpoint_path
+from ..constants import HEAD_FRAMES_PER_SECOND
 from ..errors import ModelError
 from .features import AUDIO_FEATURES
 from .fusion import FusedEmotionModel, FusionConfig
@@ -39,6 +40,10 @@ class HeadMetadata:
     # Per-recording normalisation: the recording's mean frame, shrunk toward the training-set mean
     # by this weight (0 = global statistics only), so one long angry talk still reads angry.
     recording_mean_weight: float = 0.0
+    # k (seconds): the weight above is shrunk by the amount of audio the mean is taken over,
+    # w · s / (s + k) (0 = no shrinkage, the older heads): one short clip keeps most of the global
+    # centre, a long talk takes its own (emotion.recognise.recording_weight).
+    recording_mean_seconds: float = 0.0
     # Whisper-encoder layers whose hidden states make the audio frames (features.AudioEncoder).
     audio_layers: tuple[int, ...] = ()
     # Temperature scaling of the logits, fitted on validation speakers so confidences are calibrated.
@@ -84,6 +89,10 @@ class EmotionHead:
         """Standardise one recording's frames with the global statistics, recentred on a
         shrunk blend of the recording's own mean (weight from the checkpoint)."""
         w = self.metadata.recording_mean_weight
+        k = self.metadata.recording_mean_seconds
+        if k > 0:
+            seconds = len(frames) / HEAD_FRAMES_PER_SECOND
+            w = w * seconds / (seconds + k)
         centre = self.audio_mean if w == 0 or len(frames) == 0 else (1 - w) * self.audio_mean + w * frames.mean(axis=0)
         return (frames - centre) / self.audio_std
 

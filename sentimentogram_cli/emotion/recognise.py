@@ -25,7 +25,8 @@ from .features import SAMPLES_PER_HEAD_FRAME, frames_for_span
 from .windows import (UTTERANCE_GAP_SECONDS, aggregate_words, layout_utterance_windows, layout_windows,
                       overlap_matrix, utterance_ids, window_text, word_spans)
 
-__all__ = ["DESIGNS", "TEXT_LANGUAGES", "recognise", "recognise_chunks"]
+__all__ = ["DESIGNS", "TEXT_LANGUAGES", "recognise", "recognise_chunks", "recognise_frames", "recording_centre",
+           "recording_weight"]
 
 DESIGNS = ("utterance", "global")
 # Languages the text encoder reads (all-MiniLM-L6-v2 is English-only): other words would be noise.
@@ -37,12 +38,42 @@ _WORD_BATCH = 1024  # words aggregated together (the overlap matrix is words x w
 _ENCODE_SHARE, _PREDICT_SHARE = 0.75, 0.2
 
 
+def recording_weight(head, seconds: float) -> float:
+    """How much of a recording's (or a speaker's) own mean frame goes into its centre: the head's
+    ``recording_mean_weight``, shrunk by the amount of audio it is the mean of when the head sets
+    ``recording_mean_seconds`` (k): w · s / (s + k). One short clip's mean is mostly its emotion,
+    a long talk's mean is its speaker's voice."""
+    w = float(head.metadata.recording_mean_weight)
+    k = float(getattr(head.metadata, "recording_mean_seconds", 0.0) or 0.0)
+    return w if k <= 0 else w * seconds / (seconds + k)
+
+
+def _centre(head, total: np.ndarray | None, count: int) -> np.ndarray:
+    w = recording_weight(head, count / HEAD_FRAMES_PER_SECOND) if count else 0.0
+    if w == 0 or total is None:
+        return np.asarray(head.audio_mean, np.float32)
+    return ((1 - w) * head.audio_mean + w * (total / count)).astype(np.float32)
+
+
+def recording_centre(frames: np.ndarray, head) -> np.ndarray:
+    """The centre ``recognise`` normalises a recording's (float16) frames by (no speakers given)."""
+    return _centre(head, _frame_sum(frames), len(frames))
+
+
+def _frame_sum(frames: np.ndarray, step: int = 4096) -> np.ndarray:
+    total = np.zeros(frames.shape[1], np.float64)
+    for a in range(0, len(frames), step):
+        total += frames[a: a + step].sum(axis=0, dtype=np.float64)
+    return total
+
+
 def _encode_chunks(chunks: list[np.ndarray], n_samples: int, head, audio_encoder,
                    report: Callable[[float], None]) -> tuple[np.ndarray, np.ndarray]:
     """float16 frames of the whole recording, and the centre ``head.normalise_recording`` uses.
 
     Blocks of ``batch_size`` chunks are exactly the batches ``AudioEncoder.encode`` would make of
-    the whole recording, so the frames are the same; only one block is float32 at a time.
+    the whole recording, so the frames are the same; only one block is float32 at a time. The
+    centre is the mean of the stored (float16) frames, so frames cached elsewhere give the same.
     """
     step, store, total, filled = audio_encoder.batch_size, None, None, 0
     for b in range(0, len(chunks), step):
@@ -51,19 +82,42 @@ def _encode_chunks(chunks: list[np.ndarray], n_samples: int, head, audio_encoder
             store = np.empty((math.ceil(n_samples / SAMPLES_PER_HEAD_FRAME), frames.shape[1]), np.float16)
             total = np.zeros(frames.shape[1], np.float64)
         store[filled: filled + len(frames)] = frames
-        total += frames.sum(axis=0, dtype=np.float64)
+        total += store[filled: filled + len(frames)].sum(axis=0, dtype=np.float64)
         filled += len(frames)
         report(min(1.0, (b + step) / len(chunks)))
-    w = head.metadata.recording_mean_weight  # the same arithmetic as EmotionHead.normalise_recording
-    centre = head.audio_mean if w == 0 else (1 - w) * head.audio_mean + w * (total / max(filled, 1))
-    return store[:filled], centre.astype(np.float32)
+    return store[:filled], _centre(head, total, filled)
+
+
+def _speaker_centres(frames: np.ndarray, spans: np.ndarray, speakers: Sequence[str | None], head) -> dict:
+    """Per speaker id, the centre from the frames of that speaker's words (whole recording)."""
+    n = len(frames)
+    out = {}
+    for speaker in dict.fromkeys(s for s in speakers if s is not None):
+        mask = np.zeros(n, bool)
+        for (start, end), who in zip(spans, speakers):
+            if who == speaker:
+                a = max(0, int(round(start * HEAD_FRAMES_PER_SECOND)))
+                mask[a: max(a + 1, int(round(end * HEAD_FRAMES_PER_SECOND)))] = True
+        count = int(mask[:n].sum())
+        out[speaker] = _centre(head, frames[mask].sum(axis=0, dtype=np.float64) if count else None, count)
+    return out
+
+
+def _window_speaker(win, spans: np.ndarray, speakers: Sequence[str | None]) -> str | None:
+    """The speaker with the most seconds of words inside the window (None: no word has one)."""
+    seconds: dict[str, float] = {}
+    for i in win.word_indices:
+        if speakers[i] is not None:
+            overlap = min(spans[i, 1], win.end) - max(spans[i, 0], win.start)
+            seconds[speakers[i]] = seconds.get(speakers[i], 0.0) + max(overlap, 1e-6)
+    return max(seconds, key=seconds.get) if seconds else None
 
 
 def recognise_chunks(chunks: list[np.ndarray], n_samples: int, segments: Sequence[Segment], head,
                      audio_encoder, text_encoder, *, window: float = WINDOW_SECONDS, hop: float = HOP_SECONDS,
                      progress: Callable[[float], None] | None = None, design: str = "utterance",
                      utterance_gap: float = UTTERANCE_GAP_SECONDS, short: str = "context",
-                     language: str | None = None) -> list[Line]:
+                     language: str | None = None, speakers: Sequence[str | None] | None = None) -> list[Line]:
     """One ``Line`` per segment with words, every word carrying its ``WordEmotion``.
 
     ``chunks`` is the recording (16 kHz mono float32) as consecutive ``CHUNK_SAMPLES`` pieces,
@@ -72,18 +126,41 @@ def recognise_chunks(chunks: list[np.ndarray], n_samples: int, segments: Sequenc
     done (0..1), ending with 1.0. No words → an empty list, no model runs. ``language``: the
     transcript's; words in a language the text encoder does not read (TEXT_LANGUAGES) are not
     given to it, so the head's text branch is masked and its gate is 0 (the audio decides).
+    ``speakers``: optional speaker id per word (in order over all segments; None = unknown):
+    each window's audio is then centred on its speaker's statistics over the whole recording
+    (the frames of that speaker's words) instead of the recording's.
     """
     if design not in DESIGNS:
         raise ValueError(f"unknown window design {design!r}: use one of {', '.join(DESIGNS)}")
+    report = progress or (lambda fraction: None)
+    words = [w for s in segments for w in s.words]
+    if speakers is not None and len(speakers) != len(words):
+        raise ValueError(f"{len(words)} words but {len(speakers)} speaker ids")
+    if not words:
+        report(1.0)
+        return []
+    frames, centre = _encode_chunks(chunks, n_samples, head, audio_encoder, lambda f: report(_ENCODE_SHARE * f))
+    return recognise_frames(frames, centre, n_samples, segments, head, text_encoder, window=window, hop=hop,
+                            progress=report, design=design, utterance_gap=utterance_gap, short=short,
+                            language=language, speakers=speakers)
+
+
+def recognise_frames(frames: np.ndarray, centre: np.ndarray, n_samples: int, segments: Sequence[Segment], head,
+                     text_encoder, *, window: float = WINDOW_SECONDS, hop: float = HOP_SECONDS,
+                     progress: Callable[[float], None] | None = None, design: str = "utterance",
+                     utterance_gap: float = UTTERANCE_GAP_SECONDS, short: str = "context",
+                     language: str | None = None, speakers: Sequence[str | None] | None = None) -> list[Line]:
+    """``recognise_chunks`` from the recording's encoded (float16) frames and their centre
+    (``recording_centre``): what follows the audio encoder, shared by render and evaluate."""
     report = progress or (lambda fraction: None)
     read_text = language is None or language in TEXT_LANGUAGES
     words = [w for s in segments for w in s.words]
     if not words:
         report(1.0)
         return []
-    frames, centre = _encode_chunks(chunks, n_samples, head, audio_encoder, lambda f: report(_ENCODE_SHARE * f))
     spans = word_spans(words)
     utterances = utterance_ids(words, utterance_gap)
+    centres = _speaker_centres(frames, spans, speakers, head) if speakers is not None else {}
     if design == "utterance":
         windows = layout_utterance_windows(words, utterances, n_samples / SAMPLE_RATE, window=window, hop=hop,
                                            short=short)
@@ -107,7 +184,9 @@ def recognise_chunks(chunks: list[np.ndarray], n_samples: int, segments: Sequenc
         tokens = [None] * len(batch)  # a window without words: the head masks its text branch
         for i, embedded in zip(present, text_encoder.embed([texts[i] for i in present]) if present else []):
             tokens[i] = embedded
-        audio = [(_window_frames(frames, w, fill, short == "tile").astype(np.float32) - centre) / head.audio_std for w in batch]
+        audio = [(_window_frames(frames, w, fill, short == "tile").astype(np.float32)
+                  - (centres.get(_window_speaker(w, spans, speakers), centre) if centres else centre))
+                 / head.audio_std for w in batch]
         results.append(head.predict(tokens, audio))
         report(_ENCODE_SHARE + _PREDICT_SHARE * min(1.0, (b + len(batch)) / len(windows)))
     probs, vad, gates = (np.concatenate([getattr(r, k) for r in results]) for k in ("probabilities", "vad", "gates"))
@@ -174,7 +253,8 @@ def _lines(segments: Sequence[Segment], emotions, utterances: list[int]) -> list
 def recognise(audio: np.ndarray, segments: Sequence[Segment], head, audio_encoder, text_encoder, *,
               window: float = WINDOW_SECONDS, hop: float = HOP_SECONDS,
               progress: Callable[[float], None] | None = None, **kwargs) -> list[Line]:
-    """``recognise_chunks`` for a recording held whole in memory (16 kHz mono float32)."""
+    """``recognise_chunks`` for a recording held whole in memory (16 kHz mono float32); takes its
+    keywords too (``language``, ``speakers``: one id or None per word, in order over all segments)."""
     chunks = [audio[i: i + CHUNK_SAMPLES] for i in range(0, len(audio), CHUNK_SAMPLES)]
     return recognise_chunks(chunks, len(audio), segments, head, audio_encoder, text_encoder,
                             window=window, hop=hop, progress=progress, **kwargs)
