@@ -25,6 +25,7 @@ from .assets import BUNDLED_ASR_MODEL, head_checkpoint_path, whisper_model_ident
 from .constants import CHUNK_SAMPLES, CHUNK_SECONDS, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
 from .devices import check_device
 from .errors import ModelError, UsageError, as_error
+from .spill import SpilledChunks
 from .media import MediaInfo, iter_audio_chunks, probe
 from .transcription.transcribe import BACKENDS
 
@@ -290,13 +291,15 @@ def _chunked(audio: np.ndarray) -> list[np.ndarray]:
     return [audio[i: i + CHUNK_SAMPLES] for i in range(0, len(audio), CHUNK_SAMPLES)]
 
 
-def _decode(info: MediaInfo, report: Callable[[float], None]) -> tuple[list[np.ndarray], int]:
-    chunks: list[np.ndarray] = []
+def _decode(info: MediaInfo, report: Callable[[float], None]) -> tuple[SpilledChunks, int]:
+    """The file's audio streamed from ffmpeg into a temporary file (``spill.SpilledChunks``): the
+    stages read it back a chunk at a time, so memory does not grow with the input's length."""
+    chunks = SpilledChunks(chunk_samples=CHUNK_SAMPLES)
     for chunk in iter_audio_chunks(info.path, CHUNK_SECONDS):
         chunks.append(chunk)
         if info.duration:
             report(min(1.0, len(chunks) * CHUNK_SECONDS / info.duration))
-    return chunks, sum(len(c) for c in chunks)
+    return chunks, chunks.n_samples
 
 
 _default: Analyser | None = None
