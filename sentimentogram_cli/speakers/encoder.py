@@ -1,0 +1,147 @@
+"""The speaker encoder: Resemblyzer's GE2E voice encoder (Jemine, after Wan et al., ICASSP 2018),
+its weights read from the ``resemblyzer`` wheel and checked against a pinned SHA-256.
+
+Only the weight file comes from that package. Its own code imports ``webrtcvad`` (whose last
+release imports ``pkg_resources``, gone from current setuptools) and ``librosa`` (numba) at
+import time, for a silence trimmer and a mel spectrogram we do not need: the network (a 3-layer
+LSTM over 40 mel bands, 256-d, ReLU, L2 norm) and the mel spectrogram it was trained on are
+rebuilt here in torch and numpy (``mel_spectrogram`` matches ``librosa.feature.melspectrogram``
+with the encoder's settings; tests/test_speakers.py checks it against librosa).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..constants import SAMPLE_RATE
+from ..errors import ModelError
+
+__all__ = ["ENCODER_ID", "EMBEDDING_SIZE", "PARTIAL_FRAMES", "mel_spectrogram", "SpeakerEncoder"]
+
+ENCODER_ID = "resemblyzer==0.1.4:pretrained.pt (GE2E)"
+_WEIGHTS = "resemblyzer/pretrained.pt"
+_WEIGHTS_SHA256 = "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e"
+_N_FFT, _HOP, _N_MELS = 400, 160, 40  # 25 ms windows, 10 ms steps, 40 bands (resemblyzer.hparams)
+EMBEDDING_SIZE = 256
+PARTIAL_FRAMES = 160  # 1.6 s: the length of the partial utterances the encoder was trained on
+_PARTIAL_STEP = 77  # frames between partials (resemblyzer's rate of 1.3 partials a second)
+_TARGET_DBFS = -30.0  # every piece is raised to this level before the mel (never lowered)
+
+
+def _hz_to_mel(f: np.ndarray) -> np.ndarray:  # Slaney's scale, as librosa's default
+    f = np.asarray(f, np.float64)
+    mel = f / (200.0 / 3)
+    log_region = f >= 1000.0
+    return np.where(log_region, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0), mel)
+
+
+def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+    m = np.asarray(m, np.float64)
+    return np.where(m >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)), m * (200.0 / 3))
+
+
+@lru_cache(maxsize=1)
+def _mel_basis() -> np.ndarray:
+    """The Slaney-normalised triangular filterbank (``librosa.filters.mel(sr=16000, n_fft=400, n_mels=40)``)."""
+    fft_freqs = np.linspace(0, SAMPLE_RATE / 2, 1 + _N_FFT // 2)
+    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(SAMPLE_RATE / 2), _N_MELS + 2))
+    fdiff, ramps = np.diff(mel_f), mel_f[:, None] - fft_freqs[None, :]
+    weights = np.zeros((_N_MELS, len(fft_freqs)))
+    for i in range(_N_MELS):
+        weights[i] = np.maximum(0, np.minimum(-ramps[i] / fdiff[i], ramps[i + 2] / fdiff[i + 1]))
+    weights *= (2.0 / (mel_f[2: _N_MELS + 2] - mel_f[:_N_MELS]))[:, None]
+    return weights.astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def _window() -> np.ndarray:
+    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(_N_FFT) / _N_FFT)).astype(np.float32)  # periodic Hann
+
+
+def mel_spectrogram(wav: np.ndarray) -> np.ndarray:
+    """(frames, 40) float32 power mel spectrogram of 16 kHz audio, centred frames every 10 ms
+    (reflect padding), as the encoder was trained on; not logarithmic."""
+    wav = np.asarray(wav, np.float32)
+    if len(wav) <= _N_FFT // 2:
+        wav = np.pad(wav, (0, _N_FFT // 2 + 1 - len(wav)))
+    padded = np.pad(wav, _N_FFT // 2, mode="reflect")
+    n_frames = 1 + (len(padded) - _N_FFT) // _HOP
+    frames = np.lib.stride_tricks.as_strided(padded, (n_frames, _N_FFT), (padded.strides[0] * _HOP, padded.strides[0]))
+    power = np.abs(np.fft.rfft(frames * _window(), axis=1)) ** 2
+    return (power.astype(np.float32) @ _mel_basis().T).astype(np.float32)
+
+
+def _weights_path() -> Path:
+    spec = importlib.util.find_spec("resemblyzer")  # finds the package without running its __init__
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError("speaker turns need the resemblyzer package's encoder weights: "
+                         "pip install --no-deps resemblyzer==0.1.4 (or use --speakers off)")
+    path = Path(list(spec.submodule_search_locations)[0]) / _WEIGHTS.split("/", 1)[1]
+    if not path.is_file():
+        raise ModelError(f"{path} is missing: pip install --force-reinstall --no-deps resemblyzer==0.1.4")
+    if hashlib.sha256(path.read_bytes()).hexdigest() != _WEIGHTS_SHA256:
+        raise ModelError(f"{path} does not match its pinned SHA-256: refusing to load it")
+    return path
+
+
+class SpeakerEncoder:
+    """Voice embeddings of stretches of 16 kHz audio: ``embed(pieces) -> (n, 256)`` unit vectors.
+    A piece up to 1.6 s goes through the network whole; a longer one as 1.6 s partials 0.77 s
+    apart whose embeddings are averaged (resemblyzer's ``embed_utterance``)."""
+
+    def __init__(self, device: str = "cpu"):
+        import torch
+        from torch import nn
+
+        state = torch.load(_weights_path(), map_location="cpu", weights_only=True)["model_state"]
+        self.lstm = nn.LSTM(_N_MELS, 256, 3, batch_first=True)
+        self.linear = nn.Linear(256, EMBEDDING_SIZE)
+        self.lstm.load_state_dict({k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("lstm.")})
+        self.linear.load_state_dict({k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("linear.")})
+        self.device = device
+        for module in (self.lstm, self.linear):
+            module.to(device).eval()
+
+    def _forward(self, mels: list[np.ndarray]) -> np.ndarray:
+        import torch
+        from torch.nn.utils.rnn import pack_sequence
+
+        with torch.inference_mode():
+            order = sorted(range(len(mels)), key=lambda i: -len(mels[i]))
+            packed = pack_sequence([torch.from_numpy(mels[i]).to(self.device) for i in order])
+            _, (hidden, _) = self.lstm(packed)
+            raw = torch.relu(self.linear(hidden[-1])).cpu().numpy()
+        out = np.empty_like(raw)
+        out[order] = raw
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+    def embed(self, pieces: list[np.ndarray], batch: int = 64) -> np.ndarray:
+        """One unit-length 256-d embedding per piece of audio (16 kHz mono float32)."""
+        partials, owner = [], []
+        for k, wav in enumerate(pieces):
+            wav = np.asarray(wav, np.float32)
+            rms = float(np.sqrt(np.mean(wav ** 2))) if len(wav) else 0.0
+            if rms > 0:
+                wav = wav * max(1.0, 10 ** (_TARGET_DBFS / 20) / rms)
+            mel = mel_spectrogram(wav)
+            if len(mel) <= PARTIAL_FRAMES:
+                starts = [0]
+            else:
+                starts = list(range(0, len(mel) - PARTIAL_FRAMES + 1, _PARTIAL_STEP))
+                if starts[-1] + PARTIAL_FRAMES < len(mel):
+                    starts.append(len(mel) - PARTIAL_FRAMES)
+            for s in starts:
+                partials.append(mel[s: s + PARTIAL_FRAMES])
+                owner.append(k)
+        if not partials:
+            return np.zeros((0, EMBEDDING_SIZE), np.float32)
+        embedded = np.concatenate([self._forward(partials[b: b + batch]) for b in range(0, len(partials), batch)])
+        owner = np.asarray(owner)
+        out = np.zeros((len(pieces), EMBEDDING_SIZE), np.float32)
+        np.add.at(out, owner, embedded)
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)

@@ -1,0 +1,150 @@
+"""Who said each word: the words cut into pieces, each piece's voice embedded, the embeddings
+clustered into speakers.
+
+Pieces: runs of words between pauses of ``PIECE_GAP`` or more, cut further so none is longer than
+``MAX_PIECE`` seconds; a change of speaker inside one Whisper segment almost always falls at such
+a pause, so it is found there. Clustering: agglomerative, average linkage on cosine distance,
+over the pieces long enough to carry a voice (``MIN_RELIABLE`` seconds); shorter pieces (one- or
+two-word turns) join the nearest speaker. ``auto`` stops merging at ``MERGE_DISTANCE`` (chosen on
+validation dialogues in benchmarks/speakers.py), then folds speakers with less than
+``MIN_SPEAKER_SHARE`` of the talk time (or ``MIN_SPEAKER_SECONDS``) into their nearest
+neighbour, so a monologue comes out as one speaker. A number ``N`` asks for N speakers (fewer
+when there are fewer pieces).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..document import Speaker, Word
+
+__all__ = ["PIECE_GAP", "MAX_PIECE", "MIN_RELIABLE", "MERGE_DISTANCE", "MIN_SPEAKER_SHARE", "Piece",
+           "Turns", "cut_pieces", "cluster", "speaker_ids", "turns_from_embeddings"]
+
+PIECE_GAP = 0.2  # seconds of pause between two words that starts a new piece
+MAX_PIECE = 3.0  # seconds: longer runs are cut at their widest pause
+MIN_RELIABLE = 0.7  # seconds of speech: pieces at least this long are clustered; shorter ones join
+MERGE_DISTANCE = 0.35  # cosine distance (average linkage) at which ``auto`` stops merging
+MIN_SPEAKER_SHARE = 0.08  # a found speaker with less of the talk time is folded into its neighbour
+MIN_SPEAKER_SECONDS = 2.0  # ... or with less than this many seconds
+MAX_SPEAKERS = 26  # ids A..Z
+
+
+@dataclass
+class Piece:
+    """A run of consecutive words (indices ``[first, stop)``) from ``start`` to ``end`` seconds."""
+
+    first: int
+    stop: int
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class Turns:
+    """The result: a speaker id per word (in order), the speakers (ids "A", "B"… by first
+    appearance, with talk time) and the pieces with their cluster labels."""
+
+    word_speakers: list[str]
+    speakers: list[Speaker]
+    pieces: list[Piece] = field(default_factory=list)
+
+
+def cut_pieces(words: Sequence[Word], gap: float = PIECE_GAP, max_piece: float = MAX_PIECE) -> list[Piece]:
+    """The words as pieces: cut at every pause of ``gap`` seconds or more, then at the widest
+    pause inside any piece longer than ``max_piece`` seconds, until none is (or it is one word)."""
+    if not words:
+        return []
+    cuts = [0] + [i for i in range(1, len(words)) if words[i].start - words[i - 1].end >= gap] + [len(words)]
+    pieces: list[Piece] = []
+    todo = [(a, b) for a, b in zip(cuts, cuts[1:])]
+    while todo:
+        a, b = todo.pop(0)
+        if b - a > 1 and words[b - 1].end - words[a].start > max_piece:
+            gaps = [words[i].start - words[i - 1].end for i in range(a + 1, b)]
+            m = a + 1 + int(np.argmax(gaps))
+            todo[:0] = [(a, m), (m, b)]
+            continue
+        pieces.append(Piece(a, b, words[a].start, words[b - 1].end))
+    return pieces
+
+
+def _cosine_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return 1.0 - x @ y.T
+
+
+def _centroids(emb: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    out = np.stack([(emb[labels == k] * weights[labels == k, None]).sum(0) for k in range(labels.max() + 1)])
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+def cluster(embeddings: np.ndarray, durations: np.ndarray, speakers: int | None = None, *,
+            merge_distance: float = MERGE_DISTANCE, min_reliable: float = MIN_RELIABLE,
+            min_share: float = MIN_SPEAKER_SHARE, min_seconds: float = MIN_SPEAKER_SECONDS) -> np.ndarray:
+    """A cluster label (0, 1, …) for each embedding (unit vectors, one per piece of ``durations``
+    seconds): ``speakers`` clusters, or as many as ``auto`` finds when None."""
+    n = len(embeddings)
+    if n == 0:
+        return np.zeros(0, int)
+    if n == 1 or speakers == 1:
+        return np.zeros(n, int)
+    from sklearn.cluster import AgglomerativeClustering
+
+    reliable = np.flatnonzero(durations >= min_reliable)
+    if len(reliable) < 2:
+        reliable = np.argsort(-durations)[: max(2, min(n, 2 * (speakers or 2)))]
+    emb = embeddings[reliable]
+    if speakers is None:
+        model = AgglomerativeClustering(n_clusters=None, distance_threshold=merge_distance, metric="cosine",
+                                        linkage="average")
+    else:
+        model = AgglomerativeClustering(n_clusters=min(speakers, len(reliable)), metric="cosine", linkage="average")
+    sub = model.fit_predict(emb)
+    weights = durations[reliable]
+    if speakers is None:  # fold speakers too small to be one into their nearest neighbour
+        total = weights.sum()
+        while sub.max() > 0:
+            talk = np.bincount(sub, weights=weights)
+            small = int(np.argmin(talk))
+            if talk[small] >= max(min_share * total, min(min_seconds, 0.5 * total)):
+                break
+            cents = _centroids(emb, sub, weights)
+            d = _cosine_distances(cents[small: small + 1], cents)[0]
+            d[small] = np.inf
+            sub[sub == small] = int(np.argmin(d))
+            sub = np.unique(sub, return_inverse=True)[1]
+    cents = _centroids(emb, sub, weights)
+    labels = np.argmin(_cosine_distances(embeddings, cents), axis=1)  # short pieces join the nearest
+    labels[reliable] = sub
+    return np.unique(labels, return_inverse=True)[1]
+
+
+def speaker_ids(n: int) -> list[str]:
+    """"A", "B", … for ``n`` speakers."""
+    return [chr(ord("A") + i) for i in range(n)]
+
+
+def turns_from_embeddings(words: Sequence[Word], pieces: Sequence[Piece], embeddings: np.ndarray,
+                          speakers: int | None = None, **kwargs) -> Turns:
+    """The ``Turns`` of ``words`` given its pieces and their embeddings (``cluster``'s keywords pass on)."""
+    durations = np.array([p.duration for p in pieces], float)
+    labels = cluster(embeddings, durations, speakers, **kwargs)
+    first_seen: dict[int, str] = {}
+    for k in labels:  # ids by first appearance: the first voice heard is "A"
+        first_seen.setdefault(int(k), speaker_ids(MAX_SPEAKERS)[min(len(first_seen), MAX_SPEAKERS - 1)])
+    word_speakers = [""] * len(words)
+    talk: dict[str, float] = {}
+    for piece, k in zip(pieces, labels):
+        sid = first_seen[int(k)]
+        for i in range(piece.first, piece.stop):
+            word_speakers[i] = sid
+        talk[sid] = talk.get(sid, 0.0) + piece.duration
+    speakers_out = [Speaker(sid, f"Speaker {sid}", round(talk[sid], 3)) for sid in sorted(talk)]
+    return Turns(word_speakers, speakers_out, list(pieces))
