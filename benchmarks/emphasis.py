@@ -146,13 +146,25 @@ def transcribe(audio: np.ndarray, language: str | None) -> list[Word]:
 CPU = {"seconds": 0.0, "audio": 0.0}
 
 
-def prosody(audio: np.ndarray, words: list[Word]):
-    from sentimentogram_cli.prosody import WordSpan, word_prosody
+def measure(audio: np.ndarray, words: list[Word]):
+    """Praat's raw measures of each word (the costly part), CPU-timed."""
+    from sentimentogram_cli.prosody import WordSpan, measure_words
 
     t = time.process_time()
-    out = word_prosody(chunks(audio), len(audio), [WordSpan(w.start, w.end, w.text) for w in words])
+    out = measure_words(chunks(audio), len(audio), [WordSpan(w.start, w.end, w.text) for w in words])
     CPU["seconds"] += time.process_time() - t
     CPU["audio"] += len(audio) / SAMPLE_RATE
+    return out
+
+
+def score(measures, words: list[Word]):
+    """Each word against the recording's running baseline, as ``prosody.word_prosody`` does."""
+    from sentimentogram_cli.prosody import against_baseline
+
+    t = time.process_time()
+    out = against_baseline(measures, [(w.start + w.end) / 2 for w in words], [w.end - w.start for w in words],
+                           [None] * len(words))
+    CPU["seconds"] += time.process_time() - t
     return out
 
 
@@ -185,12 +197,25 @@ def nemo_clips(speakers: tuple[str, ...], per_speaker: int, seed: int = 0) -> li
     return out
 
 
+def _sounding(audio: np.ndarray, w: Word, floor_db: float = -20.0) -> bool:
+    """Whether Whisper's span of ``w`` holds speech: its loud frames within ``floor_db`` of the
+    clip's (a span misplaced into a pause would boost silence, not the word)."""
+    frame = SAMPLE_RATE // 100
+    def loud(x):
+        n = len(x) // frame
+        return float(np.percentile(np.sqrt(np.mean(x[: n * frame].reshape(n, frame) ** 2, axis=1) + 1e-12), 80)) if n else 0.0
+    part = audio[int(w.start * SAMPLE_RATE): int(w.end * SAMPLE_RATE)].astype(np.float64)
+    return 20 * np.log10(loud(part) + 1e-12) >= 20 * np.log10(loud(audio.astype(np.float64)) + 1e-12) + floor_db
+
+
 def boost_trial(path: Path, language: str | None, turn: int, db: float) -> dict:
+    """Boost one content word of the clip (4+ letters, at least 0.15 s, a span that holds speech;
+    the clips take turns in which), transcribe again, and see whether it is the emphasised word."""
     audio = decode(path)
     words = transcribe(audio, language)
-    content = [w for w in words if len(norm(w.text)) >= 4]
+    content = [w for w in words if len(norm(w.text)) >= 4 and w.end - w.start >= 0.15 and _sounding(audio, w)]
     if not content:
-        return {"clip": path.name, "error": "no word of 4 letters or more recognised"}
+        return {"clip": path.name, "error": "no content word with a sounding span recognised"}
     target = content[turn % len(content)]
     loud = boost(audio, target.start, target.end, db)
     again = transcribe(loud, language)
@@ -198,26 +223,36 @@ def boost_trial(path: Path, language: str | None, turn: int, db: float) -> dict:
         return {"clip": path.name, "error": "nothing recognised after the boost"}
     overlap = [max(0.0, min(w.end, target.end) - max(w.start, target.start)) for w in again]
     k = int(np.argmax(overlap))
-    results = prosody(loud, again)
+    measures = measure(loud, again)
+    results = score(measures, again)
     top = int(np.argmax([r.emphasis for r in results]))
     return {"clip": path.name, "word": target.text.strip(), "found": again[k].text.strip(),
             "emphasis": results[k].emphasis, "top": again[top].text.strip(), "top_emphasis": results[top].emphasis,
             "emphasised": results[k].emphasised, "n_emphasised": sum(r.emphasised for r in results),
-            "passed": top == k and results[k].emphasised, "results": results, "index": k,
-            "durations": [w.end - w.start for w in again]}
+            "passed": top == k and results[k].emphasised, "index": k, "measures": measures, "words": again}
 
 
 # ---- talks ----------------------------------------------------------------------------------
 
-def ravdess_talk(actor: int) -> tuple[str, np.ndarray, str]:
-    rels = [f"ravdess/Actor_{actor:02d}/03-01-{c}-01-{s}-01-{actor:02d}.opus"
-            for c in EMOTION_CODES for s in ("01", "02")][:12]
-    return f"ravdess-{actor:02d}", join([decode(SPEECH / r) for r in rels], seed=actor), "en"
+def ravdess_talk(actor: int, expressive: bool = False) -> tuple[str, np.ndarray, str]:
+    """One actor's takes joined: neutral and calm (ordinary speech), or every emotion at normal
+    intensity (expressive: each sentence in another emotion)."""
+    codes = EMOTION_CODES if expressive else ("01", "02")
+    rels = [f"ravdess/Actor_{actor:02d}/03-01-{c}-01-{s}-{r}-{actor:02d}.opus"
+            for c in codes for s in ("01", "02") for r in ("01", "02")][:: 2 if expressive else 1]
+    name = f"ravdess-{actor:02d}" + (" expressive" if expressive else "")
+    return name, join([decode(SPEECH / r) for r in rels], seed=actor), "en"
 
 
-def nemo_talk(speaker: str) -> tuple[str, np.ndarray, str]:
-    clips = [decode(p) for p, _ in nemo_clips((speaker,), 12, seed=1)]
-    return f"nemo-{speaker}", join(clips, seed=2), "pl"
+def nemo_talk(speaker: str, expressive: bool = False) -> tuple[str, np.ndarray, str]:
+    """12 sentences of one nEMO speaker: neutral ones (ordinary speech), or of every emotion."""
+    with (SPEECH / "labels.csv").open(newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["speaker"] == f"nemo-{speaker}"
+                and (expressive or r["label"] == "neutral")]
+    rng = np.random.default_rng(1)
+    paths = sorted(r["path"] for r in rows)
+    clips = [decode(SPEECH / paths[i]) for i in rng.choice(len(paths), 12, replace=False)]
+    return f"nemo-{speaker}" + (" expressive" if expressive else ""), join(clips, seed=2), "pl"
 
 
 def talk_shares(talks, flat: bool) -> list[dict]:
@@ -227,38 +262,49 @@ def talk_shares(talks, flat: bool) -> list[dict]:
         if flat:
             audio = flatten(audio, words)
             words = transcribe(audio, language)
-        results = prosody(audio, words)
+        measures = measure(audio, words)
+        results = score(measures, words)
         rows.append({"talk": name + (" (flat)" if flat else ""), "seconds": len(audio) / SAMPLE_RATE,
                      "words": len(words), "emphasised": sum(r.emphasised for r in results),
-                     "results": results, "durations": [w.end - w.start for w in words]})
+                     "measures": measures, "list": words})
     return rows
 
 
 # ---- tuning on validation data ----------------------------------------------------------------
 
-def _emphasis(p: Prosody | None, duration: float, scales) -> float:
-    from sentimentogram_cli.prosody import emphasis_of
+def _rescored(measures, words, seconds: float, units) -> list[float]:
+    from sentimentogram_cli.prosody import emphasis as module
 
-    return 0.0 if p is None else emphasis_of(p, duration, scales)
+    module.BASELINE_SECONDS = seconds
+    results = score(measures, words)
+    return [0.0 if r.prosody is None else module.emphasis_of(r.prosody, w.end - w.start, units)
+            for r, w in zip(results, words)]
 
 
 def tune(db: float) -> None:
+    """The grid on validation speakers (never the test ones): boost check and share emphasised."""
+    from sentimentogram_cli.prosody import emphasis as module
+
+    default_seconds = module.BASELINE_SECONDS
     clips = ravdess_clips(TUNE_ACTORS, 16) + nemo_clips(TUNE_NEMO, 4, seed=7)
     trials = [boost_trial(p, lang, k, db) for k, (p, lang) in enumerate(clips)]
     trials = [t for t in trials if "error" not in t]
-    talks = talk_shares([ravdess_talk(a) for a in (1, 2, 3, 4)] + [nemo_talk(s) for s in TUNE_NEMO], False)
-    print(f"validation: {len(trials)} boosted clips, {len(talks)} talks ({sum(t['words'] for t in talks)} words)")
-    print("| dB unit | semitone unit | octave unit | threshold | boosted word top & emphasised | share emphasised on talks |")
-    print("|---|---|---|---|---|---|")
-    for scales in [(d, s, o) for d in (3.0, 4.0, 5.0) for s in (3.0, 4.0, 6.0) for o in (0.6, 0.8, 1.2)]:
-        for threshold in (0.6, 0.65, 0.7, 0.75, 0.8, 0.85):
-            passed = 0
-            for t in trials:
-                e = [_emphasis(r.prosody, d, scales) for r, d in zip(t["results"], t["durations"])]
-                passed += int(np.argmax(e)) == t["index"] and e[t["index"]] >= threshold
-            e_talks = [_emphasis(r.prosody, d, scales) for t in talks for r, d in zip(t["results"], t["durations"])]
-            share = np.mean(np.array(e_talks) >= threshold)
-            print(f"| {scales[0]} | {scales[1]} | {scales[2]} | {threshold} | {passed}/{len(trials)} | {share:.1%} |")
+    ordinary = talk_shares([ravdess_talk(a) for a in (1, 2, 3, 4)] + [nemo_talk(s) for s in TUNE_NEMO], False)
+    lively = talk_shares([ravdess_talk(a, True) for a in (1, 2)] + [nemo_talk(TUNE_NEMO[0], True)], False)
+    print(f"validation: {len(trials)} boosted clips; ordinary talks {sum(t['words'] for t in ordinary)} words, "
+          f"expressive talks {sum(t['words'] for t in lively)} words")
+    print("| baseline s | dB unit | semitone unit | octave unit | threshold | boosted word top & emphasised "
+          "| share ordinary | share expressive |\n|---|---|---|---|---|---|---|---|")
+    for seconds in (6.0, 15.0):
+        for units in [(d, st, o) for d in (2.0, 3.0, 4.0) for st in (4.0, 6.0, 9.0) for o in (1.0, 1.5, 2.5)]:
+            scored = [(_rescored(t["measures"], t["words"], seconds, units), t["index"]) for t in trials]
+            e_ord = np.concatenate([_rescored(t["measures"], t["list"], seconds, units) for t in ordinary])
+            e_liv = np.concatenate([_rescored(t["measures"], t["list"], seconds, units) for t in lively])
+            for threshold in (0.7, 0.75, 0.8, 0.85, 0.9):
+                passed = sum(int(np.argmax(e)) == k and e[k] >= threshold for e, k in scored)
+                print(f"| {seconds:g} | {units[0]} | {units[1]} | {units[2]} | {threshold} | {passed}/{len(scored)} "
+                      f"| {np.mean(e_ord >= threshold):.1%} | {np.mean(e_liv >= threshold):.1%} |")
+    module.BASELINE_SECONDS = default_seconds
 
 
 # ---- whole render ---------------------------------------------------------------------------
@@ -289,7 +335,7 @@ def render_cost() -> None:
         words = [Word(w["text"], w["start"], w["end"], w["probability"]) for line in doc["lines"] for w in line["words"]]
         audio = soundfile.read(wav, dtype="float32")[0]
         CPU["seconds"] = CPU["audio"] = 0.0
-        prosody(audio, words)
+        score(measure(audio, words), words)
     print(f"\nrender of a {len(audio) / SAMPLE_RATE:.0f} s talk ({len(words)} words): {render_cpu:.1f} CPU s, whole "
           f"process; prosody stage on its words {CPU['seconds']:.2f} CPU s = {CPU['seconds'] / render_cpu:.1%} "
           f"of the render (target <= 3%)")
@@ -327,14 +373,16 @@ def main(argv: list[str] | None = None) -> None:
     if not args.clips:
         talks = [ravdess_talk(a) for a in TEST_ACTORS] + [nemo_talk(s) for s in TEST_NEMO]
         talks.append(("jfk", decode(DATA / "examples" / "jfk.flac"), "en"))
+        lively = [ravdess_talk(a, True) for a in TEST_ACTORS] + [nemo_talk(s, True) for s in TEST_NEMO]
         print("## Share of words emphasised\n\n| talk | seconds | words | emphasised | share |\n|---|---|---|---|---|")
-        for flat in (False, True):
-            rows = talk_shares(talks, flat)
+        for flat, group in ((False, talks), (True, talks), (False, lively)):
+            rows = talk_shares(group, flat)
             for r in rows:
                 print(f"| {r['talk']} | {r['seconds']:.0f} | {r['words']} | {r['emphasised']} | "
                       f"{r['emphasised'] / max(1, r['words']):.1%} |")
             words, emphasised = sum(r["words"] for r in rows), sum(r["emphasised"] for r in rows)
-            print(f"| **all{' flat' if flat else ''}** | | {words} | {emphasised} | **{emphasised / max(1, words):.1%}** |")
+            kind = "flat" if flat else ("expressive" if group is lively else "ordinary")
+            print(f"| **all {kind}** | | {words} | {emphasised} | **{emphasised / max(1, words):.1%}** |")
     print(f"\nCost: {CPU['seconds']:.2f} CPU s of prosody for {CPU['audio'] / 60:.1f} min of audio = "
           f"{CPU['seconds'] / max(CPU['audio'] / 60, 1e-9):.2f} CPU s per minute")
     if args.render:

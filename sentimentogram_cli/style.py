@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 
 from .analysis_cache import file_sha256
+from .emphasis_style import check_emphasis
 from .preferences.profile import page_overrides
 from .typography import StyleOverrides, WordStyle, check_choices, style_table
 
@@ -33,9 +34,11 @@ class Style:
     age: str = "adult"
     style_file: Path | None = None
     profile: Path | None = None
+    emphasis: str = "prosody"  # "prosody": emphasised words look stressed (--emphasis); "off": not
 
     def __post_init__(self) -> None:
         check_choices(self.culture, self.age)
+        check_emphasis(self.emphasis)
         for name in ("style_file", "profile"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
@@ -60,6 +63,6 @@ class Style:
     def identity(self) -> dict:
         """What outputs styled this way depend on, for the resume records: the choices and the
         bytes of the files (their content hashes)."""
-        return {"culture": self.culture, "age": self.age,
+        return {"culture": self.culture, "age": self.age, "emphasis": self.emphasis,
                 "style": file_sha256(self.style_file) if self.style_file else None,
                 "profile": file_sha256(self.profile) if self.profile else None}

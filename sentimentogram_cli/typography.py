@@ -62,6 +62,7 @@ class WordStyle:
     text_transform: str = "none"
     animation: str = "none"
     animation_strength: float = 0.0  # 0..1
+    baseline_shift: float = 0.0  # em, up: an emphasised word said higher sits higher
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -133,18 +134,18 @@ PRESETS: dict[str, dict[str, WordStyle]] = {
                            strength=0.4),
         "surprise": _preset("#ffd23f", "Poppins", 1.20, 800, spacing=0.02, animation="pop", strength=0.6),
     },
-    # Plain and high contrast (AAA, 7:1 on black): one hyperlegible family, no motion, and emotion
-    # carried by weight, slant and case as well as colour, so it survives colour blindness.
+    # Plain and high contrast (AAA, 7:1 on black), following the studies with deaf and
+    # hard-of-hearing viewers: colour carries the emotion (valence coding is what they read and
+    # prefer: Caption Royale, CHI 2024), weight carries only the emphasis, and there is no italic,
+    # no all-caps (they distract: Kafle et al., ASSETS 2019) and no motion. One hyperlegible family.
     "accessible": {
         "neutral": _preset("#ffffff", "Atkinson Hyperlegible", background=_BLACK),
-        "happy": _preset("#ffe066", "Atkinson Hyperlegible", 1.10, 700, background=_BLACK),
-        "sad": _preset("#a8d0ff", "Atkinson Hyperlegible", 1.0, 400, italic=True, background=_BLACK),
-        "angry": _preset("#ff9e94", "Atkinson Hyperlegible", 1.15, 700, spacing=0.04,
-                         transform="uppercase", background=_BLACK),
-        "fear": _preset("#dcc4ff", "Atkinson Hyperlegible", 1.0, 400, italic=True, spacing=0.04,
-                        background=_BLACK),
-        "disgust": _preset("#c4ec8c", "Atkinson Hyperlegible", 1.05, 700, italic=True, background=_BLACK),
-        "surprise": _preset("#ffb8e8", "Atkinson Hyperlegible", 1.15, 700, spacing=0.02, background=_BLACK),
+        "happy": _preset("#ffe066", "Atkinson Hyperlegible", background=_BLACK),
+        "sad": _preset("#a8d0ff", "Atkinson Hyperlegible", background=_BLACK),
+        "angry": _preset("#ff9e94", "Atkinson Hyperlegible", background=_BLACK),
+        "fear": _preset("#dcc4ff", "Atkinson Hyperlegible", background=_BLACK),
+        "disgust": _preset("#c4ec8c", "Atkinson Hyperlegible", background=_BLACK),
+        "surprise": _preset("#ffb8e8", "Atkinson Hyperlegible", background=_BLACK),
     },
 }
 
@@ -156,6 +157,8 @@ AGE_SCALES: dict[str, AgeScale] = {
 }
 
 MIN_CONTRAST: dict[str, float] = {"western": 4.5, "eastern": 4.5, "accessible": 7.0}
+# Cultures whose words differ by colour alone: the VAD mapping moves no size, weight or slant.
+_COLOUR_ONLY = ("accessible",)
 
 # How far the continuous mapping moves a word (tuned by eye on the screenshots).
 _CHANCE = 1.0 / len(EMOTIONS)  # a confidence at chance level says nothing: the word stays neutral
@@ -302,6 +305,9 @@ def style_word(emotion: WordEmotion, culture: str = "western", age: str = "adult
     family_from = target if t >= _FONT_FROM else neutral
     shout_from = target if t >= _SHOUT_FROM else neutral
 
+    if culture in _COLOUR_ONLY:  # weight is kept for the emphasis, slant and case are never used
+        da = dd = 0.0
+        family_from = shout_from = replace(family_from, italic=False, text_transform="none")
     color = mix(neutral.color, target.color, t)
     color = mix(color, _WARM if dv > 0 else _COOL, min(1.0, abs(dv)) * _TINT_PER_VALENCE)
     size = _clamp(_lerp(neutral.size, target.size, t) * (1 + _SIZE_PER_AROUSAL * da), *_SIZE_RANGE)

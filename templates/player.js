@@ -58,7 +58,10 @@
     return d > 0 ? d : 1;
   }
 
-  var state = { culture: data.initial.culture, age: data.initial.age, line: -2, word: -1 };
+  var state = { culture: data.initial.culture, age: data.initial.age, emphasis: !!data.initial.emphasis,
+                line: -2, word: -1 };
+  var emphasisBox = document.getElementById("emphasis");
+  var legendNote = document.getElementById("legend-note");
 
   function comboKey() { return state.culture + "/" + state.age; }
 
@@ -75,6 +78,8 @@
     s.letterSpacing = row[F.letter_spacing] + "em";
     s.textTransform = row[F.text_transform];
     s.setProperty("--strength", row[F.animation_strength]);
+    /* baseline shift (pitch), as a relative offset: the line box stays where it is */
+    s.top = row[F.baseline_shift] ? (-row[F.baseline_shift]) + "em" : "";
     el.dataset.anim = row[F.animation];
   }
 
@@ -82,7 +87,7 @@
      rows in data.fields order (colour, background, font, size, weight, italic, spacing, ...). */
   var rows = [];
   function decodeRows(key) {
-    var combo = data.combos[key], out = [];
+    var combo = (state.emphasis ? data.emphasised : data.combos)[key], out = [];
     var columns = data.fields.map(function (name) { return data.columns[combo[name]]; });
     for (var i = 0; i < words.length; i++) {
       out.push(data.fields.map(function (name, k) {
@@ -143,8 +148,10 @@
     if (lineIndex < 0) { gates.textContent = ""; return; }
     var line = lines[lineIndex];
     for (var j = line.first; j < line.first + line.count; j++) {
-      var span = document.createElement("span");
-      span.className = "word cword";
+      /* an emphasised word is a <strong>: screen readers and copied text keep the stress */
+      var stressed = state.emphasis && words[j].emphasised;
+      var span = document.createElement(stressed ? "strong" : "span");
+      span.className = "word cword" + (stressed ? " emph" : "");
       span.textContent = words[j].text.trim();  // textContent: transcript text is never parsed as HTML
       span.dataset.i = j;
       span.dataset.start = words[j].start.toFixed(3);
@@ -250,6 +257,15 @@
       item.appendChild(sample);
       legend.appendChild(item);
     });
+    if (state.emphasis && data.legend_emphasis) {
+      var stress = document.createElement("li");
+      var strong = document.createElement("strong");
+      strong.className = "word emph";
+      strong.textContent = "emphasised";
+      applyStyle(strong, data.legend_emphasis[comboKey()], 0.4);
+      stress.appendChild(strong);
+      legend.appendChild(stress);
+    }
   }
 
   function restyle() {
@@ -257,7 +273,12 @@
     document.body.dataset.culture = state.culture;
     document.body.dataset.age = state.age;
     document.documentElement.style.setProperty("--caption-bg", emotionStyle("neutral")[F.background]);
-    transcriptWords.forEach(function (el, i) { if (el) applyStyle(el, wordStyle(i), 0.35); });
+    transcriptWords.forEach(function (el, i) {
+      if (!el) return;
+      applyStyle(el, wordStyle(i), 0.35);
+      el.classList.toggle("emph", state.emphasis && !!words[i].emphasised);
+    });
+    if (legendNote) legendNote.textContent = data.notes ? data.notes[state.culture] : "";
     var current = state.line, active = state.word;
     state.line = -2;
     showLine(current);
@@ -282,6 +303,9 @@
   });
   document.getElementById("age").addEventListener("change", function (e) {
     state.age = e.target.value; restyle();
+  });
+  if (emphasisBox) emphasisBox.addEventListener("change", function (e) {
+    state.emphasis = e.target.checked; restyle();
   });
 
   transcript.addEventListener("click", function (e) {

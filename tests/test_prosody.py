@@ -199,3 +199,86 @@ def test_the_document_keeps_prosody(make_analysis):
     assert again.words[1].prosody == Prosody(7.5, None, 1.3)
     assert again.words[1].emphasised and again.words[1].emphasis == 0.9
     assert again.words[0].prosody is None and not again.words[0].emphasised
+
+
+# ---- typography of emphasis -----------------------------------------------------------------
+
+def _stressed(make_analysis, prosody: Prosody, emphasised: bool = True):
+    analysis = make_analysis(["ask", "not", "what", "your", "country"], emotions=["neutral"])
+    word = analysis.lines[0].words[4]
+    word.prosody, word.emphasis, word.emphasised = prosody, 0.9 if emphasised else 0.1, emphasised
+    return analysis, word
+
+
+def test_accessible_preset_is_colour_only_and_weight_is_emphasis(make_analysis):
+    from sentimentogram_cli.constants import AGE_GROUPS, EMOTIONS
+    from sentimentogram_cli.document import WordEmotion
+    from sentimentogram_cli.emphasis_style import emphasise
+    from sentimentogram_cli.typography import style_word
+
+    weights = set()
+    for emotion in EMOTIONS:
+        for vad in ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0), (0.2, 0.9, 0.1)):
+            style = style_word(WordEmotion(emotion, 0.95, {emotion: 0.95}, *vad, 0.5, 0.5), "accessible")
+            assert not style.italic and style.text_transform == "none" and style.animation == "none"
+            assert style.size == 1.0
+            weights.add(style.weight)
+    assert weights == {400}  # weight is left for the emphasis
+    _, word = _stressed(make_analysis, Prosody(9.0, 4.0, 2.0))
+    for age in AGE_GROUPS:
+        plain = style_word(word.emotion, "accessible", age)
+        bold = emphasise(plain, word, "accessible", age)
+        assert bold.weight >= 700 and bold.baseline_shift == 0 and bold.letter_spacing == plain.letter_spacing
+
+
+def test_emphasis_maps_loudness_pitch_and_duration_to_weight_shift_and_spacing(make_analysis):
+    from sentimentogram_cli.emphasis_style import emphasise
+    from sentimentogram_cli.typography import style_word
+
+    _, high = _stressed(make_analysis, Prosody(8.0, 5.0, 2.0))
+    _, low = _stressed(make_analysis, Prosody(3.0, -5.0, 1.0))
+    plain = style_word(high.emotion, "western")
+    up, down = emphasise(plain, high, "western"), emphasise(plain, low, "western")
+    assert up.weight > down.weight > plain.weight
+    assert up.baseline_shift > 0 > down.baseline_shift
+    assert up.letter_spacing > plain.letter_spacing == down.letter_spacing
+    # age scales the movement: a senior reader's line jumps less
+    senior = emphasise(style_word(high.emotion, "western", "senior"), high, "western", "senior")
+    assert 0 < senior.baseline_shift < up.baseline_shift
+    # a word that is not emphasised keeps its style; a whispered one gets lighter
+    _, calm = _stressed(make_analysis, Prosody(1.0, 1.0, 1.1), emphasised=False)
+    assert emphasise(plain, calm, "western") == plain
+    _, whisper = _stressed(make_analysis, Prosody(-14.0, None, 1.0), emphasised=False)
+    assert emphasise(plain, whisper, "western").weight < plain.weight
+
+
+def test_the_page_marks_emphasised_words_and_has_a_switch(make_analysis):
+    import json
+    import re
+
+    from sentimentogram_cli.output.page import render_page
+    from sentimentogram_cli.style import Style
+
+    analysis, _ = _stressed(make_analysis, Prosody(8.0, 2.0, 1.5))
+    html = render_page(analysis, Style("accessible"))
+    assert len(re.findall(r'class="word tword" data-i="4"[^>]*data-emph="1"', html)) == 1
+    assert html.count('data-emph="1"') == 1 and 'id="emphasis"' in html and " checked" in html
+    data = json.loads(re.search(r'id="page-data">(.*?)</script>', html, re.S).group(1))
+    assert data["initial"]["emphasis"] is True
+    note = data["notes"]["accessible"]  # the legend says what colour and weight mean
+    assert "Colour: the emotion" in note and "Bold: an emphasised word" in note
+    # the emphasised styles differ from the plain ones in the weight column only for this word
+    combo, stressed = data["combos"]["accessible/adult"], data["emphasised"]["accessible/adult"]
+    assert combo["color"] == stressed["color"] and combo["weight"] != stressed["weight"]
+    off = render_page(analysis, Style("accessible", emphasis="off"))
+    assert '"emphasis":false' in off and 'id="emphasis" aria-label="emphasis from prosody">' in off
+
+
+def test_emphasis_switch_on_the_command_line(make_analysis, run_cli, tmp_path):
+    analysis, _ = _stressed(make_analysis, Prosody(8.0, 2.0, 1.5))
+    doc = analysis.save(tmp_path / "talk.json")
+    code, output = run_cli(["restyle", str(doc), "--emphasis", "loud", "--out", str(tmp_path / "x.html")])
+    assert code != 0 and "emphasis" in output and "Traceback" not in output
+    code, output = run_cli(["restyle", str(doc), "--emphasis", "off", "--out", str(tmp_path / "off.html")])
+    assert code == 0, output
+    assert '"emphasis":false' in (tmp_path / "off.html").read_text()

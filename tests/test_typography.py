@@ -70,7 +70,7 @@ def test_out_of_range_inputs_are_clamped_not_trusted():
     assert 100 <= style.weight <= 900
 
 
-@pytest.mark.parametrize("culture", CULTURES)
+@pytest.mark.parametrize("culture", ("western", "eastern"))  # accessible: colour only (test_emphasis_style)
 @pytest.mark.parametrize("emotion", EMOTIONS)
 def test_higher_arousal_gives_a_larger_word(culture, emotion):
     sizes = [style_word(feeling(emotion, 0.8, arousal=a), culture).size for a in (0.1, 0.4, 0.7, 1.0)]

@@ -92,6 +92,7 @@ _DEVICE = typer.Option("auto", help="Where the models run: auto uses a CUDA GPU 
 _BACKEND = typer.Option("faster-whisper", help="Speech-recognition engine (openai-whisper is an optional extra).")
 _HEAD = typer.Option(None, "--head", help="Emotion head checkpoint. Default: the one shipped in the package.", show_default=False)
 _CACHE_DIR = typer.Option(None, "--cache-dir", envvar="SENTIMENTOGRAM_CACHE_DIR", show_default=False, help="Analysis cache folder. Default: $XDG_CACHE_HOME/sentimentogram, else ~/.cache/sentimentogram.")
+_EMPHASIS = typer.Option("prosody", "--emphasis", metavar="prosody|off", help="Emphasised words (said louder, higher or longer than the speaker's usual): prosody draws them heavier, raised and spaced, <b> in VTT and bold in ASS; off draws every word by its emotion alone (switchable on the page).")
 _NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the analysis cache: run the models, skip nothing.")
 
 
@@ -119,6 +120,13 @@ def _output(out: Optional[Path], formats: str, embed_video: bool):
     return OutputOptions(out=out, formats=formats, embed_video=embed_video)
 
 
+def _emphasised(style, emphasis: str):
+    """``style`` with the --emphasis choice (a one-line UsageError when it is not one)."""
+    from dataclasses import replace
+
+    return replace(style, emphasis=emphasis)
+
+
 def _cache(no_cache: bool, cache_dir: Optional[Path]):
     return None if no_cache else (cache_dir or True)
 
@@ -133,6 +141,7 @@ def render(
     style_file: Optional[Path] = _STYLE_FILE,
     profile: Optional[Path] = _PROFILE,
     json_out: bool = typer.Option(False, "--json", help="Also write the analysis (words, emotions, VAD, gates) as JSON: the same as adding json to --format."),
+    emphasis: str = _EMPHASIS,
     embed_video: bool = _EMBED,
     asr_model: str = _ASR_MODEL,
     language: Optional[str] = _LANGUAGE,
@@ -154,7 +163,8 @@ def render(
     from ..batch import BatchFailed, discover_inputs, is_single_file, results_table, run_batch
     from ..jobs import render as render_input
 
-    settings = dict(options=_analysis_options(language, window, hop), style=_style(culture, age, style_file, profile),
+    settings = dict(options=_analysis_options(language, window, hop),
+                    style=_emphasised(_style(culture, age, style_file, profile), emphasis),
                 output=_output(out, formats + (",json" if json_out else ""), embed_video),
                 cache=_cache(no_cache, cache_dir), force=force)
     analyser = _analyser(device, asr_model, backend, head)  # one set of models for every input
@@ -226,13 +236,14 @@ def restyle(
     style_file: Optional[Path] = _STYLE_FILE,
     profile: Optional[Path] = _PROFILE,
     embed_video: bool = _EMBED,
+    emphasis: str = _EMPHASIS,
     media: Optional[Path] = typer.Option(None, "--media", show_default=False, help="The audio or video the page plays. Default: the file the document names, beside it."),
 ) -> None:
     """Render pages and subtitles again from an analysis document alone: no model runs."""
     from ..jobs import restyle as restyle_document
 
     with _stage_progress(("page",)) as progress:
-        result = restyle_document(analysis, style=_style(culture, age, style_file, profile),
+        result = restyle_document(analysis, style=_emphasised(_style(culture, age, style_file, profile), emphasis),
                                   output=_output(out, formats, embed_video), media=media, progress=progress)
     _print_summary(result, Console())
 

@@ -16,9 +16,10 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from ..document import Analysis, AnalysedWord
+from ..document import Analysis, AnalysedWord, Prosody, WordEmotion
 from ..assets import resource_dir
 from ..constants import AGE_GROUPS, CULTURES, EMOTIONS
+from ..emphasis_style import emphasise
 from ..errors import InputError
 from ..style import Style
 from ..typography import FONT_FACES, StyleOverrides, WordStyle, css_font_stack, style_table, style_word
@@ -28,13 +29,22 @@ __all__ = ["STYLE_FIELDS", "render_page", "json_for_script", "media_href_for", "
 
 # The order of a style's fields in the page's legend rows (player.js reads the same order).
 STYLE_FIELDS = ("color", "background", "font", "size", "weight", "italic", "letter_spacing",
-                "text_transform", "animation", "animation_strength")
+                "text_transform", "animation", "animation_strength", "baseline_shift")
 # Fields with few distinct values travel as one character per word, an index into a vocabulary.
 _CATEGORICAL = ("background", "font", "text_transform", "animation")
 _CODES = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # Numeric fields travel as integers (the style is already rounded to these steps), each column as
 # {"values": [its distinct integers], "codes": one character per word, an index into values}.
-_INTEGER_SCALE = {"size": 100, "weight": 1, "letter_spacing": 1000, "animation_strength": 100}
+_INTEGER_SCALE = {"size": 100, "weight": 1, "letter_spacing": 1000, "animation_strength": 100,
+                  "baseline_shift": 100}
+# What the legend says the look means, per culture (the accessible preset: colour and weight only).
+_LEGEND_NOTES = {
+    "accessible": "Colour: the emotion. Bold: an emphasised word, said louder, higher or longer than "
+                  "the speaker's usual.",
+    "*": "Colour follows the emotion, size the arousal, weight and slant the dominance. Emphasised "
+         "words (said louder, higher or longer than the speaker's usual) are heavier, raised or "
+         "lowered with the pitch, and spaced out when drawn out.",
+}
 
 
 def json_for_script(data: object) -> Markup:
@@ -70,7 +80,7 @@ def font_face_css() -> str:
 def _style_row(style: WordStyle) -> list:
     return [style.color, style.background, css_font_stack(style.font_family), style.size, style.weight,
             int(style.italic), style.letter_spacing, style.text_transform, style.animation,
-            style.animation_strength]
+            style.animation_strength, style.baseline_shift]
 
 
 class _ColumnStore:
@@ -128,6 +138,12 @@ class _ColumnStore:
         return column_of
 
 
+# The legend's sample of an emphasised word: 6 dB louder, 3 semitones higher, 1.4 times as long.
+_SAMPLE_STRESS = AnalysedWord(text="emphasis", start=0.0, end=0.5, probability=1.0,
+                              emotion=WordEmotion("neutral", 1.0, {"neutral": 1.0}, 0.5, 0.2, 0.4, 0.5, 0.5),
+                              prosody=Prosody(6.0, 3.0, 1.4), emphasis=0.9, emphasised=True)
+
+
 def _line_gates(words: list[AnalysedWord]) -> tuple[float, float]:
     """Duration-weighted mean of the words' gates: the line's share of audio and of text."""
     weights = [max(w.end - w.start, 1e-3) for w in words]
@@ -161,20 +177,27 @@ def _player_analysis(analysis: Analysis) -> dict:
         "language": analysis.language,
         "lines": [{"start": line.start, "end": line.end,
                    "words": [{"text": w.text, "start": w.start, "end": w.end,
-                              "emotion": {"emotion": w.emotion.emotion, "arousal": w.emotion.arousal}}
+                              "emotion": {"emotion": w.emotion.emotion, "arousal": w.emotion.arousal},
+                              **({"emphasised": True} if w.emphasised else {})}
                              for w in line.words]}
                   for line in analysis.lines],
     })
 
 
-def _page_data(analysis: Analysis, culture: str, age: str, overrides: StyleOverrides | None) -> dict:
+def _page_data(analysis: Analysis, culture: str, age: str, overrides: StyleOverrides | None,
+               emphasis: str = "prosody") -> dict:
     store = _ColumnStore()
     words = analysis.words
-    combos, legend = {}, {}
+    combos, emphasised, legend, legend_emphasis = {}, {}, {}, {}
     for c in CULTURES:
         for a in AGE_GROUPS:
-            combos[f"{c}/{a}"] = store.add_styles([style_word(w.emotion, c, a, overrides) for w in words])
-            legend[f"{c}/{a}"] = {e: _style_row(s) for e, s in style_table(c, a, overrides).items()}
+            plain = [style_word(w.emotion, c, a, overrides) for w in words]
+            combos[f"{c}/{a}"] = store.add_styles(plain)
+            # The same words with their emphasis drawn on: only weight, spacing and shift columns differ.
+            emphasised[f"{c}/{a}"] = store.add_styles([emphasise(s, w, c, a) for s, w in zip(plain, words)])
+            table = style_table(c, a, overrides)
+            legend[f"{c}/{a}"] = {e: _style_row(s) for e, s in table.items()}
+            legend_emphasis[f"{c}/{a}"] = _style_row(emphasise(table["neutral"], _SAMPLE_STRESS, c, a))
     lines, first = [], 0
     for line in analysis.lines:
         if not line.words:
@@ -193,7 +216,10 @@ def _page_data(analysis: Analysis, culture: str, age: str, overrides: StyleOverr
         "legend": legend,
         "emotions": list(EMOTIONS),
         "lines": lines,
-        "initial": {"culture": culture, "age": age},
+        "emphasised": emphasised,
+        "legend_emphasis": legend_emphasis,
+        "notes": {c: _LEGEND_NOTES.get(c, _LEGEND_NOTES["*"]) for c in CULTURES},
+        "initial": {"culture": culture, "age": age, "emphasis": emphasis == "prosody"},
     }
 
 
@@ -222,7 +248,7 @@ def render_page(analysis: Analysis, style: Style | None = None, *, media: str | 
     URI. Without it the page shows the subtitles with no player. Nothing is written.
     """
     style = style or Style()
-    data = _page_data(analysis, style.culture, style.age, style.overrides)
+    data = _page_data(analysis, style.culture, style.age, style.overrides, style.emphasis)
     transcript = []
     index = 0
     for line in analysis.lines:
@@ -232,7 +258,7 @@ def render_page(analysis: Analysis, style: Style | None = None, *, media: str | 
         for w in line.words:
             words.append({"i": index, "text": w.text.strip(), "start": f"{w.start:.3f}",
                           "end": f"{w.end:.3f}", "emotion": w.emotion.emotion,
-                          "confidence": round(w.emotion.confidence * 100)})
+                          "confidence": round(w.emotion.confidence * 100), "emphasised": w.emphasised})
             index += 1
         transcript.append({"start": line.start, "words": words})
     return environment().get_template("page.html.j2").render(
@@ -243,6 +269,7 @@ def render_page(analysis: Analysis, style: Style | None = None, *, media: str | 
         media_kind="audio" if analysis.media_kind == "audio" else "video",
         culture=style.culture,
         age=style.age,
+        emphasis=style.emphasis == "prosody",
         cultures=CULTURES,
         ages=AGE_GROUPS,
         font_css=Markup(font_face_css()),
