@@ -66,9 +66,27 @@ def evaluate(
     epochs: int = typer.Option(4, help="Epochs for the full models --report trains (leave-one-corpus-out heads: 2)."),
     save_full_model: Optional[Path] = typer.Option(None, help="--report: also save the full model it trains (held-out actors 17–20 unseen) here.", show_default=False),
     baselines: bool = typer.Option(False, "--baselines", help="--report: also train audio-only, text-only and concatenation heads for the fusion table (three more trainings)."),
+    protocol: str = typer.Option("product", "--protocol", help="How clips are scored: product (each clip alone through render's emotion stage: the figure a user gets), packed-speaker (a speaker's clips packed into 30 s chunks and centred on that speaker's mean: the older, optimistic protocol), or both comma-separated (columns side by side)."),
+    asr: bool = typer.Option(False, "--asr", help="product: the words Whisper hears instead of the CSV's text column (slower: one transcription per clip)."),
+    asr_model: Optional[str] = typer.Option(None, "--asr-model", help="With --asr: the Whisper model (default: the bundled base).", show_default=False),
+    audio_only: bool = typer.Option(False, "--audio-only", help="Score the voice alone (no words given to the head)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write each clip's scores per protocol here.", show_default=False),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
 ) -> None:
-    """Score the emotion head: on your own clips (--labels), on the held-out split, or the full report."""
+    """Score the emotion head: on your own clips (--labels), on the held-out split, or the full report.
+
+    Clips are scored as render scores them (each alone, --protocol product) unless --protocol says otherwise.
+    """
+    if not report:
+        from ..errors import UsageError
+        from .evaluate_command import parse_protocols, run_evaluate_clips
+
+        if labels is None and data_dir is None:
+            raise UsageError("evaluate needs --labels CSV, or --data FOLDER (the shared corpora) for the held-out speakers")
+        run_evaluate_clips(labels, checkpoint, data_dir, cache_dir, getattr(device, "value", device), console,
+                           parse_protocols(protocol), asr=asr, asr_model=asr_model, audio_only=audio_only,
+                           json_out=json_out)
+        return
     from .train_commands import run_evaluate
 
     run_evaluate(labels, checkpoint, data_dir, cache_dir, report, epochs, device, console, save_full_model, baselines)

@@ -25,7 +25,7 @@ from .features import SAMPLES_PER_HEAD_FRAME, frames_for_span
 from .windows import (UTTERANCE_GAP_SECONDS, aggregate_words, layout_utterance_windows, layout_windows,
                       overlap_matrix, utterance_ids, window_text, word_spans)
 
-__all__ = ["DESIGNS", "TEXT_LANGUAGES", "recognise", "recognise_chunks", "recognise_frames", "recording_centre",
+__all__ = ["DESIGNS", "TEXT_LANGUAGES", "recognise", "recognise_chunks", "recognise_frames", "recording_centre", "encode_recording",
            "recording_weight"]
 
 DESIGNS = ("utterance", "global")
@@ -67,25 +67,31 @@ def _frame_sum(frames: np.ndarray, step: int = 4096) -> np.ndarray:
     return total
 
 
-def _encode_chunks(chunks: list[np.ndarray], n_samples: int, head, audio_encoder,
-                   report: Callable[[float], None]) -> tuple[np.ndarray, np.ndarray]:
-    """float16 frames of the whole recording, and the centre ``head.normalise_recording`` uses.
+def encode_recording(chunks: list[np.ndarray], n_samples: int, audio_encoder,
+                     report: Callable[[float], None] | None = None) -> np.ndarray:
+    """float16 frames of the whole recording, as the emotion stage computes them.
 
     Blocks of ``batch_size`` chunks are exactly the batches ``AudioEncoder.encode`` would make of
-    the whole recording, so the frames are the same; only one block is float32 at a time. The
-    centre is the mean of the stored (float16) frames, so frames cached elsewhere give the same.
+    the whole recording, so the frames are the same; only one block is float32 at a time.
     """
-    step, store, total, filled = audio_encoder.batch_size, None, None, 0
+    step, store, filled = audio_encoder.batch_size, None, 0
     for b in range(0, len(chunks), step):
         frames = audio_encoder.encode(np.concatenate(chunks[b: b + step]))
         if store is None:
             store = np.empty((math.ceil(n_samples / SAMPLES_PER_HEAD_FRAME), frames.shape[1]), np.float16)
-            total = np.zeros(frames.shape[1], np.float64)
         store[filled: filled + len(frames)] = frames
-        total += store[filled: filled + len(frames)].sum(axis=0, dtype=np.float64)
         filled += len(frames)
-        report(min(1.0, (b + step) / len(chunks)))
-    return store[:filled], _centre(head, total, filled)
+        if report:
+            report(min(1.0, (b + step) / len(chunks)))
+    return store[:filled]
+
+
+def _encode_chunks(chunks: list[np.ndarray], n_samples: int, head, audio_encoder,
+                   report: Callable[[float], None]) -> tuple[np.ndarray, np.ndarray]:
+    """float16 frames of the whole recording and the centre they are normalised by: the mean of
+    the stored frames, so frames cached elsewhere (evaluate's product path) give the same."""
+    frames = encode_recording(chunks, n_samples, audio_encoder, report)
+    return frames, recording_centre(frames, head)
 
 
 def _speaker_centres(frames: np.ndarray, spans: np.ndarray, speakers: Sequence[str | None], head) -> dict:

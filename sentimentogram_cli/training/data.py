@@ -5,12 +5,12 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..constants import EMOTIONS
+from ..constants import EMOTIONS, HEAD_FRAMES_PER_SECOND
 from ..emotion.features import DEFAULT_AUDIO_LAYERS, AudioEncoder, TextEncoder
 from .corpora import Clip, Sentence, read_clips, read_emobank, read_goemotions, read_meld
 from .extract import clip_frames, text_tokens
@@ -45,6 +45,9 @@ class TrainingData:
     labels: tuple[str, ...] = EMOTIONS
     frame_layers: tuple[int, ...] = DEFAULT_AUDIO_LAYERS  # encoder layers side by side in ``frames``
     text_delta: Path | None = None  # the fine-tuned text layers the token embeddings came from
+    # Frames of some clips encoded alone, each in its own zero-padded 30 s chunk, as ``render``
+    # encodes one short clip (training.alone): clip index -> float16 frames of all layers.
+    alone: dict[int, np.ndarray] = field(default_factory=dict)
 
     def layer_columns(self, layers: tuple[int, ...]) -> np.ndarray:
         """Columns of ``frames`` that hold the given encoder layers, in that order."""
@@ -64,14 +67,16 @@ class TrainingData:
 
 class AudioNormaliser:
     """Global frame statistics, each recording's (here: speaker's) mean blended in by ``weight``,
-    over the columns of the encoder layers a head uses.
+    over the columns of the encoder layers a head uses; with ``seconds`` (k > 0) the weight shrinks
+    with the seconds the mean is taken over, w·s/(s+k).
 
-    The same arithmetic as ``EmotionHead.normalise_recording`` at render time.
+    The same arithmetic as ``emotion.recognise`` at render time: a packed speaker is one long
+    recording, a clip encoded alone (``alone_clip``) is a recording of its own.
     """
 
     def __init__(self, data: TrainingData, mean: np.ndarray, std: np.ndarray, weight: float,
-                 layers: tuple[int, ...]):
-        self.data, self.mean, self.std, self.weight = data, mean, std, weight
+                 layers: tuple[int, ...], seconds: float = 0.0):
+        self.data, self.mean, self.std, self.weight, self.seconds = data, mean, std, weight, seconds
         self.columns = data.layer_columns(layers)
         self._speaker_of = [clip.speaker or clip.corpus for clip in data.clips]
         self._centres: dict[str, np.ndarray] = {}
@@ -82,7 +87,22 @@ class AudioNormaliser:
             for speaker, indices in by_speaker.items():
                 total = sum(self.raw(i).sum(axis=0, dtype=np.float64) for i in indices)
                 count = sum(len(data.frames[i]) for i in indices)
-                self._centres[speaker] = (1 - weight) * mean + weight * (total / max(count, 1)).astype(np.float32)
+                w = self.shrunk(count)
+                self._centres[speaker] = (1 - w) * mean + w * (total / max(count, 1)).astype(np.float32)
+
+    def shrunk(self, frames: int) -> float:
+        """The weight of a recording mean taken over ``frames`` frames (25 a second)."""
+        if self.seconds <= 0:
+            return self.weight
+        s = frames / HEAD_FRAMES_PER_SECOND
+        return self.weight * s / (s + self.seconds)
+
+    def alone_clip(self, i: int) -> np.ndarray:
+        """Clip ``i`` encoded alone, normalised as ``render`` normalises that one clip."""
+        frames = np.asarray(self.data.alone[i])[:, self.columns]
+        w = self.shrunk(len(frames)) if self.weight else 0.0
+        centre = self.mean if w == 0 else (1 - w) * self.mean + w * frames.astype(np.float64).mean(axis=0)
+        return ((frames.astype(np.float32) - centre) / self.std).astype(np.float32)
 
     def raw(self, i: int) -> np.ndarray:
         """Clip ``i``'s frames of the chosen layers, float32, not normalised."""
@@ -90,10 +110,10 @@ class AudioNormaliser:
 
     @classmethod
     def fit(cls, data: TrainingData, train_indices: list[int], weight: float,
-            layers: tuple[int, ...]) -> "AudioNormaliser":
+            layers: tuple[int, ...], seconds: float = 0.0) -> "AudioNormaliser":
         columns = data.layer_columns(layers)
         sample = np.concatenate([np.asarray(data.frames[i], np.float32)[:, columns] for i in train_indices[::5]])
-        return cls(data, sample.mean(axis=0), sample.std(axis=0) + 1e-5, weight, layers)
+        return cls(data, sample.mean(axis=0), sample.std(axis=0) + 1e-5, weight, layers, seconds)
 
     def clip(self, i: int) -> np.ndarray:
         centre = self._centres.get(self._speaker_of[i], self.mean)

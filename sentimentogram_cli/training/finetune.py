@@ -138,7 +138,7 @@ def labelled_split(clips: Sequence, indices: Sequence[int], share: float, seed: 
 def clip_views(head: EmotionHead, data: TrainingData, indices: Sequence[int]) -> list[np.ndarray]:
     """Each clip's frames normalised as the head does at render time (float16, whole clip)."""
     norm = AudioNormaliser(data, head.audio_mean, head.audio_std, head.metadata.recording_mean_weight,
-                           head.metadata.audio_layers)
+                           head.metadata.audio_layers, head.metadata.recording_mean_seconds)
     return [norm.clip(i).astype(np.float16) for i in indices]
 
 

@@ -40,6 +40,11 @@ class TrainSettings:
     # comes from the clips' own transcripts, labelled as the voice).
     neutral_voice_pair_rate: float = 0.5
     recording_mean_weight: float = 0.5
+    # k in seconds: the weight shrinks with the audio the mean is taken over, w·s/(s+k) (0: fixed).
+    recording_mean_seconds: float = 0.0
+    # How often each training clip that has frames encoded alone (TrainingData.alone: one short
+    # clip as render sees it, zero padding around it, its own mean) is shown that way per epoch.
+    alone_repeat: int = 0
     feature_noise: float = 0.1  # Gaussian noise on normalised frames, and time masking below
     time_mask_rate: float = 0.1
     use_audio: bool = True
@@ -87,6 +92,12 @@ def _epoch_samples(data: TrainingData, clip_indices: list[int], norm: AudioNorma
             own = settings.use_text and clip.text and rng.random() < settings.own_transcript_rate
             text = np.asarray(data.clip_text[i], np.float32) if own else None
             samples.append(Sample(_augment(frames, settings, rng), text, y, CATEGORY_VAD[clip.label], allowed))
+            if settings.alone_repeat and i in data.alone:  # the clip as render sees it alone
+                alone = norm.alone_clip(i)
+                for _ in range(settings.alone_repeat):
+                    own = settings.use_text and clip.text and rng.random() < settings.own_transcript_rate
+                    text = np.asarray(data.clip_text[i], np.float32) if own else None
+                    samples.append(Sample(_augment(alone, settings, rng), text, y, CATEGORY_VAD[clip.label], allowed))
             if settings.use_text and rng.random() < settings.pseudo_pair_rate:  # a label-congruent pseudo-pair
                 name = "goemotions-train" if rng.random() < 0.7 else "meld-train"
                 pool = by_label[name].get(clip.label)
@@ -144,7 +155,8 @@ def train_head(data: TrainingData, clip_indices: list[int], settings: TrainSetti
                progress: Callable[[int, int], None] | None = None) -> EmotionHead:
     """Train on the given clips (and the text corpora' train splits); return a ready head."""
     rng = _seed_everything(settings.seed)
-    norm = AudioNormaliser.fit(data, clip_indices, settings.recording_mean_weight, settings.audio_layers)
+    norm = AudioNormaliser.fit(data, clip_indices, settings.recording_mean_weight, settings.audio_layers,
+                               settings.recording_mean_seconds)
     config = FusionConfig(labels=data.labels, audio_dim=len(norm.columns), audio_layers=len(settings.audio_layers),
                           layer_mix=settings.layer_mix, cross_attention=settings.cross_attention,
                           vad_guided=settings.vad_guided, gated=settings.gated)
@@ -182,6 +194,7 @@ def train_head(data: TrainingData, clip_indices: list[int], settings: TrainSetti
         version=__version__, audio_encoder=data.audio_encoder, text_encoder=data.text_encoder,
         feature_convention=FEATURE_CONVENTION, window_seconds=WINDOW_SECONDS, hop_seconds=HOP_SECONDS,
         recording_mean_weight=settings.recording_mean_weight, audio_layers=tuple(settings.audio_layers),
+        recording_mean_seconds=settings.recording_mean_seconds,
         extra={"settings": settings.__dict__},
     )
     return EmotionHead(model, metadata, norm.mean, norm.std)
@@ -196,7 +209,8 @@ def cached_train_head(data: TrainingData, clip_indices: list[int], settings: Tra
         return train_head(data, clip_indices, settings, progress)
     text_encoder = data.text_encoder if settings.use_text else None
     key = cache_key(__version__, FEATURE_CONVENTION, data.audio_encoder, text_encoder, data.frame_layers,
-                    data.frames.data.shape, sorted(clip_indices), sorted(settings.__dict__.items()))
+                    data.frames.data.shape, sorted(clip_indices), sorted(settings.__dict__.items()),
+                    *([sorted(set(data.alone) & set(clip_indices))] if settings.alone_repeat else []))
     path = Path(cache_dir) / f"head-{key}.safetensors"
     if path.is_file():
         head = EmotionHead.load(path)
