@@ -6,9 +6,10 @@ language, window and hop, the emotion head's checkpoint hash, the document schem
 choices (culture, age, style file, formats) are not in it, so changing them reuses the analysis.
 
 Resume: before a file's outputs are written, a record of what they will be (a render key) is
-written; the outputs count as up to date when the record matches and every output exists and is
-newer than the record. A run killed between the two leaves outputs older than the record (or
-missing), so the next run renders them again.
+written; once they are written, each output's stamp (size, mtime, inode) is added to it. The
+outputs count as up to date when the record matches and every output still has its stamp: a run
+killed between the two leaves no stamps, and an output rewritten since (``restyle`` writing the
+same page in another style, an editor) has another stamp, so either is rendered again.
 
 Layout under the cache folder (default ``$XDG_CACHE_HOME/sentimentogram``)::
 
@@ -143,7 +144,10 @@ class AnalysisCache:
         try:
             if text is None or json.loads(text).get("render_key") != render_key:
                 return False
-            since = record.stat().st_mtime_ns
+            stamps = json.loads(text).get("stamps")
+            if stamps is not None:  # written and stamped: each output must be as it was left
+                return all(stamps.get(str(Path(p).resolve())) == _stamp(Path(p)) for p in outputs)
+            since = record.stat().st_mtime_ns  # a record that was never stamped: newer outputs
             return all(p.is_file() and p.stat().st_mtime_ns >= since for p in map(Path, outputs))
         except (OSError, ValueError, AttributeError):
             return False
@@ -152,3 +156,19 @@ class AnalysisCache:
         """Record what is about to be written: call it before writing the outputs."""
         record = {"render_key": render_key, "outputs": [str(Path(p).resolve()) for p in outputs]}
         self._write(self._record_path(outputs), json.dumps(record))
+
+    def finish_outputs(self, outputs: list[Path], render_key: str) -> None:
+        """Record the stamp of each output just written (call it after writing them): an output
+        changed afterwards by anything else is no longer up to date."""
+        record = {"render_key": render_key, "outputs": [str(Path(p).resolve()) for p in outputs],
+                  "stamps": {str(Path(p).resolve()): _stamp(Path(p)) for p in outputs}}
+        self._write(self._record_path(outputs), json.dumps(record))
+
+
+def _stamp(path: Path) -> list[int] | None:
+    """Size, mtime and inode of a file: outputs are replaced by rename, so any rewrite changes it."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]

@@ -34,6 +34,15 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".aac", ".
 
 FORMATS = ("html", "json", "vtt", "srt", "ass")  # output formats, in the order they are listed
 
+# The language codes Whisper knows (faster-whisper's tokenizer; a test keeps them equal), so a bad
+# --language fails when given, before any model loads.
+LANGUAGES = ("af", "am", "ar", "as", "az", "ba", "be", "bg", "bn", "bo", "br", "bs", "ca", "cs", "cy", "da", "de",
+             "el", "en", "es", "et", "eu", "fa", "fi", "fo", "fr", "gl", "gu", "ha", "haw", "he", "hi", "hr", "ht",
+             "hu", "hy", "id", "is", "it", "ja", "jw", "ka", "kk", "km", "kn", "ko", "la", "lb", "ln", "lo", "lt",
+             "lv", "mg", "mi", "mk", "ml", "mn", "mr", "ms", "mt", "my", "ne", "nl", "nn", "no", "oc", "pa", "pl",
+             "ps", "pt", "ro", "ru", "sa", "sd", "si", "sk", "sl", "sn", "so", "sq", "sr", "su", "sv", "sw", "ta",
+             "te", "tg", "th", "tk", "tl", "tr", "tt", "uk", "ur", "uz", "vi", "yi", "yo", "zh", "yue")
+
 # Prosody and emphasis (issue 20; prosody/). Pitch range of speech for Praat's tracker (Hz), the
 # shortest word measured (s), and the emphasis scale: a word's emphasis is 1 - exp(-x), x the sum of
 # its rises above its speaker's baseline in these units; emphasised from EMPHASIS_THRESHOLD.

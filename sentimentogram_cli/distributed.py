@@ -8,7 +8,7 @@ Why it is built this way:
   (``max_task_retries``); an input that kills its worker ``1 + _RETRIES`` times fails alone.
 * Each actor calls ``batch.render_entry`` (so ``jobs.render``): the same checks, cache, resume
   records, atomic outputs, result type and errors as a local run; ``batch.claim_outputs`` checks
-  the batch first and ``batch.results_table`` shows it. Only the scheduling is new here.
+  the batch first and the command line shows its report. Only the scheduling is new here.
 * Workers: one per GPU (``num_gpus=1``; the Analyser runs float16 there) when the cluster has
   GPUs and the device allows it; otherwise CPU actors of ``_THREADS_PER_WORKER`` (2) threads
   each, as many as the nodes' CPUs hold, or ``--workers`` actors sharing the CPUs evenly. Two

@@ -21,7 +21,7 @@ import numpy as np
 from .constants import AUDIO_EXTENSIONS, SAMPLE_RATE
 from .errors import InputError, MediaError, NoAudioError, SentimentogramError
 
-__all__ = ["MediaInfo", "probe", "decode_audio", "iter_audio_chunks"]
+__all__ = ["MediaInfo", "probe", "decode_audio", "iter_audio_chunks", "resample"]
 
 _BYTES_PER_SAMPLE = 4  # float32
 # Keep ffmpeg quiet except for real errors: the last of them becomes our one-line message.
@@ -241,3 +241,18 @@ def _stream_chunks(path: Path, chunk_samples: int, sample_rate: int) -> Iterator
                     stream.close()
                 except OSError:
                     pass
+
+
+def resample(audio: np.ndarray, sample_rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
+    """Mono float32 ``audio`` at ``sample_rate`` Hz as ``target`` Hz, by ffmpeg's resampler (the
+    same one that decodes files), through pipes."""
+    command = ["ffmpeg", *_QUIET, "-f", "f32le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
+               "-f", "f32le", "-acodec", "pcm_f32le", "-ar", str(target), "-ac", "1", "pipe:1"]
+    try:
+        done = subprocess.run(command, input=np.ascontiguousarray(audio, np.float32).tobytes(), capture_output=True)
+    except FileNotFoundError as exc:
+        raise _missing_ffmpeg("ffmpeg") from exc
+    if done.returncode != 0:
+        raise MediaError(f"ffmpeg could not resample the array from {sample_rate} Hz: "
+                         f"{_last_error_line(done.stderr, Path('pipe:0'))}")
+    return np.frombuffer(done.stdout, dtype=np.float32).copy()

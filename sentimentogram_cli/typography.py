@@ -33,6 +33,7 @@ __all__ = [
     "MIN_CONTRAST",
     "StyleOverrides",
     "StyleFileError",
+    "override_notes",
     "style_word",
     "style_table",
     "load_style_file",
@@ -349,3 +350,24 @@ def css_font_stack(family: str) -> str:
     """A CSS font-family value: the family, then a generic fallback of the same kind."""
     generic = "serif" if family in _SERIF_FAMILIES else "sans-serif"
     return f'"{family}", {generic}'
+def override_notes(overrides: StyleOverrides | None) -> list[str]:
+    """One line naming each colour or size of ``overrides`` that the mapper changes to meet its
+    limits (text contrast, the size range), as a typical confident word shows it; [] when none."""
+    changed: dict[str, str] = {}
+    tables: dict[str, dict[str, WordStyle]] = {}
+    for key, table in (overrides or {}).items():
+        for emotion, wanted in table.items():
+            for culture in (CULTURES if key == "*" else (key,)):
+                got = tables.setdefault(culture, style_table(culture, "adult", overrides)).get(emotion)
+                where = f"[{emotion}]" if key == "*" else f"[{key}.{emotion}]"
+                if got is None:
+                    continue
+                if "color" in wanted and got.color != wanted["color"] and f"{where} color" not in changed:
+                    changed[f"{where} color"] = (f"{where} color {wanted['color']} shows as {got.color} "
+                                                 f"({MIN_CONTRAST[culture]:g}:1 contrast on {got.background})")
+                if "size" in wanted and abs(got.size - wanted["size"]) > 0.005 and f"{where} size" not in changed:
+                    lo, hi = _SIZE_RANGE
+                    changed[f"{where} size"] = f"{where} size {wanted['size']:g} shows as {got.size:.2f} ({lo:.2f} to {hi:.2f})"
+    return ["style adjusted to stay readable: " + "; ".join(changed.values())] if changed else []
+
+

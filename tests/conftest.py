@@ -1,5 +1,7 @@
 """Shared fixtures: the CLI run in-process (as httpie tests do), with its exit code and output."""
 
+from pathlib import Path
+
 import pytest
 
 
@@ -80,3 +82,53 @@ def browser(chromium_executable):
         instance = playwright.chromium.launch(executable_path=chromium_executable, args=args)
         yield instance
         instance.close()
+
+
+# ---- media, data and cached analyses shared by the tests ------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"  # the project's corpora, beside the repository
+
+
+def make_video_file(path, seconds: float = 3, *, audio=None, tone: bool = False, size=(64, 48), rate: int = 5,
+                    color: str = "black"):
+    """A real video made by ffmpeg: a plain picture with silence, a 440 Hz tone, or ``audio``."""
+    import subprocess
+
+    sound = (["-i", str(audio)] if audio else
+             ["-f", "lavfi", "-i", f"sine=f=440:r=16000:d={seconds}" if tone else f"anullsrc=r=16000:cl=mono:d={seconds}"])
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"color=c={color}:s={size[0]}x{size[1]}:r={rate}:d={seconds}", *sound, "-c:v", "libx264",
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)], check=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def make_video():
+    """``make_video(path, seconds=3, audio=None, tone=False, size=(64, 48), rate=5, color="black")``."""
+    return make_video_file
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """The project's data folder (``../shared/data``); tests that need it are skipped without it."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"needs the project's data folder at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def seed_analysis(make_analysis):
+    """Stores an analysis (built by ``make_analysis``) in the test's analysis cache under the key
+    the default Analyser computes for ``media``: a render then finds it there and runs no model,
+    exactly as after an earlier render of the same bytes. Returns the Analysis stored."""
+    from sentimentogram_cli.analyser import Analyser, AnalysisOptions
+    from sentimentogram_cli.analysis_cache import AnalysisCache
+
+    def seed(media, words=("Hello", "world", "again"), options=None, analyser=None, **kwargs):
+        cache = AnalysisCache()
+        analysis = make_analysis(list(words), source=Path(media).name, **kwargs)
+        cache.store((analyser or Analyser()).cache_key(Path(media), options or AnalysisOptions(), cache), analysis)
+        return analysis
+
+    return seed

@@ -3,6 +3,7 @@ and how they print it. ``app`` is the sub-app the main CLI adds as ``prefs``."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 from typing import List, Optional
@@ -13,10 +14,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .options import SHARED_DATA, Culture
+from .options import DATA_ENV, Culture, typer_app
 from .options import console as stderr_console
 from ..constants import EMOTIONS
-from ..errors import OutputError
+from ..errors import OutputError, UsageError
 from ..atomic import atomic_write_text
 from ..preferences.data import AnswersError, load_answers
 from ..preferences.evaluate import EvaluationReport, EvaluationRow, evaluate
@@ -27,7 +28,7 @@ from ..preferences.space import CONTEXT, FEATURE_LABELS, FEATURES
 
 __all__ = ["app", "run_survey", "run_fit", "run_show", "run_evaluate", "evaluation_markdown"]
 
-SEED_STUDY = SHARED_DATA / "preferences" / "seed_user_study"
+SEED_STUDY = Path("preferences") / "seed_user_study"  # inside the corpora folder ($SENTIMENTOGRAM_DATA)
 
 
 def _percent(score: Score | None) -> str:
@@ -212,7 +213,7 @@ def run_evaluate(data: list[Path], seed: int, markdown: bool, console: Console) 
 
 # --- the command line: options parsed here, the work done by run_* above -----------------------
 
-app = typer.Typer(help="Learn which subtitle styles you prefer: survey, fit, show, evaluate.", no_args_is_help=True)
+app = typer_app(help="Learn which subtitle styles you prefer: survey, fit, show, evaluate.", no_args_is_help=True)
 
 
 @app.command("survey")
@@ -249,10 +250,14 @@ def show_command(
 
 @app.command("evaluate")
 def evaluate_command(
-    data: List[Path] = typer.Option([SEED_STUDY], "--data", help="Answers to evaluate on: seed-study folders and/or survey answer files (repeatable)."),
+    data: Optional[List[Path]] = typer.Option(None, "--data", show_default=False, help=f"Answers to evaluate on: seed-study folders and/or survey answer files (repeatable). Default: ${DATA_ENV}/{SEED_STUDY}."),
     seed: int = typer.Option(0, help="Seed of the within-person halves."),
     markdown: bool = typer.Option(False, "--markdown", help="Also print the table as Markdown."),
 ) -> None:
     """Pairwise accuracy of random, majority style, culture/age rule and the learned ranker, two
     protocols; and the survey replayed in the study's order and the adaptive order."""
+    if not data:
+        if not os.environ.get(DATA_ENV):
+            raise UsageError(f"pass --data (seed-study folders or answer files), or set {DATA_ENV}")
+        data = [Path(os.environ[DATA_ENV]) / SEED_STUDY]
     run_evaluate(data, seed, markdown, stderr_console)

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -15,7 +16,7 @@ from ..emotion.head import EmotionHead
 from ..training.data import TrainingData, load_training_data
 from ..assets import text_delta_path
 from ..training.evaluation import calibrate, clip_inputs, score_clips
-from ..training.report import VALIDATION_SPEAKERS
+from ..training.report import VALIDATION_SPEAKERS, ReportTable
 from ..training.train import TrainSettings, cached_train_head
 
 __all__ = ["run_train", "run_finetune_text", "run_evaluate"]
@@ -112,6 +113,17 @@ def print_metrics(console: Console, title: str, result: dict) -> None:
     console.print(table)
 
 
+def show_report_item(console: Console, item) -> None:
+    """A table of ``training.report`` (a ``ReportTable``) drawn with Rich, or one of its lines."""
+    if not isinstance(item, ReportTable):
+        console.print(escape(str(item)), highlight=False)
+        return
+    table = Table(*map(escape, item.header), title=escape(item.title))
+    for row in item.rows:
+        table.add_row(*map(escape, row))
+    console.print(table)
+
+
 def _clip_data(labels_csv: Path, head: EmotionHead, cache_dir: Path, device: str, console: Console):
     """The clips of a CSV in the shared format with their audio frames and transcript tokens (only
     these: no text corpus is read)."""
@@ -157,7 +169,7 @@ def run_evaluate(labels: Path | None, checkpoint: Path | None, data_dir: Path, c
 
         data = load_data(data_dir, cache_dir, device, console)
         heads = cache_dir.parent / "heads"
-        full_report(data, TrainSettings(epochs=epochs), console,
+        full_report(data, TrainSettings(epochs=epochs), lambda item: show_report_item(console, item),
                     lambda indices, settings, title: train_with_progress(data, indices, settings, console, title, heads),
                     baselines=baselines, save_full_model=save_full_model, heads_dir=heads)
         return

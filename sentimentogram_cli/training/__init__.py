@@ -1,1 +1,2 @@
-"""Training and evaluation of the emotion head, from the corpora in ../shared/data."""
+"""Training and evaluation of the emotion head, from corpora in a folder the caller names
+(``sentimentogram train --data FOLDER``); nothing here assumes where that folder is."""

@@ -4,6 +4,9 @@ leave-one-corpus-out, text, VAD and speed.
 Every model here is trained from the same cached features with the same seed, so the table is
 reproducible. Choices (encoder layers, temperature) are made on validation speakers and
 leave-one-corpus-out; test splits are only ever scored, never used to choose anything.
+
+Nothing here prints: each table goes, as a ``ReportTable`` of strings, to the caller's ``show``
+(the command line draws it).
 """
 
 from __future__ import annotations
@@ -15,9 +18,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table
-
 from ..constants import SAMPLE_RATE
 from ..emotion.head import EmotionHead
 from .data import TrainingData
@@ -26,8 +26,8 @@ from .evaluation import (calibrate, clip_inputs, head_speed, pair_inputs, score_
 from .probe import probe_table
 from .train import TrainSettings
 
-__all__ = ["TEST_SPEAKERS", "VALIDATION_SPEAKERS", "LAYER_CANDIDATES", "select_audio_layers",
-           "leave_one_corpus_out", "full_report"]
+__all__ = ["TEST_SPEAKERS", "VALIDATION_SPEAKERS", "LAYER_CANDIDATES", "ReportTable", "Show",
+           "select_audio_layers", "leave_one_corpus_out", "full_report"]
 
 TEST_SPEAKERS = {f"ravdess-{a}" for a in (17, 18, 19, 20)}
 # Model selection and calibration: four RAVDESS actors and five ASED speakers, never trained on.
@@ -37,6 +37,21 @@ CORPORA = ("ravdess", "tess", "nemo", "ased", "turev")
 LAYER_CANDIDATES = {"layer 2": (2,), "layer 3": (3,), "layer 4": (4,), "layers 2–4": (2, 3, 4), "layers 1–4": (1, 2, 3, 4)}
 
 Trainer = Callable[[list[int], TrainSettings, str], EmotionHead]
+
+
+class ReportTable:
+    """One table of the report as strings: ``title``, ``header`` and ``rows``."""
+
+    def __init__(self, *header: str, title: str = ""):
+        self.title, self.header = title, tuple(header)
+        self.rows: list[tuple[str, ...]] = []
+
+    def add_row(self, *cells: str) -> None:
+        self.rows.append(tuple(cells))
+
+
+# Where the report's tables and lines go (the command line prints them).
+Show = Callable[[ReportTable | str], None]
 
 
 def _indices(data: TrainingData, keep: Callable) -> list[int]:
@@ -51,27 +66,27 @@ def _unseen(c) -> bool:
     return c.speaker not in TEST_SPEAKERS | VALIDATION_SPEAKERS
 
 
-def select_audio_layers(data: TrainingData, console: Console) -> tuple[tuple[int, ...], dict]:
+def select_audio_layers(data: TrainingData, show: Show) -> tuple[tuple[int, ...], dict]:
     """Choose the encoder layers by a linear probe on validation speakers and leave-one-corpus-out."""
     results = probe_table(data, LAYER_CANDIDATES, _indices(data, lambda c: c.speaker in VALIDATION_SPEAKERS),
                           _indices(data, _unseen), CORPORA, lambda i: data.clips[i].speaker not in TEST_SPEAKERS)
-    table = Table("encoder layers", "validation UA", *[f"LOCO {c}" for c in CORPORA], "LOCO mean", "score",
+    table = ReportTable("encoder layers", "validation UA", *[f"LOCO {c}" for c in CORPORA], "LOCO mean", "score",
                   title="selection of encoder layers (linear probe on pooled frames; validation speakers, leave one corpus out)")
     for name, row in results.items():
         row["score"] = (row["validation_ua"] + row["loco_mean"]) / 2
         table.add_row(name, _pct(row["validation_ua"]), *[_pct(row["loco"][c]) for c in CORPORA],
                       _pct(row["loco_mean"]), _pct(row["score"]))
-    console.print(table)
+    show(table)
     best = max(results, key=lambda n: results[n]["score"])
-    console.print(f"chosen: {best} (best mean of validation UA and leave-one-corpus-out mean UA)")
+    show(f"chosen: {best} (best mean of validation UA and leave-one-corpus-out mean UA)")
     return LAYER_CANDIDATES[best], results
 
 
-def leave_one_corpus_out(data: TrainingData, settings: TrainSettings, train: Trainer, console: Console,
+def leave_one_corpus_out(data: TrainingData, settings: TrainSettings, train: Trainer, show: Show,
                          save_dir: Path | None = None) -> dict:
     """Audio-only heads trained without each corpus, scored on all of it; the temperature comes from
     the validation speakers of the other corpora. ``save_dir`` keeps each head (adaptation starts there)."""
-    table = Table("left-out corpus", "labels", "UA", "WA", "macro-F1", "ECE T=1", "ECE calibrated",
+    table = ReportTable("left-out corpus", "labels", "UA", "WA", "macro-F1", "ECE T=1", "ECE calibrated",
                   title="leave one corpus out (audio-only heads; temperature from the other corpora's validation speakers)")
     results = {}
     for corpus in CORPORA:
@@ -89,7 +104,7 @@ def leave_one_corpus_out(data: TrainingData, settings: TrainSettings, train: Tra
                       f"{scored['macro_f1']:.3f}", f"{raw['ece']:.3f}", f"{scored['ece']:.3f}")
     mean_ua = float(np.mean([r["ua"] for r in results.values()]))
     table.add_row("mean", "", _pct(mean_ua), "", "", "", "")
-    console.print(table)
+    show(table)
     return results
 
 
@@ -103,11 +118,11 @@ def _pair_row(head: EmotionHead, data: TrainingData, test_idx: list[int], data_s
     return row
 
 
-def fusion_table(data: TrainingData, heads: dict[str, tuple[EmotionHead, bool, bool]], console: Console,
+def fusion_table(data: TrainingData, heads: dict[str, tuple[EmotionHead, bool, bool]], show: Show,
                  test_idx: list[int]) -> dict:
     """Each model (head, uses audio, uses text) on the test actors, the pairs and the text test sets."""
     sentences = data.text["goemotions-test"]
-    table = Table("model", "actors 17–20 audio UA", "congruent", "neutral voice + emotional words",
+    table = ReportTable("model", "actors 17–20 audio UA", "congruent", "neutral voice + emotional words",
                   "emotional voice + neutral words", "MELD test wF1 · UA", "GoEmotions test macro-F1",
                   title="fusion: accuracy · mean text gate on pairs of held-out actors and GoEmotions test sentences")
     results = {}
@@ -127,7 +142,7 @@ def fusion_table(data: TrainingData, heads: dict[str, tuple[EmotionHead, bool, b
                       pair("neutral voice"), pair("neutral words"),
                       f"{row['meld']['weighted_f1']:.3f} · {_pct(row['meld']['ua'])}" if "meld" in row else "—",
                       f"{row['goemotions']['macro_f1']:.3f}" if "goemotions" in row else "—")
-    console.print(table)
+    show(table)
     return results
 
 
@@ -151,17 +166,17 @@ def inference_speed(head: EmotionHead, data: TrainingData, test_idx: list[int]) 
     return {"head_windows_per_s": head_speed(head, inputs), "pipeline_windows_per_s": 28 / float(np.median(times))}
 
 
-def full_report(data: TrainingData, settings: TrainSettings, console: Console, train: Trainer,
+def full_report(data: TrainingData, settings: TrainSettings, show: Show, train: Trainer,
                 out: Path = Path("reports/emotion_head.json"), loco_epochs: int = 2, baselines: bool = False,
                 save_full_model: Path | None = None, heads_dir: Path | None = None) -> dict:
     """Every figure of the model card. The layer choice and the temperature come from validation
     speakers and leave-one-corpus-out; the test actors are only scored. ``baselines`` also trains
     audio-only, text-only and concatenation heads (long on a CPU)."""
-    layers, selection = select_audio_layers(data, console)
+    layers, selection = select_audio_layers(data, show)
     settings = settings.variant(audio_layers=layers, layer_mix="concat")
     result: dict = {"selection": selection, "audio_layers": list(layers)}
     result["leave_one_corpus_out"] = leave_one_corpus_out(
-        data, settings.variant(use_text=False, epochs=loco_epochs), train, console,
+        data, settings.variant(use_text=False, epochs=loco_epochs), train, show,
         heads_dir / "loco" if heads_dir else None)
     train_idx = _indices(data, _unseen)
     test_idx = _indices(data, lambda c: c.speaker in TEST_SPEAKERS)
@@ -183,25 +198,25 @@ def full_report(data: TrainingData, settings: TrainSettings, console: Console, t
                                            ("text-only head", settings.variant(use_audio=False), False, True),
                                            ("concatenation", settings.variant(cross_attention=False, gated=False), True, True)):
             models[name] = (train(train_idx, variant, name), audio, text)
-    result["models"] = fusion_table(data, models, console, test_idx)
+    result["models"] = fusion_table(data, models, show, test_idx)
     audio = result["full_model_audio"] = result["models"]["full model"]["audio"]
     calibration["test_ece_after"] = audio["ece"]
-    confusion = Table("true \\ predicted", *audio["labels"], title=f"full model, actors 17–20, audio only: "
+    confusion = ReportTable("true \\ predicted", *audio["labels"], title=f"full model, actors 17–20, audio only: "
                       f"UA {_pct(audio['ua'])} WA {_pct(audio['wa'])} macro-F1 {audio['macro_f1']:.3f}")
     for label, counts in zip(audio["labels"], audio["confusion"]):
         confusion.add_row(label, *map(str, counts))
-    console.print(confusion)
+    show(confusion)
 
     result["vad"] = score_vad(full, data.text["emobank"], "test", clip_inputs(full, data, test_idx))
     result["speed"] = inference_speed(full, data, test_idx)
-    other = Table("figure", "value", title="calibration (full model), valence/arousal and inference cost (2 CPU threads)")
+    other = ReportTable("figure", "value", title="calibration (full model), valence/arousal and inference cost (2 CPU threads)")
     for key, value in {**calibration, **result["vad"], **result["speed"]}.items():
         other.add_row(key, f"{value:.1f}" if key.endswith("_per_s") else f"{value:.3f}")
-    console.print(other)
+    show(other)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=float))
-    console.print(f"wrote {out}")
+    show(f"wrote {out}")
     return result
 
 

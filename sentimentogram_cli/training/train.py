@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import __version__
+from ..constants import VERSION
 from ..constants import CATEGORY_VAD, HOP_SECONDS, WINDOW_SECONDS
 from ..emotion.fusion import FusedEmotionModel, FusionConfig, fusion_loss
 from ..emotion.head import EmotionHead, HeadMetadata
@@ -191,7 +191,7 @@ def train_head(data: TrainingData, clip_indices: list[int], settings: TrainSetti
                 progress(step, total)
     model.eval()
     metadata = HeadMetadata(
-        version=__version__, audio_encoder=data.audio_encoder, text_encoder=data.text_encoder,
+        version=VERSION, audio_encoder=data.audio_encoder, text_encoder=data.text_encoder,
         feature_convention=FEATURE_CONVENTION, window_seconds=WINDOW_SECONDS, hop_seconds=HOP_SECONDS,
         recording_mean_weight=settings.recording_mean_weight, audio_layers=tuple(settings.audio_layers),
         recording_mean_seconds=settings.recording_mean_seconds,
@@ -208,7 +208,7 @@ def cached_train_head(data: TrainingData, clip_indices: list[int], settings: Tra
     if cache_dir is None:
         return train_head(data, clip_indices, settings, progress)
     text_encoder = data.text_encoder if settings.use_text else None
-    key = cache_key(__version__, FEATURE_CONVENTION, data.audio_encoder, text_encoder, data.frame_layers,
+    key = cache_key(VERSION, FEATURE_CONVENTION, data.audio_encoder, text_encoder, data.frame_layers,
                     data.frames.data.shape, sorted(clip_indices), sorted(settings.__dict__.items()),
                     *([sorted(set(data.alone) & set(clip_indices))] if settings.alone_repeat else []))
     path = Path(cache_dir) / f"head-{key}.safetensors"
