@@ -7,18 +7,19 @@ emphasised words on ordinary and on flat speech; the cost of the prosody stage.
     python benchmarks/emphasis.py --clips a.wav b.wav --boost 8   # your own clips
 
 Boost check: each clip is transcribed (Whisper base, the render's recogniser), one content word
-(4 letters or more; the clips take turns in which one) is made ``--boost`` dB louder over its
-Whisper span (10 ms ramps; the clip is scaled down if it would clip), the boosted clip is
+(4 letters or more, at least 0.15 s, a Whisper span that holds speech rather than a pause; the
+clips take turns in which one) is made ``--boost`` dB louder over its Whisper span (10 ms ramps; the clip is scaled down if it would clip), the boosted clip is
 transcribed again and its prosody computed, as a render would. It passes when the word that
 overlaps the boosted span most has the highest ``emphasis`` of the clip and is ``emphasised``.
 Test clips: RAVDESS actors 17-20 (16 clips: 8 emotions, both statements). Validation
 (``--tune``): RAVDESS actors 1-16 and nEMO speakers KS0, KD0; the thresholds in constants.py
 were chosen there, never on the test clips.
 
-Talks: one speaker each, clips of that speaker joined with 0.5 s pauses (ordinary speech: RAVDESS
-normal-intensity takes of every emotion; nEMO sentences), and jfk.flac. Flat speech: the same
-talks made monotone (Praat PSOLA resynthesis at the speaker's median pitch) and every word
-brought to the same level. Cost: CPU seconds of ``prosody.word_prosody`` per minute of audio.
+Talks: one speaker each, clips of that speaker joined with 0.5 s pauses. Ordinary speech: RAVDESS
+neutral and calm takes, nEMO neutral sentences, and jfk.flac; expressive speech: each sentence in
+another emotion (RAVDESS all eight at normal intensity, nEMO any). Flat speech: the ordinary talks
+made monotone (Praat PSOLA resynthesis at the speaker's median pitch) with every word brought to
+the same level. Cost: CPU seconds of Praat's measures and the baselines per minute of audio.
 Transcripts are cached under .cache/benchmarks/emphasis/.
 """
 

@@ -70,7 +70,13 @@ def test_a_higher_word_shifts_pitch_by_its_semitones():
     assert results[4].prosody.pitch_semitones == pytest.approx(6, abs=1.0)
     assert abs(results[4].prosody.loudness_db) < 1.5
     assert int(np.argmax([r.emphasis for r in results])) == 4
-    assert results[4].emphasised
+    # Pitch counts towards emphasis, less than loudness (constants.py): 6 semitones higher tips a
+    # word 4 dB louder over the threshold, which 4 dB alone does not.
+    words[4]["db"] += 4
+    louder_and_higher = _prosody(*_speak(words))
+    words[4]["f0"] = 120.0
+    only_louder = _prosody(*_speak(words))
+    assert louder_and_higher[4].emphasised and not only_louder[4].emphasised
 
 
 def test_a_longer_word_has_a_duration_ratio_above_one():
@@ -80,7 +86,11 @@ def test_a_longer_word_has_a_duration_ratio_above_one():
     assert results[8].prosody.duration_ratio == pytest.approx(2.5, rel=0.15)
     assert all(r.prosody.duration_ratio < 1.2 for i, r in enumerate(results) if i != 8)
     assert int(np.argmax([r.emphasis for r in results])) == 8
-    assert results[8].emphasised
+    # Drawn out and 4 dB louder is emphasised; 4 dB louder alone is not.
+    words[8]["db"] += 4
+    assert _prosody(*_speak(words))[8].emphasised
+    words[8]["seconds"] = 0.3
+    assert not _prosody(*_speak(words))[8].emphasised
 
 
 def test_expected_length_follows_the_syllables():
@@ -282,3 +292,4 @@ def test_emphasis_switch_on_the_command_line(make_analysis, run_cli, tmp_path):
     code, output = run_cli(["restyle", str(doc), "--emphasis", "off", "--out", str(tmp_path / "off.html")])
     assert code == 0, output
     assert '"emphasis":false' in (tmp_path / "off.html").read_text()
+
