@@ -75,6 +75,38 @@ def test_one_speaker_is_refused():
         speaker_split(["", ""], 0.2)  # no speaker column
 
 
+def _uneven(sizes, labels=("neutral", "happy", "sad", "angry")):
+    from sentimentogram_cli.training.corpora import Clip
+
+    return [Clip(Path(f"{s}-{k}.wav"), labels[k % len(labels)], "user", f"spk{s}", "ur", "")
+            for s, n in enumerate(sizes) for k in range(n)]
+
+
+def test_validation_folds_hold_a_share_of_the_clips_by_whole_speakers():
+    from sentimentogram_cli.training.finetune_select import clip_folds
+
+    clips = _uneven([48, 20, 9, 5, 3, 2, 2, 1])  # 90 clips, 8 speakers: the Urdu folder
+    folds, how = clip_folds(clips, range(len(clips)), 0.2, seed=0)
+    assert how == "speakers" and len(folds) == 5
+    assert sorted(i for f in folds for i in f) == list(range(90))
+    speakers = [{clips[i].speaker for i in f} for f in folds]
+    assert all(a.isdisjoint(b) for k, a in enumerate(speakers) for b in speakers[k + 1:])
+    # Biggest speaker first, each into the emptiest fold: 48 | 20 | 9 | 5+2 | 3+2+1.
+    assert sorted(len(f) for f in folds) == [6, 7, 9, 20, 48]
+    assert clip_folds(clips, range(len(clips)), 0.2, seed=0) == (folds, how)
+
+
+def test_one_speaker_is_validated_on_held_out_clips_of_every_label():
+    from sentimentogram_cli.training.finetune_select import clip_folds
+
+    clips = _uneven([40])
+    folds, how = clip_folds(clips, range(40), 0.2)
+    assert how == "clips" and [len(f) for f in folds] == [8] * 5
+    assert all({clips[i].label for i in f} == {"neutral", "happy", "sad", "angry"} for f in folds)
+    with pytest.raises(InputError, match="at least 4 labelled clips"):
+        clip_folds(clips, range(3), 0.2)
+
+
 def test_adapted_labels_keep_the_head_order_then_new_ones():
     head = ("neutral", "happy", "sad", "angry", "fear", "disgust", "surprise")
     assert adapted_labels(head, ["sad", "neutral", "sad"]) == ("neutral", "sad")
@@ -106,7 +138,7 @@ def test_bad_csvs_get_one_line_errors(tmp_path, run_cli):
 
     bad.write_text("path,label,speaker\na.wav,sad,x\na.wav,happy,x\n")
     code, output = run_cli(["train", "--finetune", str(bad), "--out", str(tmp_path / "h.safetensors")])
-    assert code == 3 and "at least two speakers" in output and len(output.strip().splitlines()) == 1
+    assert code == 3 and "at least 4 labelled clips" in output and len(output.strip().splitlines()) == 1
 
     bad.write_text("path,label,speaker\nmissing.wav,sad,x\n")
     code, output = run_cli(["train", "--finetune", str(bad), "--out", str(tmp_path / "h.safetensors")])
@@ -127,8 +159,11 @@ def test_finetune_on_a_label_subset(tmp_path, run_cli):
     head = EmotionHead.load(out)
     assert head.labels == ("neutral", "happy", "sad", "angry")  # the user's, in the shipped head's order
     extra = head.metadata.extra
-    assert len(extra["validation_speakers"]) == 1 and 0.0 <= extra["validation_ua_after"] <= 1.0
-    assert extra["finetune"]["epochs_trained"] <= 4
+    # Four speakers of 4 clips: cross-validated over 4 folds of one speaker each, then one refit.
+    assert [len(f) for f in extra["validation_folds"]] == [1, 1, 1, 1]
+    assert 0.0 <= extra["validation_ua_after"] <= 1.0 and extra["validation_ua_after"] >= extra["validation_ua_before"]
+    assert extra["finetune"]["epochs_chosen"] == extra["finetune"]["epochs_trained"] <= 4
+    assert head.metadata.temperature == EmotionHead.load().metadata.temperature  # never fitted on a handful
     assert head.metadata.audio_layers == EmotionHead.load().metadata.audio_layers
     assert not list(tmp_path.glob(".my_head*"))  # no temporary file left
 

@@ -1,6 +1,8 @@
 """What ``sentimentogram train --finetune my_clips/labels.csv`` does: check the user's clip CSV,
-encode its clips once (cached), split its speakers, fine-tune the head (``finetune.py``), print the
-validation speakers' UA before and after, and write the adapted head atomically.
+encode its clips once (cached), choose how many epochs on held-out clips (whole speakers where the
+folder has several; cross-validated when it is small: ``finetune_select.py``), fine-tune on every
+labelled clip for that long, keep the starting head's temperature, print the held-out UA before
+and after, and write the adapted head atomically.
 
 Kept apart from ``commands.py`` (the shared-corpora training and evaluation) because it reads
 only the user's CSV: nothing from the training corpora, which a user does not have.
@@ -20,8 +22,8 @@ from ..emotion.head import EmotionHead
 from ..errors import InputError, OutputError
 from ..training.corpora import Clip, canonical_label
 from ..training.data import TrainingData
-from ..training.finetune import (FinetuneResult, FinetuneSettings, adapted_labels, clip_views, finetune_head, label_ua,
-                       labelled_split, predict_logits, speaker_split)
+from ..training.finetune import FinetuneSettings, adapted_labels
+from ..training.finetune_select import Selection, clip_folds, finetune_selected
 
 __all__ = ["CSV_COLUMNS", "read_user_clips", "encode_user_clips", "run_finetune"]
 
@@ -86,11 +88,10 @@ def encode_user_clips(clips: list[Clip], head: EmotionHead, cache_dir: Path, dev
 
 
 def run_finetune(labels_csv: Path, out: Path, head_path: Path | None, cache_dir: Path, settings: FinetuneSettings,
-                 device: str, console: Console) -> FinetuneResult:
+                 device: str, console: Console) -> Selection:
     clips = read_user_clips(labels_csv)
     labelled = [i for i, c in enumerate(clips) if c.label]
-    _split_check = speaker_split([clips[i].speaker for i in labelled], settings.validation_share, settings.seed)
-    del _split_check  # one speaker: the error comes before any model loads
+    clip_folds(clips, labelled, settings.validation_share, settings.seed)  # too few clips: the error comes first
     out = Path(out)
     if not out.parent.is_dir():
         raise OutputError(f"cannot write {out}: no folder {out.parent}")
@@ -99,42 +100,36 @@ def run_finetune(labels_csv: Path, out: Path, head_path: Path | None, cache_dir:
     start, cpu = time.perf_counter(), time.process_time()
     data = encode_user_clips(clips, head, Path(cache_dir), device)
     encoded, encoded_cpu = time.perf_counter() - start, time.process_time() - cpu
-    train, validation = labelled_split(clips, labelled, settings.validation_share, settings.seed)
     unlabelled = [i for i, c in enumerate(clips) if not c.label] if settings.alignment else []
-    labels = adapted_labels(head.labels, [clips[i].label for i in train])
-    left_out = sorted({clips[i].label for i in validation} - set(labels))
+    labels = adapted_labels(head.labels, [clips[i].label for i in labelled])
     use_text = any(c.text for c in clips)
-    console.print(f"{len(clips)} clips ({len(labelled)} labelled) encoded in {encoded:.1f} s ({encoded_cpu:.0f} s of "
-                  f"CPU time); training on "
-                  f"{len(train)} clips of {len({clips[i].speaker for i in train})} speakers, validating on "
-                  f"{len(validation)} clips of {len({clips[i].speaker for i in validation})} held-out speakers")
+    console.print(f"{len(clips)} clips ({len(labelled)} labelled, {len({clips[i].speaker for i in labelled})} "
+                  f"speakers) encoded in {encoded:.1f} s ({encoded_cpu:.0f} s of CPU time)")
     new = [label for label in labels if label not in head.labels]
     console.print(f"labels: {', '.join(labels)}" + (f" (new: {', '.join(new)})" if new else ""), highlight=False)
     if len(labelled) < len(clips) and not settings.alignment:
         console.print(f"note: {len(clips) - len(labelled)} clips without a label are not used (the recipe learns "
                       f"from labelled clips only)")
-    if left_out:
-        console.print(f"[yellow]note:[/] {', '.join(left_out)} only among the validation speakers: not learnt")
 
     start, cpu = time.perf_counter(), time.process_time()
-    result = finetune_head(head, data, train, validation, settings, unlabelled=unlabelled, use_text=use_text)
+    result = finetune_selected(head, data, labelled, settings, use_text=use_text, unlabelled=unlabelled)
     trained, trained_cpu = time.perf_counter() - start, time.process_time() - cpu
-    val_labels = [clips[i].label for i in validation]
-    views = clip_views(head, data, validation)
-    text = [data.clip_text[i] if clips[i].text else None for i in validation] if use_text else None
-    before = label_ua(predict_logits(head.model, views, text), head.labels, val_labels, allowed=labels)
-    after = label_ua(predict_logits(result.head.model, views, text), result.head.labels, val_labels)
+    how = ("whole speakers held out" if result.split == "speakers" else "one speaker: clips held out by label")
+    sizes = ", ".join(str(len(f)) for f in result.folds)
+    console.print(f"validation: {len(result.folds)} fold{'s' if len(result.folds) > 1 else ''} of {sizes} clips "
+                  f"({how}); mean validation UA by epoch: "
+                  + " ".join(f"{x:.0%}" for x in result.curve), highlight=False)
     result.head.metadata.extra.update({
         "finetuned_on": str(labels_csv), "finetuned_from": str(head_path or "shipped head"),
-        "validation_speakers": sorted({clips[i].speaker for i in validation}),
-        "validation_ua_before": before["ua"], "validation_ua_after": after["ua"],
+        "validation_folds": [sorted({clips[i].speaker for i in f}) for f in result.folds],
+        "validation_ua_before": result.curve[0], "validation_ua_after": result.curve[result.epochs],
     })
     with atomic_path(out, ".safetensors") as part:
         result.head.save(part)
-    console.print(f"trained {result.epochs} epochs in {trained:.1f} s ({trained_cpu:.0f} s of CPU time; kept epoch "
-                  f"{result.best_epoch}); "
-                  f"temperature {result.head.metadata.temperature:.2f}")
-    console.print(f"[bold]validation speakers ({'audio + transcript' if use_text else 'audio only'}), UA: "
-                  f"before {before['ua']:.1%} → after {after['ua']:.1%}[/] (n={after['n']})", highlight=False)
+    console.print(f"chose {result.epochs} epochs, then trained on all {len(labelled)} labelled clips "
+                  f"({trained:.1f} s in all, {trained_cpu:.0f} s of CPU time); temperature kept from the starting "
+                  f"head ({result.head.metadata.temperature:.2f})")
+    console.print(f"[bold]held-out clips ({'audio + transcript' if use_text else 'audio only'}), mean UA over the "
+                  f"folds: before {result.curve[0]:.1%} → after {result.curve[result.epochs]:.1%}[/]", highlight=False)
     console.print(f"wrote {out}")
     return result

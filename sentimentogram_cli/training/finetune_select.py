@@ -1,0 +1,107 @@
+"""How long to fine-tune on a user's folder, chosen on held-out clips, then one refit on all of it.
+
+A real folder is uneven (one speaker with 48 clips, another with 1). Holding out a share of the
+*speakers* can leave a handful of clips to choose epochs and a temperature on. So:
+- validation folds hold about ``validation_share`` of the *clips* each, whole speakers where the
+  folder has several (greedy by clip count: the biggest speaker first, into the emptiest fold),
+  else clips stratified by label;
+- a small folder (< ``CROSS_VALIDATE_BELOW`` labelled clips) is cross-validated over every fold,
+  a larger one uses the first fold only; the number of epochs is the one with the best mean
+  validation UA (0 = the head as it is, relabelled);
+- the head is then fine-tuned once on every labelled clip for that many epochs;
+- the temperature stays the starting head's: a few dozen clips cannot calibrate it (the old
+  recipe fitted 20.0, its bound, on six).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..emotion.head import EmotionHead
+from ..errors import InputError
+from .data import TrainingData
+from .finetune import FinetuneSettings, finetune_head
+
+__all__ = ["CROSS_VALIDATE_BELOW", "MIN_CLIPS", "clip_folds", "Selection", "finetune_selected"]
+
+CROSS_VALIDATE_BELOW = 400
+MIN_CLIPS = 4
+
+
+def clip_folds(clips: Sequence, indices: Sequence[int], share: float, seed: int = 0) -> tuple[list[list[int]], str]:
+    """Validation folds over ``indices`` (each about ``share`` of the clips) and how they were cut:
+    "speakers" (no speaker in two folds) or "clips" (one speaker: clips stratified by label)."""
+    if len(indices) < MIN_CLIPS:
+        raise InputError(f"fine-tuning needs at least {MIN_CLIPS} labelled clips (it holds some out to choose "
+                         f"how long to train), not {len(indices)}")
+    n_folds = max(2, min(10, round(1 / max(share, 0.05))))
+    rng = random.Random(seed)
+    by_speaker: dict[str, list[int]] = defaultdict(list)
+    for i in indices:
+        by_speaker[clips[i].speaker or ""].append(i)
+    if len(by_speaker) >= 2:
+        n_folds = min(n_folds, len(by_speaker))
+        speakers = sorted(by_speaker)
+        rng.shuffle(speakers)
+        speakers.sort(key=lambda s: -len(by_speaker[s]))  # stable: ties keep the seeded order
+        folds: list[list[int]] = [[] for _ in range(n_folds)]
+        for s in speakers:
+            min(folds, key=len).extend(by_speaker[s])
+        return [sorted(f) for f in folds], "speakers"
+    by_label: dict[str, list[int]] = defaultdict(list)
+    for i in indices:
+        by_label[clips[i].label].append(i)
+    folds = [[] for _ in range(n_folds)]
+    k = 0
+    for label in sorted(by_label):
+        members = by_label[label][:]
+        rng.shuffle(members)
+        for i in members:
+            folds[k % n_folds].append(i)
+            k += 1
+    return [sorted(f) for f in folds], "clips"
+
+
+@dataclass
+class Selection:
+    head: EmotionHead
+    epochs: int  # chosen (and trained on every labelled clip)
+    folds: list[list[int]]  # the validation folds used
+    split: str  # "speakers" or "clips"
+    curve: list[float]  # mean validation UA after 0, 1, ... epochs over the folds
+    fold_curves: list[list[float]]
+
+
+def finetune_selected(head: EmotionHead, data: TrainingData, labelled: Sequence[int],
+                      settings: FinetuneSettings = FinetuneSettings(), *, use_text: bool = True,
+                      unlabelled: Sequence[int] = (), source=None,
+                      progress: Callable[[str, int, int], None] | None = None) -> Selection:
+    """Choose the epochs on validation folds, refit on all of ``labelled``, keep the head's temperature."""
+    folds, split = clip_folds(data.clips, labelled, settings.validation_share, settings.seed)
+    if len(labelled) >= CROSS_VALIDATE_BELOW:
+        folds = folds[:1]
+    every = settings.variant(patience=settings.max_epochs + 1)  # the whole curve, no early stop
+    curves = []
+    for k, fold in enumerate(folds):
+        held = set(fold)
+        train = [i for i in labelled if i not in held]
+        result = finetune_head(head, data, train, fold, every, use_text=use_text, unlabelled=unlabelled, source=source,
+                               progress=(lambda e, n, k=k: progress(f"fold {k + 1}/{len(folds)}", e, n)) if progress else None)
+        curves.append([h["validation_ua"] for h in result.history])
+    length = max(len(c) for c in curves)
+    curve = [float(np.mean([c[min(e, len(c) - 1)] for c in curves])) for e in range(length)]
+    epochs = int(np.argmax(curve))  # the first best: fewer epochs on a tie
+    final = finetune_head(head, data, list(labelled), [], settings.variant(epochs_without_validation=epochs),
+                          use_text=use_text, unlabelled=unlabelled, source=source,
+                          progress=(lambda e, n: progress("all clips", e, n)) if progress else None)
+    final.head.metadata.temperature = head.metadata.temperature
+    final.head.metadata.extra["finetune"].update({
+        "epochs_chosen": epochs, "validation": split, "folds": len(folds),
+        "validation_ua_by_epoch": [round(x, 4) for x in curve], "temperature": "the starting head's",
+    })
+    return Selection(final.head, epochs, folds, split, curve, curves)
