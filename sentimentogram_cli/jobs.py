@@ -12,20 +12,22 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .analyser import AnalysisOptions, Analyser, ProgressCallback, StageTimer, default_analyser
 from .document import Analysis
 from .analysis_cache import AnalysisCache, cache_key
-from .constants import VERSION
+from .constants import SAMPLE_RATE, VERSION
 from .transcription.transcribe import LANGUAGE_UNSURE_BELOW
-from .errors import InputError, MediaError, OutputError
-from .media import MediaInfo, probe
+from .errors import InputError, OutputError
+from .media import MediaInfo, decode_audio, probe
 from .output.ass import to_ass
-from .output.burn import burn_subtitles
+from .output.burn import Picture, burn_subtitles, check_fonts
+from .output.layout import caption_layout, output_frame
 from .output.paths import burned_path, check_outputs, output_paths, parse_formats
 from .output.writers import write_all
+from .ranges import TimeRange, trim_analysis
 from .style import Style
 
 __all__ = ["OutputOptions", "RenderResult", "BurnResult", "render", "restyle", "burn"]
@@ -87,8 +89,11 @@ class BurnResult:
     output: Path
     duration: float  # seconds of media
     n_words: int
-    analysis_from: str  # "document", "cache" or "models"
+    analysis_from: str  # "document", "cache" or "models" ("" when skipped)
     seconds: float  # wall time, analysis included
+    status: str = "burned"  # or "skipped": the video was up to date (burn --force encodes it again)
+    size: tuple[int, int] = (0, 0)  # the video's width and height
+    notes: list[str] = field(default_factory=list)
 
 
 def _result(path: Path, analysis: Analysis, outputs: list[Path], seconds: dict, status: str,
@@ -167,36 +172,109 @@ def restyle(document: str | os.PathLike, *, style: Style | None = None, output: 
     return _result(document, analysis, outputs, timer.seconds, "restyled", notes)
 
 
+def _burn_key(path: Path, analysis_identity: str, style: Style, picture: Picture, layout, target: Path,
+              cache: AnalysisCache) -> str:
+    """What a burned video depends on: input bytes, analysis, style, frame, layout, range, backdrop."""
+    backdrop = picture.backdrop if picture.backdrop == "waveform" else cache.content_hash(Path(picture.backdrop))
+    return cache_key({"burn": analysis_identity, "input": cache.content_hash(path), **style.identity(),
+                      "frame": [picture.frame.width, picture.frame.height, picture.frame.filter],
+                      "layout": asdict(layout), "range": [picture.start, picture.duration], "backdrop": backdrop,
+                      "preset": picture.preset, "target": str(target.resolve()), "version": VERSION})
+
+
+def _range_analysis(analyser: Analyser, info: MediaInfo, span: TimeRange, options: AnalysisOptions,
+                    timer: StageTimer, cache) -> Analysis:
+    """The analysis of the range alone (its own clock): its audio cut from the decoded recording."""
+    audio = decode_audio(info.path)
+    first = int(span.start * SAMPLE_RATE)
+    stop = len(audio) if span.end is None else int(span.end * SAMPLE_RATE)
+    if stop - first < SAMPLE_RATE // 10:
+        raise InputError(f"{info.path}: the range {span.label} holds no audio")
+    analysis = analyser.analyse(audio[first:stop], options, progress=timer, cache=cache, sample_rate=SAMPLE_RATE)
+    analysis.source, analysis.media_kind = info.path.name, info.kind
+    return analysis
+
+
 def burn(path: str | os.PathLike, *, analyser: Analyser | None = None, options: AnalysisOptions | None = None,
          style: Style | None = None, out: str | os.PathLike | None = None,
          analysis: Analysis | str | os.PathLike | None = None, cache: CacheArg = True,
-         progress: ProgressCallback | None = None) -> BurnResult:
-    """Write a copy of the video at ``path`` with its styled subtitles burned into the picture
-    (``<stem>.subtitled<suffix>`` beside it, or ``out``); returns a ``BurnResult``. The analysis
-    is ``analysis`` (an Analysis or a document), else the cache's or the models'."""
+         progress: ProgressCallback | None = None, aspect: str = "source", fill: str = "blur",
+         position: str = "bottom", size: float | None = None, margin: str | None = None,
+         span: TimeRange | None = None, backdrop: str | os.PathLike = "waveform", force: bool = False,
+         preset: str = "veryfast") -> BurnResult:
+    """Write a copy of the video (or, for audio, a waveform or still picture) at ``path`` with
+    its styled subtitles burned into the picture (``<stem>[.<range>].subtitled<suffix>`` beside
+    it, or ``out``); returns a ``BurnResult``.
+
+    The analysis is ``analysis`` (an Analysis or a document), else the cache's or the models'.
+    ``aspect`` (source, 16:9, 9:16, 1:1) and ``fill`` (blur, crop) make the frame; ``position``,
+    ``size`` and ``margin`` override its safe area (``output.layout``). ``span``: a range of the
+    input only (a cached analysis of the whole input is cut to it, else the range alone is
+    analysed). With a cache, a video up to date for the same inputs is kept unless ``force``.
+    """
     started = time.perf_counter()
     path, style = Path(path), style or Style()
-    options = options or AnalysisOptions()
+    options, span = options or AnalysisOptions(), span or TimeRange()
     info: MediaInfo = probe(path)
-    if not info.has_video:
-        raise MediaError(f"{path} has no video stream: there is no picture to burn subtitles into")
-    target = burned_path(path, Path(out) if out is not None else None)
+    span.check_inside(info.duration, path.name)
+    target = burned_path(path, Path(out) if out is not None else None, span.label)
     if not target.suffix:
         raise OutputError(f"{target} has no extension: name the video file, e.g. {target.name}.mp4")
     check_outputs({"video": target}, path)
     style.check()
+    picture_size = info.size
+    if not info.has_video and backdrop != "waveform":
+        image = probe(backdrop) if Path(backdrop).is_file() else None
+        if image is None or not image.size:
+            raise InputError(f"--backdrop {backdrop}: not an image file (or use waveform)")
+        picture_size = image.size
+    frame = output_frame(picture_size if info.has_video or backdrop != "waveform" else None, aspect, fill)
+    layout = caption_layout(frame.width, frame.height, position=position, size=size, margin=margin)
+    picture = Picture(frame, span.start, None if span.end is None else span.end - span.start,
+                      backdrop if backdrop == "waveform" else Path(backdrop), preset)
+    choice = style.font_choice
+    extra_fonts = [choice.file] if choice is not None and choice.file is not None else []
+    # Every family the style can give a word is in its style lines: libass is asked now, before any model.
+    check_fonts(to_ass(Analysis(path.name, info.kind, 0.0, "", [], []), style, layout=layout), extra_fonts)
+    cache = AnalysisCache.of(cache)
+    document = analysis if analysis is not None and not isinstance(analysis, Analysis) else None
+    if isinstance(analysis, Analysis):
+        identity = cache_key({"analysis": analysis.to_json()})
+    elif document is not None:
+        if not Path(document).is_file():
+            raise InputError(f"{document}: no such analysis document")
+        identity = cache.content_hash(Path(document)) if cache else ""
+    analyser = analyser or (default_analyser() if analysis is None else None)
+    if analysis is None and cache:
+        identity = analyser.cache_key(path, options, cache)
+    key = _burn_key(path, identity, style, picture, layout, target, cache) if cache else None
+    if key and not force and cache.up_to_date([target], key):
+        return BurnResult(input=path, output=target, duration=span.duration(info.duration), n_words=0,
+                          analysis_from="", seconds=time.perf_counter() - started, status="skipped",
+                          size=(frame.width, frame.height))
+    notes: list[str] = []
     if analysis is not None:
         analysis, source = analysis if isinstance(analysis, Analysis) else Analysis.load(analysis), "document"
+        if span.end is not None and analysis.duration and analysis.duration + 0.5 < span.end:
+            notes.append(f"the analysis covers {analysis.duration:.1f} s: captions stop there")
+        analysis = trim_analysis(analysis, span)
     else:
         timer = StageTimer(progress)
-        analysis = (analyser or default_analyser()).analyse(info, language=options.language, window=options.window,
-                                                             hop=options.hop, progress=timer, cache=cache)
+        whole = cache.load(identity) if cache else None
+        if whole is not None or span.whole:
+            analysis = whole or analyser.analyse(info, options, progress=timer, cache=cache)
+            analysis = trim_analysis(analysis, span)
+        else:
+            analysis = _range_analysis(analyser, info, span, options, timer, cache)
         source = "models" if timer.seconds else "cache"
     if progress:
         progress("burn", 0.0)
-    burn_subtitles(info, to_ass(analysis, style, info.size), target,
-                   (lambda f: progress("burn", f)) if progress else None)
+    if key:
+        cache.begin_outputs([target], key)
+    burn_subtitles(info, to_ass(analysis, style, layout=layout, per_word=True), target,
+                   (lambda f: progress("burn", f)) if progress else None, picture=picture, extra_fonts=extra_fonts)
     if progress:
         progress("burn", 1.0)
     return BurnResult(input=path, output=target, duration=analysis.duration, n_words=len(analysis.words),
-                      analysis_from=source, seconds=time.perf_counter() - started)
+                      analysis_from=source, seconds=time.perf_counter() - started, size=(frame.width, frame.height),
+                      notes=notes)

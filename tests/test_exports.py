@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sentimentogram_cli.captions import cues_for
 from sentimentogram_cli.constants import EMOTIONS, FORMATS
 from sentimentogram_cli.errors import UsageError
 from sentimentogram_cli.output.ass import ASS_FONT_NAMES, to_ass
@@ -89,16 +90,18 @@ def test_ass_has_a_style_per_emotion_and_karaoke_per_word(hostile):
     assert set(EMOTIONS) <= set(styles)
     assert "PlayResX: 640" in text and "PlayResY: 360" in text
     events = [ln for ln in text.splitlines() if ln.startswith("Dialogue:")]
-    assert len(events) == 2
+    cues = cues_for(hostile)  # one event per cue of the captions' segmentation
+    assert len(events) == len(cues)
     first = events[0].split(",,0,0,0,,", 1)[1]
-    assert first.count("\\kf") == 5
+    assert first.count("\\kf") == len(cues[0].word_indices())
+    assert first.count("\\N") == len(cues[0].lines) - 1  # the cue's text lines
     # Karaoke durations add up to the time from the event's start to the last word's end.
-    start_cs = 50
+    start_cs = round(cues[0].start * 100)
     durations = sum(int(k) for k in re.findall(r"\\k[f]?(\d+)", first))
-    assert start_cs + durations == round(hostile.lines[0].words[-1].end * 100)
+    assert start_cs + durations == round(hostile.words[cues[0].word_indices()[-1]].end * 100)
     # Braces are escaped (libass reads \{ as a brace) and a backslash cannot start a tag.
     assert "\\{\\\u2060b1\\}bold\\}" in first
-    assert "back\\\u2060Nslash" in events[1]
+    assert "back\\\u2060Nslash" in text
     # Outside the override blocks no unescaped brace remains.
     assert not re.search(r"(?<!\\)[{}]", re.sub(r"\{\\r[^{}]*\}|\{\\k\d+\}", "", first))
 
@@ -112,10 +115,11 @@ def test_ffmpeg_reads_every_export(fmt, hostile, tmp_path):
                            "-f", "null", "-"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     read = ffmpeg_as_srt(path)
-    assert len(re.findall(r"^\d+\n\d\d:\d\d:\d\d,\d{3} --> ", read, flags=re.M)) == 2  # both cues
+    cues = len(cues_for(hostile)) if fmt == "ass" else 2  # ASS: the captions' cues (issue 22)
+    assert len(re.findall(r"^\d+\n\d\d:\d\d:\d\d,\d{3} --> ", read, flags=re.M)) == cues  # every cue
     for word in ("Hello", "bold", "多语言", "end"):
         assert word in read
-    assert "00:00:00,500 --> 00:00:02,460" in read
+    assert "00:00:00,500 --> " + ("00:00:04,460" if fmt == "ass" else "00:00:02,460") in read
 
 
 def test_ass_font_names_are_what_libass_finds_in_the_bundled_fonts():

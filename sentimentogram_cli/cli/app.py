@@ -108,10 +108,14 @@ def _analysis_options(language: Optional[str], window: float, hop: float):
     return AnalysisOptions(language=language, window=window, hop=hop)
 
 
-def _style(culture: Culture, age: AgeGroup, style_file: Optional[Path], profile: Optional[Path]):
+def _style(culture: Culture, age: AgeGroup, style_file: Optional[Path], profile: Optional[Path],
+           font: Optional[str] = None):
     from ..style import Style
 
-    return Style(culture.value, age.value, style_file, profile)
+    return Style(culture.value, age.value, style_file, profile, font=font)
+
+
+_FONT = typer.Option(None, "--font", metavar="NAME|FILE", show_default=False, help="One font for every emotion (colour, size and weight still carry it): a shipped family (Poppins, Fredoka, Merriweather, Bebas Neue, Oswald, Atkinson Hyperlegible), an installed family, or a .ttf/.otf/.woff2 file. A font that is not found is an error, never a silent fallback.")
 
 
 def _output(out: Optional[Path], formats: str, embed_video: bool):
@@ -142,6 +146,7 @@ def render(
     profile: Optional[Path] = _PROFILE,
     json_out: bool = typer.Option(False, "--json", help="Also write the analysis (words, emotions, VAD, gates) as JSON: the same as adding json to --format."),
     emphasis: str = _EMPHASIS,
+    font: Optional[str] = _FONT,
     embed_video: bool = _EMBED,
     asr_model: str = _ASR_MODEL,
     language: Optional[str] = _LANGUAGE,
@@ -164,7 +169,7 @@ def render(
     from ..jobs import render as render_input
 
     settings = dict(options=_analysis_options(language, window, hop),
-                    style=_emphasised(_style(culture, age, style_file, profile), emphasis),
+                    style=_emphasised(_style(culture, age, style_file, profile, font), emphasis),
                 output=_output(out, formats + (",json" if json_out else ""), embed_video),
                 cache=_cache(no_cache, cache_dir), force=force)
     analyser = _analyser(device, asr_model, backend, head)  # one set of models for every input
@@ -237,13 +242,14 @@ def restyle(
     profile: Optional[Path] = _PROFILE,
     embed_video: bool = _EMBED,
     emphasis: str = _EMPHASIS,
+    font: Optional[str] = _FONT,
     media: Optional[Path] = typer.Option(None, "--media", show_default=False, help="The audio or video the page plays. Default: the file the document names, beside it."),
 ) -> None:
     """Render pages and subtitles again from an analysis document alone: no model runs."""
     from ..jobs import restyle as restyle_document
 
     with _stage_progress(("page",)) as progress:
-        result = restyle_document(analysis, style=_emphasised(_style(culture, age, style_file, profile), emphasis),
+        result = restyle_document(analysis, style=_emphasised(_style(culture, age, style_file, profile, font), emphasis),
                                   output=_output(out, formats, embed_video), media=media, progress=progress)
     _print_summary(result, Console())
 
@@ -253,8 +259,8 @@ def burn(
     input: Path = typer.Argument(..., show_default=False, help="The video to subtitle (it is not changed)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", show_default=False, help="Video to write, or an existing folder for it. Default: INPUT.subtitled.<ext> beside INPUT."),
     analysis: Optional[Path] = typer.Option(None, "--analysis", show_default=False, help="Use this analysis document instead of the cache or the models."),
-    culture: Culture = _CULTURE,
-    age: AgeGroup = _AGE,
+    culture: Culture = typer.Option("western", help="Colour and typography conventions of the burned subtitles."),
+    age: AgeGroup = typer.Option("adult", help="Reader's age group: scales the burned subtitles' size and weight."),
     style_file: Optional[Path] = _STYLE_FILE,
     profile: Optional[Path] = _PROFILE,
     asr_model: str = _ASR_MODEL,
@@ -266,19 +272,43 @@ def burn(
     head: Optional[Path] = _HEAD,
     cache_dir: Optional[Path] = _CACHE_DIR,
     no_cache: bool = _NO_CACHE,
+    aspect: str = typer.Option("source", "--aspect", metavar="16:9|9:16|1:1|source", help="Shape of the video: 9:16 for TikTok, Reels and Shorts, 1:1 for feeds. Captions keep to that shape's safe area (9:16: clear of the bottom 20% and the right-hand buttons)."),
+    fill: str = typer.Option("blur", "--fill", metavar="blur|crop", help="How a picture of another shape fills the frame: blur (all of it, over a blurred copy) or crop (the centre)."),
+    position: str = typer.Option("bottom", "--position", metavar="bottom|middle|top", help="Where the captions sit in the safe area."),
+    size: Optional[float] = typer.Option(None, "--size", metavar="PERCENT", show_default=False, help="Caption text size, percent of the picture's shorter side (default 6)."),
+    margin: Optional[str] = typer.Option(None, "--margin", metavar="V[,SIDES|,LEFT,RIGHT]", show_default=False, help="Margins in percent: V of the height from the caption's edge, the sides of the width (default: the aspect's safe area)."),
+    font: Optional[str] = _FONT,
+    start: Optional[str] = typer.Option(None, "--start", metavar="TIME", show_default=False, help="Burn from this time (seconds or 1:23.5); the output's name says the range."),
+    end: Optional[str] = typer.Option(None, "--end", metavar="TIME", show_default=False, help="Burn up to this time."),
+    backdrop: str = typer.Option("waveform", "--backdrop", metavar="waveform|IMAGE", help="The picture of an audio-only input: its waveform, or a still image."),
+    preset: str = typer.Option("veryfast", "--preset", help="x264 preset: ultrafast encodes fastest, slower ones make smaller files."),
+    force: bool = typer.Option(False, "--force", help="Encode again even when the video is up to date for the same inputs and options."),
 ) -> None:
-    """Write a copy of INPUT with the emotion-styled subtitles burned into the picture (ASS, bundled fonts)."""
+    """Write a copy of INPUT with the emotion-styled subtitles burned into the picture (ASS, bundled fonts).
+
+    Vertical and square videos with --aspect; audio-only INPUT becomes a video of its waveform (or --backdrop IMAGE).
+    """
     from ..analyser import STAGES
     from ..jobs import burn as burn_video
+    from ..ranges import TimeRange
 
     with _stage_progress((*STAGES, "burn")) as progress:
         result = burn_video(input, analyser=_analyser(device, asr_model, backend, head),
                             options=_analysis_options(language, window, hop),
-                            style=_style(culture, age, style_file, profile), out=out, analysis=analysis,
-                            cache=_cache(no_cache, cache_dir), progress=progress)
+                            style=_style(culture, age, style_file, profile, font), out=out, analysis=analysis,
+                            cache=_cache(no_cache, cache_dir), progress=progress, aspect=aspect, fill=fill,
+                            position=position, size=size, margin=margin, span=TimeRange.parse(start, end),
+                            backdrop=backdrop, force=force, preset=preset)
     summary = Console()
-    summary.print(f"[bold]wrote[/] {escape(str(result.output))}  ({result.n_words} words, analysis from "
-                  f"{result.analysis_from}, {result.seconds:.1f} s)", highlight=False, soft_wrap=True)
+    if result.status == "skipped":
+        summary.print(f"[bold]kept[/] {escape(str(result.output))}  (up to date: --force encodes it again)",
+                      highlight=False, soft_wrap=True)
+        return
+    summary.print(f"[bold]wrote[/] {escape(str(result.output))}  ({result.size[0]}×{result.size[1]}, "
+                  f"{result.n_words} words, analysis from {result.analysis_from}, {result.seconds:.1f} s)",
+                  highlight=False, soft_wrap=True)
+    for note in result.notes:
+        summary.print(f"[bold]note[/] {escape(note)}", highlight=False, soft_wrap=True)
 
 
 @contextmanager

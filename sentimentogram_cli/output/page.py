@@ -21,6 +21,7 @@ from ..assets import resource_dir
 from ..constants import AGE_GROUPS, CULTURES, EMOTIONS
 from ..emphasis_style import emphasise
 from ..errors import InputError
+from ..fonts import font_face_rule
 from ..style import Style
 from ..typography import FONT_FACES, StyleOverrides, WordStyle, css_font_stack, style_table, style_word
 from .templates import environment, inline_asset
@@ -272,7 +273,7 @@ def render_page(analysis: Analysis, style: Style | None = None, *, media: str | 
         emphasis=style.emphasis == "prosody",
         cultures=CULTURES,
         ages=AGE_GROUPS,
-        font_css=Markup(font_face_css()),
+        font_css=Markup(font_face_css() + font_face_rule(style.font_choice)),  # --font FILE: inside too
         player_css=inline_asset("player.css", "</style"),
         player_js=inline_asset("player.js", "</script"),
         analysis_json=json_for_script(_player_analysis(analysis)),
