@@ -1,4 +1,4 @@
-"""Many inputs in one run: finding them (files, folders, globs), the loop, and the results table.
+"""Many inputs in one run: finding them (files, folders, globs), the loop, and its report.
 
 Models are loaded once for the whole batch. An input that fails is reported and the batch goes
 on; the exit status says whether any failed (their own typed status when they all share one).
@@ -22,7 +22,7 @@ from .jobs import CacheArg, OutputOptions, render
 from .style import Style
 
 __all__ = ["VIDEO_EXTENSIONS", "MEDIA_EXTENSIONS", "BatchInput", "BatchEntry", "BatchReport", "BatchFailed",
-           "discover_inputs", "is_single_file", "claim_outputs", "render_entry", "run_batch", "results_table"]
+           "discover_inputs", "is_single_file", "claim_outputs", "render_entry", "run_batch"]
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mkv", ".mov", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
                     ".m2ts", ".flv", ".wmv", ".3gp", ".ogv")
@@ -183,26 +183,3 @@ def run_batch(items: Sequence[BatchInput], analyser: Analyser, *, options: Analy
             on_done(entry)
     return BatchReport(entries)
 
-
-_STATUS_STYLE = {"rendered": "green", "restyled": "cyan", "skipped": "dim", "failed": "bold red"}
-
-
-def results_table(report: BatchReport):
-    """A Rich table: each input, its status, the media's duration, the time it took (and its real-time
-    factor, so a slow file stands out), and what it wrote (or why not), with its notes."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    n_failed = len(report.failed)
-    table = Table(title=f"{len(report.entries)} inputs, {n_failed} failed" if n_failed else
-                  f"{len(report.entries)} inputs", title_justify="left", header_style="bold")
-    for column in ("input", "status", "duration", "time", "× real time", "outputs"):
-        table.add_column(column, overflow="fold")
-    for e in report.entries:
-        style = _STATUS_STYLE.get(e.status, "")
-        what = (f"[red]{escape(e.error)}[/]" if e.status == "failed"
-                else "\n".join([escape(str(p)) for p in e.outputs] + [f"[yellow]{escape(n)}[/]" for n in e.notes]))
-        rtf = f"{e.seconds / e.duration:.2f}" if e.duration and e.status == "rendered" else ""
-        table.add_row(escape(e.name), f"[{style}]{e.status}[/]", f"{e.duration:.1f} s" if e.duration else "",
-                      f"{e.seconds:.1f} s", rtf, what)
-    return table

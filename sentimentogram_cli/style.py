@@ -17,7 +17,7 @@ from .emphasis_style import check_emphasis
 from .constants import EMOTIONS
 from .fonts import FontChoice, resolve_font
 from .preferences.profile import page_overrides
-from .typography import StyleOverrides, WordStyle, check_choices, style_table
+from .typography import StyleOverrides, WordStyle, check_choices, override_notes, style_table
 
 __all__ = ["Style"]
 
@@ -74,6 +74,11 @@ class Style:
         """The style of a fully confident, typical word of each emotion (what the page's legend
         shows, and what a style file overrides)."""
         return style_table(self.culture, self.age, self.overrides)
+    def notes(self) -> list[str]:
+        """A line when the mapper changes a colour or size the overrides ask for (contrast and
+        size limits): the user should know their file was not taken literally."""
+        return override_notes(self.overrides)
+
 
     def check(self) -> None:
         """Read the style file and the profile now (UsageError or a profile error if either is

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from sentimentogram_cli.batch import BatchEntry, BatchReport, results_table
+from sentimentogram_cli.batch import BatchEntry, BatchReport
+from sentimentogram_cli.cli.summaries import results_table
 
 
 def _render(table) -> str:

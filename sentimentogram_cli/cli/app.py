@@ -16,19 +16,18 @@ from rich.console import Console
 from rich.markup import escape
 
 from . import training as cli_training
-from .options import AgeGroup, Backend, Culture, Device, console
+from .options import AgeGroup, Backend, Culture, Device, console, typer_app
 from ..constants import VERSION
 from ..errors import ExitStatus, UsageError, as_error
 from .prefs import app as prefs_app
+from .summaries import print_done, print_summary, results_table
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
+app = typer_app(
     name="sentimentogram",
     help="Turn a video into a self-contained HTML page whose subtitles show how things were said.",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
 )
 app.add_typer(prefs_app, name="prefs")
 
@@ -48,39 +47,10 @@ def _root(
 
 # --- rendering: media file -> styled-subtitle page ------------------------------------------
 
-def _print_summary(result, out: Console) -> None:
-    from rich.table import Table
-
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row("input", escape(str(result.input)))
-    table.add_row("duration", f"{result.duration:.1f} s" + (f", language {escape(result.language)}" if result.language else ""))
-    if result.status == "skipped":
-        table.add_row("status", "outputs up to date: nothing to do (--force renders them again)")
-    elif result.n_words:
-        mix = " · ".join(f"{label} {share:.0%}" for label, share in result.emotion_mix.items())
-        table.add_row("words", f"{result.n_words}   {mix}")
-    else:
-        table.add_row("words", "no speech found: the page says so")
-    if result.status == "restyled":
-        table.add_row("analysis", "reused (cache or document): no model ran")
-    if result.stage_seconds:
-        table.add_row("time", " · ".join(f"{stage} {s:.1f} s" for stage, s in result.stage_seconds.items()))
-    if result.duration > 0 and result.status != "skipped":
-        table.add_row("speed", f"{result.realtime_factor:.2f}× real time "
-                               f"({result.total_seconds:.1f} s for {result.duration:.1f} s of media)")
-    for path in result.outputs:
-        table.add_row("wrote" if result.status != "skipped" else "kept", escape(str(path)))
-    for note in result.notes:
-        table.add_row("note", escape(note))
-    out.print(table)
-
-
 # Options shared by render, restyle and burn.
 _CULTURE = typer.Option("western", help="Colour and typography conventions to start from (switchable on the page).")
 _AGE = typer.Option("adult", help="Reader's age group: scales size, weight and motion (switchable on the page).")
-_STYLE_FILE = typer.Option(None, "--style-file", help="TOML file overriding styles, e.g. \\[western.angry] color = \"#ff5555\" (see `sentimentogram styles`).", show_default=False)
+_STYLE_FILE = typer.Option(None, "--style-file", help="TOML file overriding styles, e.g. [western.angry] color = \"#ff5555\" (see `sentimentogram styles`).", show_default=False)
 _PROFILE = typer.Option(None, "--profile", show_default=False, help="Preference profile from `sentimentogram prefs fit`: its chosen style per emotion beats the culture/age presets (a --style-file beats it).")
 _FORMAT = typer.Option("html", "--format", "-f", help="Outputs, comma-separated: html, json, vtt, srt, ass.")
 _EMBED = typer.Option(False, "--embed-video", help="Put the media inside the page (one file to share; large) instead of linking to it.")
@@ -138,13 +108,13 @@ def _cache(no_cache: bool, cache_dir: Optional[Path]):
 @app.command()
 def render(
     inputs: List[str] = typer.Argument(..., metavar="INPUT...", show_default=False, help="Video or audio files, folders (searched recursively) or globs such as 'talks/**/*.mp4'."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", show_default=False, help="Where to write: a path (its suffix becomes each format's) or an existing folder, which several inputs need. Default: beside each input, with its name."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", metavar="PATH", show_default=False, help="Where to write: a path (its suffix becomes each format's) or a folder, which several inputs need (end it with / to have it made). Default: beside each input, with its name."),
     formats: str = _FORMAT,
     culture: Culture = _CULTURE,
     age: AgeGroup = _AGE,
     style_file: Optional[Path] = _STYLE_FILE,
     profile: Optional[Path] = _PROFILE,
-    json_out: bool = typer.Option(False, "--json", help="Also write the analysis (words, emotions, VAD, gates) as JSON: the same as adding json to --format."),
+    json_out: bool = typer.Option(False, "--json", hidden=True, help="Old spelling of adding json to --format."),
     emphasis: str = _EMPHASIS,
     font: Optional[str] = _FONT,
     embed_video: bool = _EMBED,
@@ -165,7 +135,7 @@ def render(
 
     Also JSON, VTT, SRT or ASS with --format. Reruns skip inputs whose outputs are up to date.
     """
-    from ..batch import BatchFailed, discover_inputs, is_single_file, results_table, run_batch
+    from ..batch import BatchFailed, discover_inputs, is_single_file, run_batch
     from ..jobs import render as render_input
 
     settings = dict(options=_analysis_options(language, window, hop),
@@ -178,7 +148,7 @@ def render(
     if ray is None and is_single_file(inputs):
         with _stage_progress() as progress:
             result = render_input(Path(inputs[0]), analyser=analyser, progress=progress, **settings)
-        _print_summary(result, Console())
+        print_summary(result, Console())
         return
     items = discover_inputs(inputs)
     if len(items) == 1 and items[0].error is not None:  # e.g. an empty folder: nothing to table
@@ -189,9 +159,9 @@ def render(
         with _media_progress() as update:
             report = render_on_ray(items, analyser=dict(device=device.value, asr_model=asr_model, backend=backend.value,
                                                         head=head), address=ray, workers=workers, on_update=update,
-                                   on_done=lambda e: e.status == "failed" and _print_done(e), **settings)
+                                   on_done=lambda e: e.status == "failed" and print_done(e), **settings)
     else:
-        report = run_batch(items, analyser, progress_for=_batch_progress(len(items)), on_done=_print_done, **settings)
+        report = run_batch(items, analyser, progress_for=_batch_progress(len(items)), on_done=print_done, **settings)
     Console().print(results_table(report))
     if report.failed:
         raise BatchFailed(report)  # main() prints it as the last line and exits with its status
@@ -224,17 +194,10 @@ def _media_progress():
         yield update
 
 
-def _print_done(entry) -> None:
-    if entry.status == "failed":
-        console.print(f"[bold red]error:[/] {escape(entry.error)}", highlight=False, soft_wrap=True)
-    else:
-        console.print(f"  {entry.status} in {entry.seconds:.1f} s", highlight=False)
-
-
 @app.command()
 def restyle(
     analysis: Path = typer.Argument(..., show_default=False, help="An analysis document (render --format json, or --json)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", show_default=False, help="Where to write: a path (its suffix becomes each format's) or an existing folder. Default: beside the document."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", metavar="PATH", show_default=False, help="Where to write: a path (its suffix becomes each format's) or a folder (end it with / to have it made). Default: beside the document."),
     formats: str = _FORMAT,
     culture: Culture = _CULTURE,
     age: AgeGroup = _AGE,
@@ -357,7 +320,8 @@ def styles(
 
     from ..style import Style
 
-    presets = Style(culture.value, age.value, style_file).table()
+    chosen = Style(culture.value, age.value, style_file)
+    presets = chosen.table()
     background = presets["neutral"].background
     others = ", ".join(f"{e} {s.background}" for e, s in presets.items() if s.background != background)
     table = Table(title=f"{culture.value} · {age.value}", title_justify="left", box=None,
@@ -392,6 +356,8 @@ def main(argv: Sequence[str] | None = None) -> ExitStatus:
     try:
         if "--ray" in args:  # "--ray" alone or "--ray ADDRESS": Typer has no optional option values
             from ..distributed import ray_argument
+    for note in chosen.notes():
+        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
 
             args = ray_argument(args)
         if app(args=args, prog_name="sentimentogram", standalone_mode=False) == ExitStatus.INTERRUPTED:
