@@ -336,6 +336,8 @@ def styles(
                       f"{s.size:.2f}", str(s.weight), " ".join(shape),
                       s.animation if s.animation != "none" else "")
     Console().print(table)
+    for note in chosen.notes():
+        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
 
 
 # --- training and evaluation of the emotion head (cli_training.py), last in --help ------------
@@ -356,8 +358,6 @@ def main(argv: Sequence[str] | None = None) -> ExitStatus:
     try:
         if "--ray" in args:  # "--ray" alone or "--ray ADDRESS": Typer has no optional option values
             from ..distributed import ray_argument
-    for note in chosen.notes():
-        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
 
             args = ray_argument(args)
         if app(args=args, prog_name="sentimentogram", standalone_mode=False) == ExitStatus.INTERRUPTED:
