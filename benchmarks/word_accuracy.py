@@ -144,7 +144,10 @@ def _code_hash() -> str:
 
 def transcribe_talk(talk: Talk, model: str, decode: dict, use_cache: bool = True) -> tuple[list[Segment], float, str]:
     """(segments, seconds spent, language) for the talk, from the cache when it holds them."""
-    from sentimentogram_cli import transcribe as tr
+    try:
+        from sentimentogram_cli.transcription import transcribe as tr
+    except ImportError:  # a checkout before the transcription package
+        from sentimentogram_cli import transcribe as tr
 
     key = hashlib.sha256(json.dumps({"audio": hashlib.sha256(talk.audio.tobytes()).hexdigest(), "model": model,
                                      "decode": decode, "code": _code_hash()}, sort_keys=True).encode()).hexdigest()[:24]

@@ -21,6 +21,7 @@ import numpy as np
 
 from .document import SCHEMA_VERSION, Analysis, Line, Segment
 from .analysis_cache import AnalysisCache, cache_key
+from .captions import CaptionRules, cut_cues
 from .assets import BUNDLED_ASR_MODEL, head_checkpoint_path, whisper_model_identity
 from .constants import CHUNK_SAMPLES, CHUNK_SECONDS, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
 from .devices import check_device
@@ -276,7 +277,10 @@ class Analyser:
             language_probability=transcript.language_probability, notes=list(transcript.notes),
             models={"asr": self.asr_identity, "audio_encoder": head.metadata.audio_encoder,
                     "text_encoder": head.metadata.text_encoder, "head": head.metadata.version},
-            settings={"window": options.window, "hop": options.hop})
+            settings={"window": options.window, "hop": options.hop},
+            # The captions a viewer reads (adult rules; writers re-cut for another reading speed).
+            cues=cut_cues([w for line in lines for w in line.words], CaptionRules(), duration or n / SAMPLE_RATE),
+            caption_rules=CaptionRules().to_dict())
 
 
 def _checked_audio(audio: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Emotion + valence/arousal/dominance + culture + age -> the style of one word.
+"""Emotion + valence/arousal/dominance + culture + age -> the style of one word (and, per age
+group, the reading speed captions are cut for: ``caption_rules``).
 
 The presets give the *typical* word of each emotion (the paper's table, with fear, disgust and
 surprise added and its failing colours fixed). A word is then placed between the neutral style and
@@ -16,6 +17,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .captions import CaptionRules
 from .document import WordEmotion
 from .colour import ensure_contrast, is_hex, mix, parse_hex, to_hex
 from .constants import AGE_GROUPS, CATEGORY_VAD, CULTURES, EMOTIONS
@@ -37,6 +39,8 @@ __all__ = [
     "style_word",
     "style_table",
     "load_style_file",
+    "caption_rules",
+    "CAPTIONS_TABLE",
     "validate_overrides",
     "check_choices",
     "css_font_stack",
@@ -44,6 +48,8 @@ __all__ = [
 
 ANIMATIONS = ("none", "bounce", "fade", "shake", "pulse", "tremble", "pop")
 TEXT_TRANSFORMS = ("none", "uppercase", "lowercase", "capitalize")
+
+CAPTIONS_TABLE = "captions"  # the style file's table of caption rules ([captions], [captions.child])
 
 # {culture or "*": {emotion: {field: value}}}; "*" applies to every culture, a culture wins over it.
 StyleOverrides = dict[str, dict[str, dict[str, Any]]]
@@ -75,6 +81,10 @@ class AgeScale:
     motion: float  # multiplies the animation strength
     min_weight: int  # thin strokes are hard to read for young and old readers
     letter_spacing: float  # em added
+    # Characters a second a caption may ask of its reader (spaces and punctuation count): the
+    # Netflix Timed Text Style Guide's 20 for adults and 17 for children's programmes. A style
+    # file's [captions] table changes it (``max_cps``), as every other caption rule.
+    reading_speed: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -151,10 +161,13 @@ PRESETS: dict[str, dict[str, WordStyle]] = {
 }
 
 AGE_SCALES: dict[str, AgeScale] = {
-    "child": AgeScale(size=1.30, motion=0.5, min_weight=400, letter_spacing=0.01),
-    "teen": AgeScale(size=1.10, motion=1.0, min_weight=300, letter_spacing=0.0),
-    "adult": AgeScale(size=1.00, motion=1.0, min_weight=100, letter_spacing=0.0),
-    "senior": AgeScale(size=1.25, motion=0.3, min_weight=400, letter_spacing=0.02),
+    # Reading speed: 15 for children (below Netflix's 17 for children's programmes: young
+    # readers), 18 for teens, 20 for adults, 17 for seniors (slower reading with age, and the
+    # larger text of this preset).
+    "child": AgeScale(size=1.30, motion=0.5, min_weight=400, letter_spacing=0.01, reading_speed=15.0),
+    "teen": AgeScale(size=1.10, motion=1.0, min_weight=300, letter_spacing=0.0, reading_speed=18.0),
+    "adult": AgeScale(size=1.00, motion=1.0, min_weight=100, letter_spacing=0.0, reading_speed=20.0),
+    "senior": AgeScale(size=1.25, motion=0.3, min_weight=400, letter_spacing=0.02, reading_speed=17.0),
 }
 
 MIN_CONTRAST: dict[str, float] = {"western": 4.5, "eastern": 4.5, "accessible": 7.0}
@@ -229,6 +242,8 @@ def validate_overrides(data: dict[str, Any], source: str = "style overrides") ->
     """TOML-shaped data (``{"western": {"angry": {...}}, "angry": {...}}``) -> checked overrides."""
     overrides: StyleOverrides = {}
     for key, table in data.items():
+        if key == CAPTIONS_TABLE:  # caption rules: read by caption_rules()
+            continue
         if key in EMOTIONS:
             overrides.setdefault("*", {})[key] = _check_emotion_table(f"{source}: [{key}]", table)
         elif key in CULTURES or key == "*":
@@ -248,6 +263,37 @@ def validate_overrides(data: dict[str, Any], source: str = "style overrides") ->
 
 def load_style_file(path: Path | str) -> StyleOverrides:
     """Read a TOML style file: ``[western.angry]`` for one culture, ``[angry]`` for all of them."""
+    return validate_overrides(_read_toml(path), Path(path).name)
+
+
+def caption_rules(age: str = "adult", style_file: Path | str | None = None,
+                  reading_speed: float | None = None) -> CaptionRules:
+    """The caption rules for ``age``: its reading speed, then the style file's ``[captions]``
+    table (any ``CaptionRules`` field, e.g. ``max_cps = 18``) and its ``[captions.<age>]`` table,
+    then ``reading_speed`` (a command-line choice) over all of them. StyleFileError when the
+    table names an unknown rule or a bad value."""
+    check_choices("western", age)
+    values: dict[str, Any] = {"max_cps": AGE_SCALES[age].reading_speed}
+    if style_file is not None:
+        table = _read_toml(style_file).get(CAPTIONS_TABLE, {})
+        if not isinstance(table, dict):
+            raise StyleFileError(f"{Path(style_file).name}: [{CAPTIONS_TABLE}] must be a table of caption rules")
+        per_age = {k: table.pop(k) for k in list(table) if k in AGE_GROUPS}
+        for key in per_age:
+            if not isinstance(per_age[key], dict):
+                raise StyleFileError(f"{Path(style_file).name}: [{CAPTIONS_TABLE}.{key}] must be a table")
+        values.update(table)
+        values.update(per_age.get(age, {}))
+    if reading_speed is not None:
+        values["max_cps"] = reading_speed
+    try:
+        return CaptionRules.from_dict(values)
+    except (UsageError, TypeError) as exc:
+        where = f"{Path(style_file).name}: [{CAPTIONS_TABLE}]" if style_file is not None else "caption rules"
+        raise StyleFileError(f"{where}: {exc}") from None
+
+
+def _read_toml(path: Path | str) -> dict[str, Any]:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -259,7 +305,7 @@ def load_style_file(path: Path | str) -> StyleOverrides:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise StyleFileError(f"{path.name}: not valid TOML: {exc}") from None
-    return validate_overrides(data, path.name)
+    return data
 
 
 # ---- mapping ----------------------------------------------------------------------------------

@@ -6,11 +6,13 @@
   var analysis = JSON.parse(document.getElementById("analysis").textContent);
   var data = JSON.parse(document.getElementById("page-data").textContent);
   var EPS = 0.01;  // a seek to a word's exact start may read back a hair earlier
-  var HOLD = 0.8;  // seconds a line stays up after its last word, unless the next one starts
+  /* The captions are cues cut by the subtitle rules (data.cues, one set per age group: each
+     its reading speed); a cue carries its own end, so nothing lingers after it. */
+  var HOLD = data.cues ? 0 : 0.8;  // seconds a line stays up after its last word, unless the next one starts
 
   var words = [];
   analysis.lines.forEach(function (line) { line.words.forEach(function (w) { words.push(w); }); });
-  var lines = data.lines;
+  var lines = data.cues ? data.cues[data.initial.age] || data.lines : data.lines;
   var F = {};
   data.fields.forEach(function (name, i) { F[name] = i; });
 
@@ -159,7 +161,8 @@
       span.dataset.emotion = words[j].emotion.emotion;
       applyStyle(span, wordStyle(j));
       caption.appendChild(span);
-      if (j < line.first + line.count - 1) caption.appendChild(document.createTextNode(" "));
+      if (line.breaks && line.breaks.indexOf(j + 1) >= 0) caption.appendChild(document.createElement("br"));
+      else if (j < line.first + line.count - 1) caption.appendChild(document.createTextNode(" "));
     }
     gates.textContent = "audio " + Math.round(line.audio * 100) + "% · text " +
       Math.round(line.text * 100) + "%";
@@ -270,6 +273,7 @@
 
   function restyle() {
     rows = decodeRows(comboKey());
+    if (data.cues) lines = data.cues[state.age] || lines;  // the age group's reading speed
     document.body.dataset.culture = state.culture;
     document.body.dataset.age = state.age;
     document.documentElement.style.setProperty("--caption-bg", emotionStyle("neutral")[F.background]);
@@ -279,7 +283,7 @@
       el.classList.toggle("emph", state.emphasis && !!words[i].emphasised);
     });
     if (legendNote) legendNote.textContent = data.notes ? data.notes[state.culture] : "";
-    var current = state.line, active = state.word;
+    var current = data.cues ? lineAt(media.currentTime || 0) : state.line, active = state.word;
     state.line = -2;
     showLine(current);
     setActive(active);

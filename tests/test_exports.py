@@ -13,7 +13,7 @@ from sentimentogram_cli.constants import EMOTIONS, FORMATS
 from sentimentogram_cli.errors import UsageError
 from sentimentogram_cli.output.ass import ASS_FONT_NAMES, to_ass
 from sentimentogram_cli.output.paths import output_paths, parse_formats
-from sentimentogram_cli.output.subtitles import to_srt, to_vtt
+from sentimentogram_cli.output.subtitles import clock, to_srt, to_vtt
 from sentimentogram_cli.output.writers import WRITERS, get_writer, write, write_all
 from sentimentogram_cli.style import Style
 
@@ -59,29 +59,36 @@ def test_vtt_has_a_style_block_and_a_class_per_emotion(hostile):
     for emotion in EMOTIONS:
         assert any(line.startswith(f"::cue(.{emotion})") for line in style_block)
     assert "-->" not in "\n".join(style_block)  # a STYLE block must not contain the arrow
-    cues = [ln for ln in lines if "<c." in ln]
-    assert len(cues) == 2
-    body = "\n".join(cues)
+    # One block per cue of the captions (number, timing, one or two text lines).
+    blocks = [b.strip("\n").split("\n") for b in text.split("\n\n")
+              if re.match(r"\d+\n\d\d:\d\d:\d\d\.\d{3} --> ", b)]
+    assert len(blocks) == len(cues_for(hostile)) and all(1 <= len(b[2:]) <= 2 for b in blocks)
+    body = "\n".join(row for b in blocks for row in b[2:])
+    assert body.count("<c.") == len(HOSTILE)  # every word, once
     assert "<c.happy>{\\\u2060b1}bold}</c>" in body
     assert "a --&gt; b" in body and "&lt;b&gt;x&lt;/b&gt;" in body and "&amp;amp;" in body
     assert "&lt;/c&gt;" in body
     # The only markup left is ours: <c.x>, </c> and timestamps.
     assert not re.findall(r"<(?!c\.[a-z]+>|/c>|\d\d:\d\d:\d\d\.\d{3}>)", body)
     # Inline timestamps lie inside their cue and increase.
-    for cue_line, timing in ((c, lines[lines.index(c) - 1]) for c in cues):
-        start, end = timing.split(" --> ")
-        stamps = re.findall(r"<(\d\d:\d\d:\d\d\.\d{3})>", cue_line)
+    for block in blocks:
+        start, end = block[1].split(" --> ")
+        stamps = re.findall(r"<(\d\d:\d\d:\d\d\.\d{3})>", "\n".join(block[2:]))
         assert stamps == sorted(stamps) and all(start < s < end for s in stamps)
 
 
 def test_srt_is_plain_text_that_cannot_fake_markup_or_timing(hostile):
     text = to_srt(hostile)
     blocks = text.strip().split("\n\n")
-    assert [b.splitlines()[0] for b in blocks] == ["1", "2"]
-    assert blocks[0].splitlines()[1] == "00:00:00,500 --> 00:00:02,460"
-    first = blocks[0].splitlines()[2]
-    assert "-->" not in first and "a -> b" in first
-    assert "<b>" not in first and "{" not in first and "\uff5b" in first
+    cues = cues_for(hostile)  # the captions' cues: one block each, one or two text lines
+    assert [b.splitlines()[0] for b in blocks] == [str(n) for n in range(1, len(cues) + 1)]
+    for block, cue in zip(blocks, cues):
+        start, end = block.splitlines()[1].split(" --> ")
+        assert (start, end) == (clock(cue.start, ","), clock(cue.end, ","))
+        assert len(block.splitlines()) - 2 == len(cue.lines) <= 2
+    body = "\n".join(row for b in blocks for row in b.splitlines()[2:])
+    assert "-->" not in body and "a -> b" in body
+    assert "<b>" not in body and "{" not in body and "\uff5b" in body
 
 
 def test_ass_has_a_style_per_emotion_and_karaoke_per_word(hostile):
@@ -115,11 +122,12 @@ def test_ffmpeg_reads_every_export(fmt, hostile, tmp_path):
                            "-f", "null", "-"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     read = ffmpeg_as_srt(path)
-    cues = len(cues_for(hostile)) if fmt == "ass" else 2  # ASS: the captions' cues (issue 22)
+    cues = len(cues_for(hostile))  # the captions' cues, the same in every format
     assert len(re.findall(r"^\d+\n\d\d:\d\d:\d\d,\d{3} --> ", read, flags=re.M)) == cues  # every cue
     for word in ("Hello", "bold", "多语言", "end"):
         assert word in read
-    assert "00:00:00,500 --> " + ("00:00:04,460" if fmt == "ass" else "00:00:02,460") in read
+    first = cues_for(hostile)[0]
+    assert f"{clock(first.start, ',')} --> {clock(first.end, ',')}" in read
 
 
 def test_ass_font_names_are_what_libass_finds_in_the_bundled_fonts():
@@ -220,5 +228,5 @@ def test_chromium_reads_the_vtt_cues(hostile, tmp_path, chromium_executable):
         page.wait_for_function("document.querySelector('track').readyState === 2", timeout=10_000)
         cues = page.evaluate("Array.from(document.querySelector('track').track.cues).map(c => c.text)")
         browser.close()
-    assert len(cues) == 2
+    assert len(cues) == len(cues_for(hostile))
     assert "<c.happy>{\\\u2060b1}bold}</c>" in cues[0] and "&lt;b&gt;" in cues[0]

@@ -36,10 +36,11 @@ def cut_cues(words: Sequence[TimedWord], rules: CaptionRules | None = None,
 
 
 def cues_for(analysis: Analysis, rules: CaptionRules | None = None) -> list[Cue]:
-    """The cues every export shows: ``analysis.cues`` when present and cut by ``rules`` (or
-    ``rules`` is None), otherwise cues cut now by ``rules`` (default: adult rules)."""
+    """The cues every export shows: ``analysis.cues`` when present, cut by ``rules`` (or
+    ``rules`` is None) and true to the words (every word once, no cue across speakers), otherwise
+    cues cut now by ``rules`` (default: the document's rules, else adult rules)."""
     words = analysis.words
-    if analysis.cues and verbatim(words, analysis.cues) and (
+    if analysis.cues and verbatim(words, analysis.cues) and _one_speaker_each(words, analysis.cues) and (
             rules is None or _same_rules(analysis.caption_rules, rules)):
         return analysis.cues
     if rules is None and analysis.caption_rules:
@@ -54,6 +55,11 @@ def cue_text(analysis_or_words: Analysis | Sequence[TimedWord], cue: Cue) -> lis
     """A cue's text lines."""
     words = analysis_or_words.words if isinstance(analysis_or_words, Analysis) else analysis_or_words
     return [line_text(words, a, b) for a, b in cue.lines]
+
+
+def _one_speaker_each(words: Sequence[TimedWord], cues: Sequence[Cue]) -> bool:
+    """Whether no cue spans a change of speaker (cues cut before speakers were found may)."""
+    return all(len({getattr(words[i], "speaker", None) for i in cue.word_indices()}) <= 1 for cue in cues)
 
 
 def _same_rules(recorded: dict[str, float], rules: CaptionRules) -> bool:

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
+from ..captions import CaptionRules, cues_for
 from ..document import Analysis, AnalysedWord, Prosody, WordEmotion
 from ..assets import resource_dir
 from ..constants import AGE_GROUPS, CULTURES, EMOTIONS
@@ -23,7 +24,8 @@ from ..emphasis_style import emphasise
 from ..errors import InputError
 from ..fonts import font_face_rule
 from ..style import Style
-from ..typography import FONT_FACES, StyleOverrides, WordStyle, css_font_stack, style_table, style_word
+from ..typography import (FONT_FACES, StyleOverrides, WordStyle, caption_rules, css_font_stack, style_table,
+                          style_word)
 from .templates import environment, inline_asset
 
 __all__ = ["STYLE_FIELDS", "render_page", "json_for_script", "media_href_for", "font_face_css"]
@@ -240,8 +242,28 @@ def _media_src(analysis: Analysis, media: str | Path | None, embed: bool) -> str
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
+def _cue_data(analysis: Analysis, style: Style, rules: CaptionRules | None = None) -> dict:
+    """The captions the page shows, per age group (each at its own reading speed, so switching
+    the age live switches the cues; ``rules`` for all of them when given): each cue's times, its
+    words ``[first, first + count)``, where its second line starts (``breaks``) and its gates.
+    ``lines``: the cues of the page's initial age group."""
+    words, by_age, cut = analysis.words, {}, {}
+    for age in AGE_GROUPS:
+        age_rules = rules or caption_rules(age, style.style_file)
+        if age_rules not in cut:
+            rows = []
+            for cue in cues_for(analysis, age_rules):
+                first, stop = cue.lines[0][0], cue.lines[-1][1]
+                audio, text = _line_gates(words[first:stop])
+                rows.append({"start": cue.start, "end": cue.end, "first": first, "count": stop - first,
+                             "breaks": [line[0] for line in cue.lines[1:]], "audio": audio, "text": text})
+            cut[age_rules] = rows
+        by_age[age] = cut[age_rules]
+    return {"cues": by_age, "lines": by_age[style.age]}
+
+
 def render_page(analysis: Analysis, style: Style | None = None, *, media: str | Path | None = None,
-                embed: bool = False) -> str:
+                embed: bool = False, rules: CaptionRules | None = None) -> str:
     """The HTML page for ``analysis``, styled by ``style`` (default ``Style()``), as a string.
 
     ``media`` is the audio or video the page plays: its path relative to where the page will be
@@ -250,6 +272,7 @@ def render_page(analysis: Analysis, style: Style | None = None, *, media: str | 
     """
     style = style or Style()
     data = _page_data(analysis, style.culture, style.age, style.overrides, style.emphasis)
+    data.update(_cue_data(analysis, style, rules))
     transcript = []
     index = 0
     for line in analysis.lines:

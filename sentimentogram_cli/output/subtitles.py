@@ -1,9 +1,14 @@
-"""Subtitle text of an analysis: WebVTT and SRT, and what every subtitle format shares (cue
-lines and their times, a style per label, names safe as CSS classes and ASS styles).
+"""Subtitle text of an analysis: WebVTT and SRT, and what every subtitle format shares (the
+cues and the rules they are cut by, a style per label, names safe as CSS classes and ASS styles).
 
-- WebVTT: one cue per line, each word in ``<c.emotion>`` with an inline timestamp (karaoke in
-  players that support ``:past``/``:future``), and a STYLE block with one rule per emotion.
-- SRT: plain text, one cue per line.
+Cues come from ``captions`` (the subtitle rules: 42 characters a line, 2 lines, 5/6 s to 7 s,
+the style's reading speed): the analysis' own cues when they were cut by the same rules,
+otherwise cut now. Every format shows the same cues.
+
+- WebVTT: one cue per caption, one or two lines, each word in ``<c.emotion>`` with an inline
+  timestamp (karaoke in players that support ``:past``/``:future``), and a STYLE block with one
+  rule per emotion.
+- SRT: plain text, one numbered cue per caption, one or two lines.
 
 Transcript text is escaped for each format (VTT ``& < >``, so no ``-->``; SRT markup look-alikes
 broken by a word joiner), so no word can become markup or a timing line.
@@ -13,12 +18,13 @@ from __future__ import annotations
 
 import re
 
-from ..document import Analysis, Line
+from ..captions import CaptionRules, cues_for
+from ..document import Analysis, Cue, Line
 from ..style import Style
-from ..typography import WordStyle, css_font_stack
+from ..typography import WordStyle, caption_rules, css_font_stack
 
-__all__ = ["WORD_JOINER", "label_styles", "class_name", "cue_lines", "cue_bounds", "plain",
-           "to_vtt", "to_srt"]
+__all__ = ["WORD_JOINER", "label_styles", "class_name", "cue_lines", "cue_bounds", "plain", "caption_rules_for",
+           "styled_cues", "to_vtt", "to_srt"]
 
 WORD_JOINER = "\u2060"
 
@@ -37,8 +43,20 @@ def class_name(label: str) -> str:
     return name if name[0].isalpha() else f"e-{name}"
 
 
+def caption_rules_for(style: Style | None = None, reading_speed: float | None = None) -> CaptionRules:
+    """The caption rules of a style: its age group's reading speed, its style file's
+    ``[captions]`` table, then ``reading_speed`` when given."""
+    style = style or Style()
+    return caption_rules(style.age, style.style_file, reading_speed)
+
+
+def styled_cues(analysis: Analysis, style: Style | None = None, rules: CaptionRules | None = None) -> list[Cue]:
+    """The cues every format shows for ``analysis`` under ``rules`` (default: the style's)."""
+    return cues_for(analysis, rules or caption_rules_for(style))
+
+
 def cue_lines(analysis: Analysis) -> list[Line]:
-    """The lines that have words: each becomes one cue."""
+    """The recogniser's lines that have words (utterance pieces; captions use ``styled_cues``)."""
     return [line for line in analysis.lines if line.words]
 
 
@@ -79,41 +97,52 @@ def _css_rule(selector: str, style: WordStyle) -> str:
     return f"{selector} {{ {'; '.join(parts)}; }}"
 
 
-def to_vtt(analysis: Analysis, style: Style | None = None) -> str:
-    """WebVTT text: a STYLE block with a class per emotion, one cue per line, one <c.emotion> per word."""
+def to_vtt(analysis: Analysis, style: Style | None = None, rules: CaptionRules | None = None) -> str:
+    """WebVTT text: a STYLE block with a class per emotion, one cue per caption (``rules``,
+    default: the style's), one <c.emotion> per word."""
     styles = label_styles(analysis, style or Style())
+    words, cues = analysis.words, styled_cues(analysis, style, rules)  # before `rules` means CSS
     rules = [_css_rule("::cue", styles["neutral"])]
     rules += [_css_rule(f"::cue(.{class_name(label)})", style) for label, style in styles.items()]
     # The signature and STYLE block use CR line ends (valid WebVTT): ffmpeg before 6.0 stops
     # reading at a STYLE block, but it reads CR CR as no break, so it skips the block with the
     # signature; browsers see "WEBVTT", a blank line, then the STYLE block.
     out = ["\r".join(["WEBVTT", "", "STYLE", *rules]), ""]
-    for n, line in enumerate(cue_lines(analysis), 1):
-        start, end = cue_bounds(line)
-        text, last = [], start
-        for i, w in enumerate(line.words):
-            word = _vtt_escape(w.text)
-            if not word:
-                continue
-            # Inline timestamps must lie strictly inside the cue and increase.
-            stamp = f"<{clock(w.start, '.')}>" if start < w.start < end and w.start > last else ""
-            last = max(last, w.start) if stamp else last
-            text.append(f"{' ' if text else ''}{stamp}<c.{class_name(w.emotion.emotion)}>{word}</c>")
-        out += [str(n), f"{clock(start, '.')} --> {clock(end, '.')}", "".join(text), ""]
+    for n, cue in enumerate(cues, 1):
+        start, end = cue.start, cue.end
+        rows, last = [], start
+        for first, stop in cue.lines:
+            text = []
+            for w in words[first:stop]:
+                word = _vtt_escape(w.text)
+                if not word:
+                    continue
+                # Inline timestamps must lie strictly inside the cue and increase.
+                stamp = f"<{clock(w.start, '.')}>" if start < w.start < end and w.start > last else ""
+                last = max(last, w.start) if stamp else last
+                text.append(f"{' ' if text else ''}{stamp}<c.{class_name(w.emotion.emotion)}>{word}</c>")
+            rows.append("".join(text))
+        text = "\n".join(row for row in rows if row) or "…"
+        out += [str(n), f"{clock(start, '.')} --> {clock(end, '.')}", text, ""]
     return "\n".join(out)
 
 
 # ---- SRT --------------------------------------------------------------------------------------
 
-def to_srt(analysis: Analysis) -> str:
-    """SubRip text: plain, one numbered cue per line."""
-    out = []
-    for n, line in enumerate(cue_lines(analysis), 1):
-        start, end = cue_bounds(line)
-        # "-->" is the timing arrow: a transcript must not be able to fake one.
-        # SRT has no escapes, but players read <b> and {\b1} as markup: a word joiner after
-        # "<" and "\" and full-width braces keep the words as they were said.
-        text = plain(line.text).replace("-->", "->").replace("<", "<" + WORD_JOINER)
-        text = text.replace("\\", "\\" + WORD_JOINER).replace("{", "\uff5b").replace("}", "\uff5d") or "…"
-        out += [str(n), f"{clock(start, ',')} --> {clock(end, ',')}", text, ""]
+def _srt_escape(text: str) -> str:
+    # "-->" is the timing arrow: a transcript must not be able to fake one.
+    # SRT has no escapes, but players read <b> and {\b1} as markup: a word joiner after
+    # "<" and "\" and full-width braces keep the words as they were said.
+    text = plain(text).replace("-->", "->").replace("<", "<" + WORD_JOINER)
+    return text.replace("\\", "\\" + WORD_JOINER).replace("{", "\uff5b").replace("}", "\uff5d")
+
+
+def to_srt(analysis: Analysis, style: Style | None = None, rules: CaptionRules | None = None) -> str:
+    """SubRip text: plain, one numbered cue per caption (``rules``, default: the style's), one or
+    two lines."""
+    words, out = analysis.words, []
+    for n, cue in enumerate(styled_cues(analysis, style, rules), 1):
+        rows = [_srt_escape("".join(w.text for w in words[first:stop])) for first, stop in cue.lines]
+        text = "\n".join(row for row in rows if row) or "…"
+        out += [str(n), f"{clock(cue.start, ',')} --> {clock(cue.end, ',')}", text, ""]
     return "\n".join(out)

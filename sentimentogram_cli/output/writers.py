@@ -9,6 +9,7 @@ import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 
+from ..captions import CaptionRules
 from ..document import Analysis
 from ..atomic import atomic_write_text, remove_stale_temporaries
 from ..constants import FORMATS
@@ -33,12 +34,14 @@ def _media_path(media: Media) -> Path | None:
 
 
 class Writer(ABC):
-    """Writes an analysis in one format (``extension``), styled by ``style``."""
+    """Writes an analysis in one format (``extension``), styled by ``style``, its captions cut by
+    ``rules`` (default: the style's: its age group's reading speed, its style file's [captions])."""
 
     extension = ""
 
-    def __init__(self, style: Style | None = None):
+    def __init__(self, style: Style | None = None, rules: CaptionRules | None = None):
         self.style = style or Style()
+        self.rules = rules
 
     @abstractmethod
     def text(self, analysis: Analysis, path: Path, media: Media = None, embed: bool = False) -> str:
@@ -62,7 +65,7 @@ class HtmlWriter(Writer):
         source = _media_path(media)
         if source is not None and not embed:
             source = Path(os.path.relpath(source.resolve(), path.parent.resolve())).as_posix()
-        return render_page(analysis, self.style, media=source, embed=embed)
+        return render_page(analysis, self.style, media=source, embed=embed, **({"rules": self.rules} if self.rules else {}))
 
 
 class JsonWriter(Writer):
@@ -80,7 +83,7 @@ class VttWriter(Writer):
     extension = "vtt"
 
     def text(self, analysis, path, media=None, embed=False):
-        return to_vtt(analysis, self.style)
+        return to_vtt(analysis, self.style, self.rules)
 
 
 class SrtWriter(Writer):
@@ -89,7 +92,7 @@ class SrtWriter(Writer):
     extension = "srt"
 
     def text(self, analysis, path, media=None, embed=False):
-        return to_srt(analysis)
+        return to_srt(analysis, self.style, self.rules)
 
 
 class AssWriter(Writer):
@@ -110,33 +113,33 @@ WRITERS: dict[str, type[Writer]] = {w.extension: w for w in (HtmlWriter, JsonWri
 assert tuple(WRITERS) == FORMATS, "one writer per format, in FORMATS order"
 
 
-def get_writer(output_format: str, style: Style | None = None) -> Writer:
-    """The writer of ``output_format`` (one of FORMATS), styled by ``style``; UsageError for
-    another format."""
+def get_writer(output_format: str, style: Style | None = None, rules: CaptionRules | None = None) -> Writer:
+    """The writer of ``output_format`` (one of FORMATS), styled by ``style`` (captions cut by
+    ``rules``, default the style's); UsageError for another format."""
     try:
-        return WRITERS[output_format.lower()](style)
+        return WRITERS[output_format.lower()](style, rules)
     except KeyError:
         raise UsageError(f"unknown output format {output_format!r}: use one of {', '.join(FORMATS)}") from None
 
 
 def write(analysis: Analysis, path: str | os.PathLike, style: Style | None = None, *, media: Media = None,
-          embed: bool = False) -> Path:
+          embed: bool = False, rules: CaptionRules | None = None) -> Path:
     """Write ``analysis`` to ``path`` in the format its suffix names (html json vtt srt ass),
     atomically; returns the path. ``media``: the audio or video the page plays (``embed``: inside
     it) and whose picture size the ASS file takes."""
     path = Path(path)
-    return get_writer(path.suffix.lstrip("."), style).write(analysis, path, media=media, embed=embed)
+    return get_writer(path.suffix.lstrip("."), style, rules).write(analysis, path, media=media, embed=embed)
 
 
 def write_all(analysis: Analysis, paths: dict[str, Path], style: Style | None = None, *, media: Media = None,
-              embed: bool = False) -> list[Path]:
+              embed: bool = False, rules: CaptionRules | None = None) -> list[Path]:
     """Write one output per format in ``paths``, the page last, so that a page on disk always
     has its companions; a failure removes what this call wrote. Returns the paths in FORMATS
     order."""
     written: list[Path] = []
     try:
         for fmt in sorted(paths, key=lambda f: f == "html"):
-            written.append(get_writer(fmt, style).write(analysis, paths[fmt], media=media, embed=embed))
+            written.append(get_writer(fmt, style, rules).write(analysis, paths[fmt], media=media, embed=embed))
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
