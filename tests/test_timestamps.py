@@ -88,6 +88,33 @@ def test_a_last_word_stretched_over_the_pause_ends_before_it():
     assert fixed[1].end == pytest.approx(2.4)
 
 
+def test_a_sentence_end_placed_after_its_pause_goes_back_to_its_speech():
+    # Issue 19's "door!": Whisper puts the angry sentence's last word after the pause, glued to
+    # "Kids" of the next sentence, while its speech (1.5-2.2 s) lies unclaimed before the pause.
+    env = _env(5.0, (0.5, 2.2), (2.9, 4.0))
+    words = _words(("sitting", 0.5, 1.1), ("the", 1.1, 1.5), ("door!", 2.75, 2.9), ("Kids", 2.9, 3.3),
+                   ("are", 3.3, 3.6))
+    fixed = repair_words(words, env, 5.0)
+    _well_formed(fixed, 5.0)
+    assert fixed[2].start >= 1.5 - 1e-9 and fixed[2].end == pytest.approx(2.2)
+    assert fixed[3].start == pytest.approx(2.9)
+    # A cut-off word ("-") moves the same way; a sentence end that is not glued to the next
+    # sentence (a real pause after it) stays where it is.
+    words = _words(("sitting", 0.5, 1.1), ("the", 1.1, 1.5), ("-", 2.75, 2.9), ("Kids", 2.9, 3.3))
+    assert repair_words(words, env, 5.0)[2].end == pytest.approx(2.2)
+    env = _env(6.0, (0.5, 2.2), (2.9, 3.2), (4.0, 5.0))
+    words = _words(("sitting", 0.5, 1.1), ("the", 1.1, 2.2), ("Yes.", 2.9, 3.2), ("Kids", 4.0, 4.5))
+    assert repair_words(words, env, 6.0)[2].start == pytest.approx(2.9)
+
+
+def test_a_sentence_start_glued_to_the_previous_sentence_moves_after_the_pause():
+    env = _env(5.0, (0.5, 1.6), (2.4, 4.0))
+    words = _words(("the", 0.5, 1.0), ("door.", 1.0, 1.6), ("Kids", 1.6, 1.75), ("are", 2.9, 3.3))
+    fixed = repair_words(words, env, 5.0)
+    _well_formed(fixed, 5.0)
+    assert fixed[2].start == pytest.approx(2.4) and fixed[2].end <= fixed[3].start + 1e-9
+
+
 def test_snapping_keeps_a_minimum_duration():
     env = _env(3.0, (1.0, 1.02))  # 20 ms of speech
     fixed = repair_words(_words(("hm", 0.5, 1.5)), env, 3.0)

@@ -101,6 +101,41 @@ def _split_pauses(spans: list[list[float]], env: Envelope) -> None:
                 spans[i + 1][0] = min(spans[i + 1][0], quiet[1])
 
 
+_SENTENCE_END = re.compile(r"(?:[.?!…。？！]|[-–—]|^[^\w]+)[\"')\]»”’]*$")
+_ABUT_SECONDS = 0.05  # words closer than this are glued together
+_ORPHAN_MIN_SPEECH = 0.15  # unclaimed speech a misplaced word may take
+
+
+def _ends_sentence(text: str) -> bool:
+    """A word that ends a sentence ("door!", "the-" cut off) or is punctuation alone ("-")."""
+    return bool(_SENTENCE_END.search(text.strip()))
+
+
+def _reattach_sentence_edges(words: Sequence[Word], spans: list[list[float]], env: Envelope) -> None:
+    """Whisper sometimes places the last word of a sentence after the pause that ends it, glued
+    to the first word of the next sentence ("… by the [pause] door! Kids are …"), while the
+    speech it names lies unclaimed before the pause. Such a word goes back over that speech:
+    when it ends a sentence, abuts the next word, and speech of at least 0.15 s lies between the
+    previous word and it, followed by a quiet run of INNER_PAUSE_SECONDS or more. The mirror
+    case (a sentence's first word glued to the end of the previous one, its speech after the
+    pause) moves forward the same way. In place, on [start, end] lists."""
+    n = len(spans)
+    for i in range(n):
+        start, end = spans[i]
+        prev_end = spans[i - 1][1] if i else 0.0
+        next_start = spans[i + 1][0] if i + 1 < n else env.duration
+        if _ends_sentence(words[i].text) and i + 1 < n and next_start - end < _ABUT_SECONDS and i:
+            runs = [r for r in env.runs(prev_end, start) if r[1] > prev_end + 0.01]
+            if runs and sum(b - a for a, b in runs) >= _ORPHAN_MIN_SPEECH \
+                    and start - runs[-1][1] >= INNER_PAUSE_SECONDS:
+                spans[i] = [max(prev_end, runs[0][0]), runs[-1][1]]
+        elif i and _ends_sentence(words[i - 1].text) and start - prev_end < _ABUT_SECONDS and i + 1 < n:
+            runs = [r for r in env.runs(end, next_start) if r[0] < next_start - 0.01]
+            if runs and sum(b - a for a, b in runs) >= _ORPHAN_MIN_SPEECH \
+                    and runs[0][0] - end >= INNER_PAUSE_SECONDS and not env.speech_seconds(start, end) > 0.3:
+                spans[i] = [runs[0][0], min(next_start, runs[-1][1])]
+
+
 def _spread(words: list[Word], lo: float, hi: float, env: Envelope) -> list[tuple[float, float]]:
     """[lo, hi) cut into one span per word, in proportion to characters, over the speech frames
     in it (evenly in time when it holds none)."""
@@ -133,13 +168,15 @@ def _spread(words: list[Word], lo: float, hi: float, env: Envelope) -> list[tupl
 
 def repair_words(words: Sequence[Word], env: Envelope, duration: float) -> list[Word]:
     """Words in time order, each at least 40 ms long (100 ms where there is room), none
-    overlapping the next, edges snapped out of silence. Text and probabilities are kept."""
+    overlapping the next, edges snapped out of silence, sentence-final words on their own side of
+    the pause that ends the sentence. Text and probabilities are kept."""
     words = sorted(words, key=lambda w: (w.start, w.end))
     if not words:
         return []
     # 1. cut words that span a pause to one side of it, then snap edges to speech
     cut = [[w.start, max(w.end, w.start)] for w in words]
     if env.duration:
+        _reattach_sentence_edges(words, cut, env)
         _split_pauses(cut, env)
     spans = [_snap(Word(w.text, s, e, w.probability), env, 0.0, duration) for w, (s, e) in zip(words, cut)]
     # 2. find clusters: words too short, or overlapping their neighbour, with those they touch
