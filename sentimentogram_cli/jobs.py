@@ -18,7 +18,6 @@ from pathlib import Path
 from .analyser import AnalysisOptions, Analyser, ProgressCallback, StageTimer, default_analyser
 from .document import Analysis
 from .analysis_cache import AnalysisCache, cache_key
-from .captions import CaptionRules, cues_for
 from .constants import SAMPLE_RATE, VERSION
 from .transcription.transcribe import LANGUAGE_UNSURE_BELOW
 from .errors import InputError, OutputError
@@ -27,7 +26,6 @@ from .output.ass import to_ass
 from .output.burn import Picture, burn_subtitles, check_fonts
 from .output.layout import caption_layout, output_frame
 from .output.paths import burned_path, check_outputs, output_paths, parse_formats
-from .output.subtitles import caption_rules_for
 from .output.writers import write_all
 from .ranges import TimeRange, trim_analysis
 from .style import Style
@@ -46,13 +44,10 @@ class OutputOptions:
     out: Path | None = None
     formats: tuple[str, ...] = ("html",)
     embed_video: bool = False
-    reading_speed: float | None = None  # captions' characters a second (default: the style's age group's)
 
     def __post_init__(self) -> None:
         formats = self.formats if isinstance(self.formats, str) else ",".join(self.formats)
         object.__setattr__(self, "formats", parse_formats(formats))
-        if self.reading_speed is not None:
-            CaptionRules(max_cps=self.reading_speed)  # a bad reading speed fails here (UsageError)
         if self.out is not None:
             object.__setattr__(self, "out", Path(self.out))
 
@@ -116,51 +111,51 @@ def _result(path: Path, analysis: Analysis, outputs: list[Path], seconds: dict, 
 
 
 def _write(analysis: Analysis, paths: dict[str, Path], style: Style, media, embed: bool,
-           timer: StageTimer, reading_speed: float | None = None) -> list[Path]:
-    # The captions every output shows, recorded in the document too: the analysis' own cues when
-    # cut by these rules, else cut now (another age group or reading speed; no model runs).
-    rules = caption_rules_for(style, reading_speed)
-    analysis.cues, analysis.caption_rules = cues_for(analysis, rules), rules.to_dict()
+           timer: StageTimer) -> list[Path]:
     timer("page", 0.0)
-    outputs = write_all(analysis, paths, style, media=media, embed=embed,
-                        rules=rules if reading_speed is not None else None)
+    outputs = write_all(analysis, paths, style, media=media, embed=embed)
     timer("page", 1.0)
     return outputs
 
 
 def render(path: str | os.PathLike, *, analyser: Analyser | None = None, options: AnalysisOptions | None = None,
            style: Style | None = None, output: OutputOptions | None = None, cache: CacheArg = True,
-           force: bool = False, progress: ProgressCallback | None = None) -> RenderResult:
+           force: bool = False, progress: ProgressCallback | None = None,
+           span: TimeRange | None = None) -> RenderResult:
     """Analyse one media file and write its outputs; returns a ``RenderResult``.
 
     ``analyser``: whose models run (default: the shared one; pass one to reuse its models across
     files); ``options``, ``style``, ``output``: the analysis settings, the style and what to write.
     ``cache`` (as for ``Analyser.analyse``, default on): the analysis is reused, and outputs up to
     date for the same input, models, settings and style are skipped unless ``force``.
-    ``progress(stage, fraction)`` hears the analysis stages, then "page".
+    ``progress(stage, fraction)`` hears the analysis stages, then "page". ``span``: only the words
+    of that range (on the recording's own clock, so the page plays the file as it is), in outputs
+    named after it (``talk.1m5s-1m20s.html``); the analysis of the whole file is cached and reused.
     """
     path, analyser = Path(path), analyser or default_analyser()
     options, style, output = options or AnalysisOptions(), style or Style(), output or OutputOptions()
     info = probe(path)
-    paths = output.paths(path)
+    span = span or TimeRange()
+    span.check_inside(info.duration, path.name)
+    paths = output.paths(path.with_name(f"{path.stem}.{span.label}{path.suffix}") if span.label else path)
     check_outputs(paths, path, output.out)
     style.check()  # a bad style file or profile fails before any model
     cache = AnalysisCache.of(cache)
     if cache:
         render_key = cache_key({"analysis": analyser.cache_key(path, options, cache), "input": str(path.resolve()),
                                 **style.identity(), "outputs": {f: str(p.resolve()) for f, p in paths.items()},
-                                "embed": output.embed_video, "reading_speed": output.reading_speed,
-                                "version": VERSION})
+                                "embed": output.embed_video, "range": [span.start, span.end], "version": VERSION})
         if not force and cache.up_to_date(list(paths.values()), render_key):
             return RenderResult(input=path, outputs=list(paths.values()), duration=info.duration, language="",
                                 n_words=0, emotion_mix={}, status="skipped")
     timer = StageTimer(progress)
     analysis = analyser.analyse(info, language=options.language, window=options.window, hop=options.hop,
                                 progress=timer, cache=cache)
+    analysis = trim_analysis(analysis, span, shift=False)
     status = "rendered" if timer.seconds else "restyled"  # no stage ran: the analysis was cached
     if cache:
         cache.begin_outputs(list(paths.values()), render_key)
-    outputs = _write(analysis, paths, style, info, output.embed_video, timer, output.reading_speed)
+    outputs = _write(analysis, paths, style, info, output.embed_video, timer)
     return _result(path, analysis, outputs, timer.seconds, status, cache.notes if cache else ())
 
 
@@ -179,7 +174,7 @@ def restyle(document: str | os.PathLike, *, style: Style | None = None, output: 
     check_outputs(paths, document, output.out)
     style.check()
     timer = StageTimer(progress)
-    outputs = _write(analysis, paths, style, media, output.embed_video, timer, output.reading_speed)
+    outputs = _write(analysis, paths, style, media, output.embed_video, timer)
     return _result(document, analysis, outputs, timer.seconds, "restyled", notes)
 
 
@@ -201,7 +196,8 @@ def _range_analysis(analyser: Analyser, info: MediaInfo, span: TimeRange, option
     stop = len(audio) if span.end is None else int(span.end * SAMPLE_RATE)
     if stop - first < SAMPLE_RATE // 10:
         raise InputError(f"{info.path}: the range {span.label} holds no audio")
-    analysis = analyser.analyse(audio[first:stop], options, progress=timer, cache=cache, sample_rate=SAMPLE_RATE)
+    analysis = analyser.analyse(audio[first:stop], language=options.language, window=options.window,
+                                hop=options.hop, progress=timer, cache=cache)
     analysis.source, analysis.media_kind = info.path.name, info.kind
     return analysis
 
@@ -273,7 +269,8 @@ def burn(path: str | os.PathLike, *, analyser: Analyser | None = None, options: 
         timer = StageTimer(progress)
         whole = cache.load(identity) if cache else None
         if whole is not None or span.whole:
-            analysis = whole or analyser.analyse(info, options, progress=timer, cache=cache)
+            analysis = whole or analyser.analyse(info, language=options.language, window=options.window,
+                                                 hop=options.hop, progress=timer, cache=cache)
             analysis = trim_analysis(analysis, span)
         else:
             analysis = _range_analysis(analyser, info, span, options, timer, cache)

@@ -323,3 +323,24 @@ def test_burn_analyses_once_then_uses_the_cache(tmp_path, run_cli):
     assert code == 0 and "analysis from cache" in output, output
     assert (tmp_path / "speech.1s-3s.subtitled.mp4").is_file()
     shutil.rmtree(tmp_path / "c")
+
+
+def test_render_trim_names_the_range_and_reuses_the_cached_whole_analysis(tmp_path, make_analysis):
+    from sentimentogram_cli.analyser import AnalysisOptions, Analyser
+    from sentimentogram_cli.analysis_cache import AnalysisCache
+    from sentimentogram_cli.document import Analysis
+    from sentimentogram_cli.jobs import OutputOptions, render
+
+    video = make_video(tmp_path / "talk.mp4", seconds=4)
+    analyser, options, cache = Analyser("cpu"), AnalysisOptions(), AnalysisCache(tmp_path / "cache")
+    whole = make_analysis(["one", "two", "three", "four"], start=0.5, step=0.8, source="talk.mp4")
+    cache.store(analyser.cache_key(video, options, cache), whole)  # as an earlier render left it
+    result = render(video, analyser=analyser, options=options, cache=cache, span=TimeRange.parse("1.2", "2.9"),
+                    output=OutputOptions(formats="html,json,vtt"))
+    assert result.status == "restyled"  # the cached analysis of the whole file: no model ran
+    assert sorted(p.name for p in result.outputs) == ["talk.1.2s-2.9s.html", "talk.1.2s-2.9s.json",
+                                                      "talk.1.2s-2.9s.vtt"]
+    cut = Analysis.load(tmp_path / "talk.1.2s-2.9s.json")
+    # The words said in the range, on the recording's own clock (the page plays the whole file).
+    assert [w.text.strip() for w in cut.words] == ["two", "three"]
+    assert cut.words[0].start == pytest.approx(1.3)

@@ -88,10 +88,10 @@ def _style(culture: Culture, age: AgeGroup, style_file: Optional[Path], profile:
 _FONT = typer.Option(None, "--font", metavar="NAME|FILE", show_default=False, help="One font for every emotion (colour, size and weight still carry it): a shipped family (Poppins, Fredoka, Merriweather, Bebas Neue, Oswald, Atkinson Hyperlegible), an installed family, or a .ttf/.otf/.woff2 file. A font that is not found is an error, never a silent fallback.")
 
 
-def _output(out: Optional[Path], formats: str, embed_video: bool, reading_speed: Optional[float] = None):
+def _output(out: Optional[Path], formats: str, embed_video: bool):
     from ..jobs import OutputOptions
 
-    return OutputOptions(out=out, formats=formats, embed_video=embed_video, reading_speed=reading_speed)
+    return OutputOptions(out=out, formats=formats, embed_video=embed_video)
 
 
 def _emphasised(style, emphasis: str):
@@ -128,6 +128,8 @@ def render(
     cache_dir: Optional[Path] = _CACHE_DIR,
     no_cache: bool = _NO_CACHE,
     force: bool = typer.Option(False, "--force", help="Render even the inputs whose outputs are up to date."),
+    start: Optional[str] = typer.Option(None, "--start", metavar="TIME", show_default=False, help="Only the words from this time (seconds or 1:23.5), in outputs named after the range; one input."),
+    end: Optional[str] = typer.Option(None, "--end", metavar="TIME", show_default=False, help="Only the words up to this time."),
     ray: Optional[str] = typer.Option(None, "--ray", metavar="[ADDRESS]", show_default=False, help="Render on Ray workers (pip install 'sentimentogram[ray]'): --ray alone starts a local Ray on this machine's cores; auto or ray://HOST:10001 joins a cluster. Inputs and outputs must be on storage every node sees."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, show_default=False, help="With --ray: how many CPU workers (default: one per 2 CPUs of the cluster; one per GPU where it has GPUs)."),
 ) -> None:
@@ -145,9 +147,14 @@ def render(
     analyser = _analyser(device, asr_model, backend, head)  # one set of models for every input
     if workers is not None and ray is None:
         raise UsageError("--workers needs --ray")
+    from ..ranges import TimeRange
+
+    span = TimeRange.parse(start, end)
+    if not span.whole and (ray is not None or not is_single_file(inputs)):
+        raise UsageError("--start/--end cut one recording: give a single file")
     if ray is None and is_single_file(inputs):
         with _stage_progress() as progress:
-            result = render_input(Path(inputs[0]), analyser=analyser, progress=progress, **settings)
+            result = render_input(Path(inputs[0]), analyser=analyser, progress=progress, span=span, **settings)
         print_summary(result, Console())
         return
     items = discover_inputs(inputs)
@@ -207,16 +214,13 @@ def restyle(
     emphasis: str = _EMPHASIS,
     font: Optional[str] = _FONT,
     media: Optional[Path] = typer.Option(None, "--media", show_default=False, help="The audio or video the page plays. Default: the file the document names, beside it."),
-    reading_speed: Optional[float] = typer.Option(None, "--reading-speed", metavar="CPS", min=5, max=60, show_default=False, help="Captions' reading speed, characters a second: the cues are cut again for it (default: the age group's, 20 for adults, 15 for children, or the style file's [captions] max_cps)."),
 ) -> None:
-    """Render pages and subtitles again from an analysis document alone: no model runs. The
-    captions are cut again when the age group, style file or --reading-speed asks other rules."""
+    """Render pages and subtitles again from an analysis document alone: no model runs."""
     from ..jobs import restyle as restyle_document
 
     with _stage_progress(("page",)) as progress:
         result = restyle_document(analysis, style=_emphasised(_style(culture, age, style_file, profile, font), emphasis),
-                                  output=_output(out, formats, embed_video, reading_speed), media=media,
-                                  progress=progress)
+                                  output=_output(out, formats, embed_video), media=media, progress=progress)
     _print_summary(result, Console())
 
 
