@@ -293,3 +293,19 @@ def test_emphasis_switch_on_the_command_line(make_analysis, run_cli, tmp_path):
     assert code == 0, output
     assert '"emphasis":false' in (tmp_path / "off.html").read_text()
 
+
+def test_exports_carry_the_emphasis(make_analysis):
+    import re
+
+    from sentimentogram_cli.output.ass import to_ass
+    from sentimentogram_cli.output.subtitles import to_vtt
+    from sentimentogram_cli.style import Style
+
+    analysis, _ = _stressed(make_analysis, Prosody(8.0, 2.0, 1.5))
+    vtt = to_vtt(analysis, Style())
+    assert "<b>country</b>" in vtt and vtt.count("<b>") == 1
+    assert "<b>" not in to_vtt(analysis, Style(emphasis="off"))
+    ass = to_ass(analysis, Style())
+    assert re.search(r"\\b1[^}]*\}\s*country", ass)
+    assert not re.search(r"\\b1[^}]*\}\s*country", to_ass(analysis, Style(emphasis="off")))
+

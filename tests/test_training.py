@@ -61,3 +61,36 @@ def test_train_then_evaluate_on_a_few_clips(tmp_path, run_cli):
                             "--checkpoint", str(out), "--cache", str(tmp_path / "cache")])
     assert code == 0, output
     assert "UA" in output and "confusion" in output
+
+
+def test_the_training_mix_shows_clips_alone_and_augmented(tmp_path):
+    """A short real run of the mix `train` can use: some clips encoded alone (as render encodes one
+    short clip) and some clips' augmented audio (noise, room, phone band, a second voice), beside
+    the packed ones, with the recording-mean weight shrunk by the seconds it is taken over."""
+    import numpy as np
+
+    from sentimentogram_cli.emotion.features import AudioEncoder
+    from sentimentogram_cli.training.alone import encode_alone, render_audio
+    from sentimentogram_cli.training.data import load_training_data
+    from sentimentogram_cli.training.mix import prepare_mix
+    from sentimentogram_cli.training.train import TrainSettings, cached_train_head
+
+    data = load_training_data(_mini_data(tmp_path / "data"), tmp_path / "cache")
+    held = {"ravdess-13", "ravdess-20"}
+    train = [i for i, c in enumerate(data.clips) if c.speaker not in held]
+    settings = TrainSettings(epochs=1, alone_repeat=1, augment_rate=1.0, recording_mean_weight=1.0,
+                             recording_mean_seconds=20.0)
+    encoder = AudioEncoder()
+    prepare_mix(data, train, settings, encoder, tmp_path / "cache", held)
+    assert data.alone and set(data.alone) <= set(train) and data.augmented and set(data.augmented) <= set(train)
+    first = next(iter(data.alone))
+    np.testing.assert_array_equal(data.alone[first], encode_alone(render_audio(data.clips[first].path), encoder))
+    assert data.augmented[first].shape == data.frames[first].shape  # same clip, same length, other audio
+    assert not np.allclose(np.asarray(data.augmented[first], np.float32), np.asarray(data.frames[first], np.float32))
+
+    head = cached_train_head(data, train, settings, tmp_path / "heads")
+    assert head.metadata.recording_mean_seconds == 20.0 and head.metadata.extra["settings"]["alone_repeat"] == 1
+    plain = cached_train_head(data, train, settings.variant(alone_repeat=0, augment_rate=0.0), tmp_path / "heads")
+    assert len(list((tmp_path / "heads").glob("head-*.safetensors"))) == 2  # the mix is part of the cache key
+    frames = [np.asarray(data.frames[i], np.float32)[:75] for i in train[:4]]
+    assert not np.allclose(head.predict([None] * 4, frames).logits, plain.predict([None] * 4, frames).logits)

@@ -63,9 +63,16 @@ def run_train(data_dir: Path, out: Path, cache_dir: Path, hold_out: list[str], e
     data = load_data(data_dir, cache_dir, device, console, text_delta)
     held = set(hold_out)
     indices = [i for i, c in enumerate(data.clips) if c.speaker not in held]
-    console.print(f"training on {len(indices)} clips ({len(data.clips) - len(indices)} held out) and the text corpora")
-    head = train_with_progress(data, indices, TrainSettings(epochs=epochs, seed=seed), console, "training",
-                               cache_dir.parent / "heads")
+    settings = TrainSettings(epochs=epochs, seed=seed)
+    if settings.alone_repeat or settings.augment_rate:  # what render sees: clips alone, real-world audio
+        from ..emotion.features import AudioEncoder
+        from ..training.mix import prepare_mix
+
+        with _progress(console) as update:
+            prepare_mix(data, indices, settings, AudioEncoder(device=resolve_device(device)), cache_dir, held, update)
+    console.print(f"training on {len(indices)} clips ({len(data.clips) - len(indices)} held out; "
+                  f"{len(data.alone)} also encoded alone, {len(data.augmented)} also augmented) and the text corpora")
+    head = train_with_progress(data, indices, settings, console, "training", cache_dir.parent / "heads")
     head.metadata.extra["held_out"] = sorted(held)
     validation = [i for i, c in enumerate(data.clips) if c.speaker in held & VALIDATION_SPEAKERS]
     if validation:

@@ -97,6 +97,12 @@ def _css_rule(selector: str, style: WordStyle) -> str:
     return f"{selector} {{ {'; '.join(parts)}; }}"
 
 
+def _stressed(word: str, w, style: Style | None) -> str:
+    """An emphasised word in <b> (players show it bold, screen readers can announce it), unless
+    the style turns emphasis off (issue 20)."""
+    return f"<b>{word}</b>" if w.emphasised and (style is None or style.emphasis == "prosody") else word
+
+
 def to_vtt(analysis: Analysis, style: Style | None = None, rules: CaptionRules | None = None) -> str:
     """WebVTT text: a STYLE block with a class per emotion, one cue per caption (``rules``,
     default: the style's), one <c.emotion> per word."""
@@ -120,7 +126,7 @@ def to_vtt(analysis: Analysis, style: Style | None = None, rules: CaptionRules |
                 # Inline timestamps must lie strictly inside the cue and increase.
                 stamp = f"<{clock(w.start, '.')}>" if start < w.start < end and w.start > last else ""
                 last = max(last, w.start) if stamp else last
-                text.append(f"{' ' if text else ''}{stamp}<c.{class_name(w.emotion.emotion)}>{word}</c>")
+                text.append(f"{' ' if text else ''}{stamp}<c.{class_name(w.emotion.emotion)}>{_stressed(word, w, style)}</c>")
             rows.append("".join(text))
         text = "\n".join(row for row in rows if row) or "…"
         out += [str(n), f"{clock(start, '.')} --> {clock(end, '.')}", text, ""]

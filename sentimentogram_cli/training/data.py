@@ -48,6 +48,9 @@ class TrainingData:
     # Frames of some clips encoded alone, each in its own zero-padded 30 s chunk, as ``render``
     # encodes one short clip (training.alone): clip index -> float16 frames of all layers.
     alone: dict[int, np.ndarray] = field(default_factory=dict)
+    # Frames of some clips' augmented audio (training.augment: noise, room, phone band, a second
+    # voice), packed by speaker like ``frames``: clip index -> float16 frames of all layers.
+    augmented: dict[int, np.ndarray] = field(default_factory=dict)
 
     def layer_columns(self, layers: tuple[int, ...]) -> np.ndarray:
         """Columns of ``frames`` that hold the given encoder layers, in that order."""
@@ -80,6 +83,7 @@ class AudioNormaliser:
         self.columns = data.layer_columns(layers)
         self._speaker_of = [clip.speaker or clip.corpus for clip in data.clips]
         self._centres: dict[str, np.ndarray] = {}
+        self._augmented_centres: dict[str, np.ndarray] = {}
         if weight:
             by_speaker: dict[str, list[int]] = defaultdict(list)
             for i, speaker in enumerate(self._speaker_of):
@@ -96,6 +100,20 @@ class AudioNormaliser:
             return self.weight
         s = frames / HEAD_FRAMES_PER_SECOND
         return self.weight * s / (s + self.seconds)
+
+    def augmented_clip(self, i: int) -> np.ndarray:
+        """Clip ``i``'s augmented frames, centred on its speaker's augmented frames (a noisy
+        recording's own mean, as render would take it)."""
+        speaker = self._speaker_of[i]
+        if speaker not in self._augmented_centres:
+            members = [j for j in self.data.augmented if self._speaker_of[j] == speaker]
+            total = sum(np.asarray(self.data.augmented[j], np.float32)[:, self.columns].sum(axis=0, dtype=np.float64)
+                        for j in members)
+            count = sum(len(self.data.augmented[j]) for j in members)
+            w = self.shrunk(count) if self.weight else 0.0
+            self._augmented_centres[speaker] = ((1 - w) * self.mean + w * total / max(count, 1)).astype(np.float32)
+        frames = np.asarray(self.data.augmented[i], np.float32)[:, self.columns]
+        return (frames - self._augmented_centres[speaker]) / self.std
 
     def alone_clip(self, i: int) -> np.ndarray:
         """Clip ``i`` encoded alone, normalised as ``render`` normalises that one clip."""

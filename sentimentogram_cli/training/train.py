@@ -45,6 +45,8 @@ class TrainSettings:
     # How often each training clip that has frames encoded alone (TrainingData.alone: one short
     # clip as render sees it, zero padding around it, its own mean) is shown that way per epoch.
     alone_repeat: int = 0
+    # Chance that a clip with augmented frames (TrainingData.augmented) is also shown augmented.
+    augment_rate: float = 0.0
     feature_noise: float = 0.1  # Gaussian noise on normalised frames, and time masking below
     time_mask_rate: float = 0.1
     use_audio: bool = True
@@ -92,6 +94,11 @@ def _epoch_samples(data: TrainingData, clip_indices: list[int], norm: AudioNorma
             own = settings.use_text and clip.text and rng.random() < settings.own_transcript_rate
             text = np.asarray(data.clip_text[i], np.float32) if own else None
             samples.append(Sample(_augment(frames, settings, rng), text, y, CATEGORY_VAD[clip.label], allowed))
+            if settings.augment_rate and i in data.augmented and rng.random() < settings.augment_rate:
+                own = settings.use_text and clip.text and rng.random() < settings.own_transcript_rate
+                text = np.asarray(data.clip_text[i], np.float32) if own else None
+                samples.append(Sample(_augment(norm.augmented_clip(i), settings, rng), text, y,
+                                      CATEGORY_VAD[clip.label], allowed))
             if settings.alone_repeat and i in data.alone:  # the clip as render sees it alone
                 alone = norm.alone_clip(i)
                 for _ in range(settings.alone_repeat):
@@ -210,7 +217,8 @@ def cached_train_head(data: TrainingData, clip_indices: list[int], settings: Tra
     text_encoder = data.text_encoder if settings.use_text else None
     key = cache_key(VERSION, FEATURE_CONVENTION, data.audio_encoder, text_encoder, data.frame_layers,
                     data.frames.data.shape, sorted(clip_indices), sorted(settings.__dict__.items()),
-                    *([sorted(set(data.alone) & set(clip_indices))] if settings.alone_repeat else []))
+                    *([sorted(set(data.alone) & set(clip_indices))] if settings.alone_repeat else []),
+                    *([sorted(set(data.augmented) & set(clip_indices))] if settings.augment_rate else []))
     path = Path(cache_dir) / f"head-{key}.safetensors"
     if path.is_file():
         head = EmotionHead.load(path)
