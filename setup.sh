@@ -23,6 +23,9 @@ python3 -m venv .venv
 python -m pip install -q --upgrade pip
 # The CPU build of PyTorch first, so nothing later pulls the multi-GB CUDA build.
 python -m pip install -q "torch==2.13.0"
+# The speaker encoder's weights (GE2E, Apache-2.0) ship in resemblyzer's wheel; only that file is
+# read (SHA-256 checked), so none of its dependencies is needed (its webrtcvad would need a compiler).
+python -m pip install -q --no-deps "resemblyzer==0.1.4"
 if [ "$want_test" = 1 ]; then
   python -m pip install -q ".[test,ray]"  # ray: the --ray batch tests start a local Ray
   # The optional openai-whisper backend is tested too. Its triton requirement is only for CUDA

@@ -58,3 +58,7 @@ EMPHASIS_DB = 2.0
 EMPHASIS_SEMITONES = 6.0
 EMPHASIS_OCTAVES = 1.5
 EMPHASIS_THRESHOLD = 0.9
+
+# Speaker colours (issue 21), in the order speakers are first heard: Okabe & Ito's colour-blind
+# safe palette, its colours that read on the page's and the captions' dark backgrounds first.
+SPEAKER_COLOURS = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#F0E442", "#D55E00", "#0072B2", "#BBBBBB")

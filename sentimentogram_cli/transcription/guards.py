@@ -7,6 +7,14 @@ energy envelope's speech inside it, at least ``MIN_SPEECH_SECONDS``), or one tha
 word or phrase ``LOOP_COPIES`` times in a row, is a failed decode: ``transcribe`` drops it and
 decodes the speech under it again, stretch by stretch and without the previous-text prompt;
 what fails again is dropped and reported.
+
+Loops also run across segments: with the previous text as its prompt, Whisper can decode one
+phrase again and again in consecutive segments over speech that says something else ("I will
+never yield in it!" four times on a 16 s two-person scene). ``SEGMENT_LOOP_COPIES`` consecutive
+segments with the same text are such a failed decode until shown otherwise: ``transcribe``
+decodes their speech again, stretch by stretch and without the prompt, as for a loop inside a
+segment. When the audio really does repeat (a chorus, a drill, a corpus read line by line), the
+prompt-free decode finds the same words again and they are kept.
 """
 
 from __future__ import annotations
@@ -18,12 +26,14 @@ from ..document import Word
 from .speech import Envelope
 from .timestamps import norm_text
 
-__all__ = ["MAX_WORDS_PER_SECOND", "LOOP_COPIES", "Loop", "find_loop", "words_per_second", "failure"]
+__all__ = ["MAX_WORDS_PER_SECOND", "LOOP_COPIES", "SEGMENT_LOOP_COPIES", "Loop", "find_loop", "find_segment_loops",
+           "words_per_second", "failure"]
 
 MAX_WORDS_PER_SECOND = 6.0
 MIN_SPEECH_SECONDS = 1.0  # a short segment is judged as if it had this much speech
 LOOP_COPIES = 4  # a word or phrase this many times in a row is a loop
 MAX_LOOP_NGRAM = 12
+SEGMENT_LOOP_COPIES = 3  # consecutive segments with one text: decoded again without the prompt
 
 
 @dataclass
@@ -53,6 +63,19 @@ def find_loop(words: Sequence[Word] | Sequence[str], copies: int = LOOP_COPIES) 
                 best = Loop(i, size, n)
             i += max(1, (n - 1) * size) if n >= copies else 1
     return best
+
+
+def find_segment_loops(texts: Sequence[str], copies: int = SEGMENT_LOOP_COPIES) -> list[tuple[int, int]]:
+    """Runs ``[first, stop)`` of at least ``copies`` consecutive segments whose texts are the
+    same (compared without case and punctuation; empty texts never count)."""
+    norm = [norm_text(text) for text in texts]
+    runs, first = [], 0
+    for i in range(1, len(norm) + 1):
+        if i == len(norm) or norm[i] != norm[first] or not norm[first]:
+            if norm[first] and i - first >= copies:
+                runs.append((first, i))
+            first = i
+    return runs
 
 
 def words_per_second(words: Sequence[Word], env: Envelope, start: float | None = None,

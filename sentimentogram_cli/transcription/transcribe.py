@@ -25,7 +25,7 @@ from ..constants import CHUNK_SAMPLES, SAMPLE_RATE
 from ..devices import resolve_device
 from ..errors import ModelError, SentimentogramError
 from .decoding import DecodeOptions, RawSegment, decode, rescue_skipped, token_budget
-from .guards import failure
+from .guards import failure, find_segment_loops
 from .language import detect_language
 from .speech import envelope, speech_stretches
 from .timestamps import drop_stacked_repeats, repair_words
@@ -236,6 +236,9 @@ def _transcribe_faster(
 
 
 def _second_pass(model, audio: np.ndarray, raw: list[RawSegment], language: str, options: DecodeOptions,
+    for first, stop in find_segment_loops([s.text for s in raw]):  # one phrase over and over, across segments
+        why = f"{raw[first].text.strip()!r} in {stop - first} segments in a row"
+        failed += [(s, why) for s in raw[first:stop] if not any(s is f for f, _ in failed)]
                  env, stretches: list[tuple[float, float]]):
     """The first pass's segments without failed decodes (``guards``) and hallucinated stacks,
     plus the speech no word covers decoded again stretch by stretch; and notes on what was done."""
