@@ -309,3 +309,47 @@ def test_exports_carry_the_emphasis(make_analysis):
     assert re.search(r"\\b1[^}]*\}\s*country", ass)
     assert not re.search(r"\\b1[^}]*\}\s*country", to_ass(analysis, Style(emphasis="off")))
 
+
+# ---- end to end: a boosted word through render, in the page, the VTT and the ASS --------------
+
+E2E_CLIP = ROOT.parent / "shared/data/emotional_speech/ravdess/Actor_01/03-01-02-01-02-01-01.opus"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not E2E_CLIP.is_file(), reason="RAVDESS clip not found in ../shared/data")
+def test_render_shows_a_boosted_word_as_emphasised_in_page_vtt_and_ass(run_cli, tmp_path):
+    import json
+    import re
+
+    import soundfile
+
+    from sentimentogram_cli.analyser import Analyser
+    from sentimentogram_cli.media import decode_audio
+
+    audio = decode_audio(E2E_CLIP)  # calm "Dogs are sitting by the door"
+    words = Analyser(device="cpu", asr_model="tiny.en").transcribe(audio).words
+    target = next(w for w in words if w.text.strip().lower().strip(".,") == "sitting")
+    gain = np.ones(len(audio))
+    a, b = int(target.start * SAMPLE_RATE), int(target.end * SAMPLE_RATE)
+    gain[a:b] = 10 ** (8 / 20)  # the word's samples 8 dB louder
+    louder = (audio * gain).astype(np.float32)
+    louder /= max(1.0, float(np.abs(louder).max()) / 0.99)
+    clip = tmp_path / "dogs.wav"
+    soundfile.write(clip, louder, SAMPLE_RATE, subtype="PCM_16")
+    code, output = run_cli(["render", str(clip), "--format", "html,json,vtt,ass", "--asr-model", "tiny.en",
+                            "--no-cache", "--out", str(tmp_path / "dogs")])
+    assert code == 0, output
+    analysis = Analysis.load(tmp_path / "dogs.json")
+    overlap = [max(0.0, min(w.end, target.end) - max(w.start, target.start)) for w in analysis.words]
+    k = int(np.argmax(overlap))
+    word = analysis.words[k]
+    assert word.text.strip().lower() == "sitting"
+    assert word.emphasised and word.emphasis == max(w.emphasis for w in analysis.words)
+    assert word.prosody.loudness_db > 4
+    html = (tmp_path / "dogs.html").read_text()
+    assert re.search(rf'data-i="{k}"[^>]*data-emph="1"[^>]*>sitting<', html)
+    page_words = [w for line in json.loads(re.search(r'id="analysis">(.*?)</script>', html, re.S).group(1))["lines"]
+                  for w in line["words"]]
+    assert page_words[k].get("emphasised") is True
+    assert "<b>sitting</b>" in (tmp_path / "dogs.vtt").read_text()
+    assert re.search(r"\\b1[^}]*\}\s*sitting", (tmp_path / "dogs.ass").read_text())
