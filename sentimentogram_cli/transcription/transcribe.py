@@ -236,14 +236,14 @@ def _transcribe_faster(
 
 
 def _second_pass(model, audio: np.ndarray, raw: list[RawSegment], language: str, options: DecodeOptions,
-    for first, stop in find_segment_loops([s.text for s in raw]):  # one phrase over and over, across segments
-        why = f"{raw[first].text.strip()!r} in {stop - first} segments in a row"
-        failed += [(s, why) for s in raw[first:stop] if not any(s is f for f, _ in failed)]
                  env, stretches: list[tuple[float, float]]):
     """The first pass's segments without failed decodes (``guards``) and hallucinated stacks,
     plus the speech no word covers decoded again stretch by stretch; and notes on what was done."""
     notes = []
     failed = [(s, why) for s in raw if (why := failure(s.words, env, s.start, s.end))]
+    for first, stop in find_segment_loops([s.text for s in raw]):  # one phrase over and over, across segments
+        why = f"{raw[first].text.strip()!r} in {stop - first} segments in a row"
+        failed += [(s, why) for s in raw[first:stop] if not any(s is f for f, _ in failed)]
     if failed and options.guard:
         raw = [s for s in raw if not any(s is f for f, _ in failed)]
         notes.append(f"{len(failed)} segment(s) failed ({failed[0][1]}{', …' if len(failed) > 1 else ''}): "
