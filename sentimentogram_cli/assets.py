@@ -12,7 +12,7 @@ import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import ModelError
+from .errors import ModelError, one_line
 
 __all__ = [
     "BUNDLED_ASR_MODEL",
@@ -107,8 +107,7 @@ def load_whisper(name: str = BUNDLED_ASR_MODEL, device: str = "cpu", compute_typ
     except ModelError:
         raise
     except Exception as exc:  # ctranslate2/hub errors carry long messages; keep one line
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"cannot load ASR model {name!r}: {first_line}") from exc
+        raise ModelError(f"cannot load ASR model {name!r}: {one_line(exc)}") from exc
 
 
 def whisper_model_bin(name: str = BUNDLED_ASR_MODEL) -> bytes:

@@ -79,10 +79,11 @@ class ModelError(SentimentogramError):
 
 
 def one_line(exc: BaseException) -> str:
-    """The last line of ``exc``'s message (the one that says what went wrong), at most 200
-    characters; the exception's type name when it has no message."""
+    """The first line of ``exc``'s message (where Python, torch, CTranslate2 and the hub say what
+    went wrong; the lines after it are detail), at most 200 characters; the exception's type name
+    when it has no message. The one rule every module uses to shorten a message it did not write."""
     text = str(exc).strip()
-    return (text.splitlines()[-1] if text else type(exc).__name__)[:200]
+    return (text.splitlines()[0].strip() if text else type(exc).__name__)[:200]
 
 
 def as_error(exc: Exception, context: str = "", kind: type[SentimentogramError] = SentimentogramError

@@ -18,10 +18,10 @@ from pathlib import Path
 import ffmpeg
 import numpy as np
 
-from .constants import AUDIO_EXTENSIONS, SAMPLE_RATE
+from .constants import AUDIO_EXTENSIONS, CHUNK_SAMPLES, SAMPLE_RATE
 from .errors import InputError, MediaError, NoAudioError, SentimentogramError
 
-__all__ = ["MediaInfo", "probe", "decode_audio", "iter_audio_chunks", "resample"]
+__all__ = ["MediaInfo", "probe", "decode_audio", "iter_audio_chunks", "chunk_audio", "resample", "missing_ffmpeg"]
 
 _BYTES_PER_SAMPLE = 4  # float32
 # Keep ffmpeg quiet except for real errors: the last of them becomes our one-line message.
@@ -86,7 +86,8 @@ def _last_error_line(stderr: bytes | None, path: Path) -> str:
     return line[:200]
 
 
-def _missing_ffmpeg(tool: str) -> SentimentogramError:
+def missing_ffmpeg(tool: str = "ffmpeg") -> SentimentogramError:
+    """The error for an ffmpeg or ffprobe executable that is not installed (every caller's)."""
     return SentimentogramError(f"{tool} was not found: install ffmpeg (e.g. apt install ffmpeg)")
 
 
@@ -118,7 +119,7 @@ def probe(path: str | os.PathLike) -> MediaInfo:
     try:
         data = ffmpeg.probe(_ffmpeg_url(path), v="error")
     except FileNotFoundError as exc:  # the ffprobe executable itself is missing
-        raise _missing_ffmpeg("ffprobe") from exc
+        raise missing_ffmpeg("ffprobe") from exc
     except ffmpeg.Error as exc:
         raise MediaError(f"{path} is not a media file ffmpeg can read: "
                          f"{_last_error_line(exc.stderr, path)}") from None
@@ -165,7 +166,7 @@ def decode_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.
     try:
         out, _ = _decoder(path, sample_rate).run(cmd="ffmpeg", capture_stdout=True, capture_stderr=True)
     except FileNotFoundError as exc:
-        raise _missing_ffmpeg("ffmpeg") from exc
+        raise missing_ffmpeg("ffmpeg") from exc
     except ffmpeg.Error as exc:
         raise _decode_failure(path, exc.stderr) from None
     n_samples = len(out) // _BYTES_PER_SAMPLE
@@ -194,7 +195,7 @@ def _stream_chunks(path: Path, chunk_samples: int, sample_rate: int) -> Iterator
     try:
         process = _decoder(path, sample_rate).run_async(cmd="ffmpeg", pipe_stdout=True, pipe_stderr=True)
     except FileNotFoundError as exc:
-        raise _missing_ffmpeg("ffmpeg") from exc
+        raise missing_ffmpeg("ffmpeg") from exc
     # Drain stderr on a thread: a file full of decode warnings would otherwise fill the pipe
     # and block ffmpeg while we wait on stdout. Only the tail is kept for the error message.
     stderr_tail: collections.deque[bytes] = collections.deque(maxlen=50)
@@ -243,6 +244,12 @@ def _stream_chunks(path: Path, chunk_samples: int, sample_rate: int) -> Iterator
                     pass
 
 
+def chunk_audio(audio: np.ndarray, chunk_samples: int = CHUNK_SAMPLES) -> list[np.ndarray]:
+    """A recording held in memory as the stages take it: views of ``chunk_samples`` (30 s) each,
+    the last one shorter, as ``iter_audio_chunks`` yields them from a file."""
+    return [audio[i: i + chunk_samples] for i in range(0, len(audio), chunk_samples)]
+
+
 def resample(audio: np.ndarray, sample_rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
     """Mono float32 ``audio`` at ``sample_rate`` Hz as ``target`` Hz, by ffmpeg's resampler (the
     same one that decodes files), through pipes."""
@@ -251,7 +258,7 @@ def resample(audio: np.ndarray, sample_rate: int, target: int = SAMPLE_RATE) -> 
     try:
         done = subprocess.run(command, input=np.ascontiguousarray(audio, np.float32).tobytes(), capture_output=True)
     except FileNotFoundError as exc:
-        raise _missing_ffmpeg("ffmpeg") from exc
+        raise missing_ffmpeg("ffmpeg") from exc
     if done.returncode != 0:
         raise MediaError(f"ffmpeg could not resample the array from {sample_rate} Hz: "
                          f"{_last_error_line(done.stderr, Path('pipe:0'))}")

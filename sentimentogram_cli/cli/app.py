@@ -221,7 +221,7 @@ def restyle(
     with _stage_progress(("page",)) as progress:
         result = restyle_document(analysis, style=_emphasised(_style(culture, age, style_file, profile, font), emphasis),
                                   output=_output(out, formats, embed_video), media=media, progress=progress)
-    _print_summary(result, Console())
+    print_summary(result, Console())
 
 
 @app.command()

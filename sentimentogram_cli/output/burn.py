@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..atomic import atomic_path, remove_stale_temporaries
-from ..errors import MediaError, SentimentogramError, UsageError
+from ..errors import MediaError, UsageError
 from ..fonts import FontError, font_files
-from ..media import MediaInfo
+from ..media import MediaInfo, missing_ffmpeg
 from .layout import Frame
 
 __all__ = ["BACKDROPS", "X264_PRESETS", "WAVEFORM_COLOUR", "filter_escape", "subtitles_filter", "fonts_folder", "check_fonts",
@@ -93,7 +93,7 @@ def check_fonts(ass: str, extra_fonts: list[Path] = ()) -> None:
                                    "-frames:v", "1", "-f", "null", "-"], capture_output=True, text=True,
                                   errors="replace")
         except FileNotFoundError:
-            raise SentimentogramError("ffmpeg was not found: install ffmpeg (e.g. apt install ffmpeg)") from None
+            raise missing_ffmpeg() from None
     for line in done.stderr.splitlines():
         found = _FONTSELECT.search(line)
         if found:
@@ -115,7 +115,7 @@ def _ffmpeg(args: list[str], duration: float, progress) -> None:
             process = subprocess.Popen(["ffmpeg", *args], stdout=subprocess.PIPE, stderr=errors,
                                        stdin=subprocess.DEVNULL, text=True)
         except FileNotFoundError:
-            raise SentimentogramError("ffmpeg was not found: install ffmpeg (e.g. apt install ffmpeg)") from None
+            raise missing_ffmpeg() from None
         try:
             for line in process.stdout:
                 key, _, value = line.strip().partition("=")

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..constants import CHUNK_SAMPLES, SAMPLE_RATE
+from ..constants import SAMPLE_RATE
 from ..document import Line, Segment, Word
+from ..media import chunk_audio
 from ..emotion.recognise import encode_recording, recognise_frames, recording_centre
 from .alone import alone_frames, render_audio
 from .corpora import Clip
@@ -186,7 +187,7 @@ class ProductPath:
             audio, starts = self.talk_audio(clips, group)
             key = cache_key(self.audio_encoder.identity, self.audio_encoder.layers, "talk-v1", TALK_GAP_SECONDS,
                             [str(clips[i].path) for i in group])
-            chunks = [audio[a: a + CHUNK_SAMPLES] for a in range(0, len(audio), CHUNK_SAMPLES)]
+            chunks = chunk_audio(audio)
             frames = np.asarray(cached(self.cache_dir, "talk", key,
                                        lambda: [encode_recording(chunks, len(audio), self.audio_encoder)])[0])
             segments, language = [], None

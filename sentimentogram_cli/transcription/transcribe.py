@@ -23,7 +23,7 @@ from ..document import Segment, Word
 from ..assets import BUNDLED_ASR_MODEL, load_whisper
 from ..constants import CHUNK_SAMPLES, SAMPLE_RATE
 from ..devices import resolve_device
-from ..errors import ModelError, SentimentogramError
+from ..errors import ModelError, SentimentogramError, one_line
 from .decoding import DecodeOptions, RawSegment, decode, rescue_skipped, token_budget
 from .guards import failure, find_segment_loops
 from .language import detect_language
@@ -101,11 +101,6 @@ def _check_language(language: str | None, known: Iterable[str]) -> str | None:
             f"unknown language {language!r}: give a Whisper language code such as en, de, fr, pl"
         )
     return code
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def transcribe(
@@ -226,7 +221,7 @@ def _transcribe_faster(
             language, probability = info.language, float(info.language_probability)
         raw, notes = _second_pass(model, audio, raw, language, options, env, stretches)
     except (RuntimeError, ValueError, MemoryError) as exc:  # CTranslate2/ONNX failures
-        raise ModelError(f"speech recognition with {model_name!r} failed: {_one_line(exc)}") from exc
+        raise ModelError(f"speech recognition with {model_name!r} failed: {one_line(exc)}") from exc
     segments = [seg for seg in (_make_segment(s.text, s.start, s.end, ((w.text, w.start, w.end, w.probability)
                                                                         for w in s.words), duration) for s in raw) if seg]
     transcript = Transcript(language=language, segments=segments, duration=duration,
@@ -300,7 +295,7 @@ def load_openai_whisper(name_or_path: str, device: str = "cpu"):
     try:
         return whisper.load_model(name_or_path, device=device)
     except Exception as exc:  # download, checkpoint or CUDA errors: one line for the user
-        raise ModelError(f"cannot load openai-whisper model {name_or_path!r}: {_one_line(exc)}") from exc
+        raise ModelError(f"cannot load openai-whisper model {name_or_path!r}: {one_line(exc)}") from exc
 
 
 def _transcribe_openai(
@@ -323,7 +318,7 @@ def _transcribe_openai(
             model, audio, word_timestamps=True, language=language, fp16=(device == "cuda"), verbose=None
         )
     except (RuntimeError, ValueError, MemoryError) as exc:
-        raise ModelError(f"speech recognition with {model_name!r} failed: {_one_line(exc)}") from exc
+        raise ModelError(f"speech recognition with {model_name!r} failed: {one_line(exc)}") from exc
     return transcript_from_openai_result(result, duration)
 
 
