@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
+import warnings
+import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,11 +27,11 @@ from .document import SCHEMA_VERSION, Analysis, Line, Segment
 from .analysis_cache import AnalysisCache, cache_key
 from .captions import CaptionRules, cut_cues
 from .assets import BUNDLED_ASR_MODEL, head_checkpoint_path, whisper_model_identity
-from .constants import CHUNK_SAMPLES, CHUNK_SECONDS, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
+from .constants import CHUNK_SAMPLES, CHUNK_SECONDS, HOP_SECONDS, LANGUAGES, SAMPLE_RATE, WINDOW_SECONDS
 from .devices import check_device
 from .errors import ModelError, UsageError, as_error
 from .spill import SpilledChunks
-from .media import MediaInfo, iter_audio_chunks, probe
+from .media import MediaInfo, chunk_audio, iter_audio_chunks, probe, resample
 from .transcription.transcribe import BACKENDS
 
 __all__ = ["STAGES", "ProgressCallback", "StageTimer", "AnalysisOptions", "Analyser", "default_analyser", "analyse"]
@@ -37,6 +41,7 @@ STAGES = ("decode", "transcribe", "emotions", "prosody")
 ProgressCallback = Callable[[str, float], None]
 # A 16 kHz mono float32 recording, or a file (path, or what media.probe said about it).
 MediaInput = str | os.PathLike | MediaInfo | np.ndarray
+CacheArg = bool | str | os.PathLike | AnalysisCache | None  # see Analyser.analyse
 _ANALYSIS_VERSION = 5  # bump when the analysis code changes what it produces: old cache entries miss
 _WINDOW_RANGE = (0.5, 30.0)  # seconds
 _MIN_HOP = 0.1
@@ -55,6 +60,9 @@ class AnalysisOptions:
     hop: float = HOP_SECONDS
 
     def __post_init__(self) -> None:
+        if self.language is not None and self.language not in LANGUAGES:
+            raise UsageError(f"unknown language {self.language!r}: use a Whisper language code such as "
+                             f"en, de, fr, es, pl, zh (leave it out to detect it)")
         lo, hi = _WINDOW_RANGE
         if not lo <= self.window <= hi:
             raise UsageError(f"window ({self.window} s) must be from {lo} to {hi} seconds")
@@ -118,7 +126,9 @@ class Analyser:
             from .emotion.features import TextEncoder
             from .emotion.head import EmotionHead
 
-            head = EmotionHead.load(self.head_path, self.device)
+            st = self.head_path.stat() if self.head_path.is_file() else None
+            key = ("head", str(self.head_path.resolve()), st and (st.st_size, st.st_mtime_ns), self.device)
+            head = _shared(key, lambda: EmotionHead.load(self.head_path, self.device))
             # Identities are checked against the checkpoint before any encoder is loaded.
             TextEncoder.check_identity(head.metadata.text_encoder)
             if head.metadata.audio_encoder not in _BUNDLED_AUDIO_ENCODERS:
@@ -136,8 +146,9 @@ class Analyser:
             from .emotion.features import AudioEncoder
 
             metadata = self.head.metadata
-            self._audio_encoder = AudioEncoder(_BUNDLED_AUDIO_ENCODERS[metadata.audio_encoder], self.device,
-                                               layers=metadata.audio_layers)
+            name, layers = _BUNDLED_AUDIO_ENCODERS[metadata.audio_encoder], metadata.audio_layers
+            self._audio_encoder = _shared(("audio", name, tuple(layers or ()), self.device),
+                                          lambda: AudioEncoder(name, self.device, layers=layers))
         return self._audio_encoder
 
     @property
@@ -149,7 +160,9 @@ class Analyser:
             from .emotion.features import TextEncoder
 
             transformers_logging.disable_progress_bar()  # progress is the caller's to show
-            self._text_encoder = TextEncoder.for_head(self.head.metadata.text_encoder, self.device)
+            identity = self.head.metadata.text_encoder
+            self._text_encoder = _shared(("text", identity, self.device),
+                                         lambda: TextEncoder.for_head(identity, self.device))
         return self._text_encoder
 
     @property
@@ -205,25 +218,29 @@ class Analyser:
 
     # ---- the whole analysis -------------------------------------------------------------------
 
-    def analyse(self, media: MediaInput, *, language: str | None = None, window: float = WINDOW_SECONDS,
-                hop: float = HOP_SECONDS, progress: ProgressCallback | None = None,
-                cache: bool | str | os.PathLike | AnalysisCache | None = None) -> Analysis:
+    def analyse(self, media: MediaInput, options: AnalysisOptions | None = None, *,
+                progress: ProgressCallback | None = None, cache: CacheArg = None,
+                sample_rate: int | None = None, **deprecated: Any) -> Analysis:
         """The ``Analysis`` of ``media``: a video or audio file (path), what ``media.probe`` said
-        about one, or a 16 kHz mono float32 array.
+        about one, or a mono float array of ``sample_rate`` Hz (resampled to 16 kHz when it is
+        another rate), analysed with ``options`` (an ``AnalysisOptions``; default: its defaults).
 
         ``progress(stage, fraction)`` hears each of STAGES start (0.0), advance and end (1.0).
         ``cache``: None (default) runs the models and keeps nothing; True, a folder or an
         ``AnalysisCache`` returns the cached analysis of the same bytes with the same models and
         settings, or runs the models and stores the result. Nothing else is written. Errors are
-        the typed exceptions of ``errors``.
+        the typed exceptions of ``errors``. The keywords ``language``, ``window`` and ``hop`` of
+        the last release still work, with a DeprecationWarning.
         """
-        options = AnalysisOptions(language=language, window=window, hop=hop)
+        options = _options(options, deprecated, "analyse")
         cache = AnalysisCache.of(cache)
         if isinstance(media, np.ndarray):
-            audio = _checked_audio(media)
+            audio = _array_audio(media, sample_rate)
             name, kind, duration, source = "recording", "audio", len(audio) / SAMPLE_RATE, audio
             load = lambda report: (_chunked(audio), len(audio))  # noqa: E731
         else:
+            if sample_rate is not None:
+                raise UsageError("sample_rate= is for arrays: a file says its own rate")
             info = media if isinstance(media, MediaInfo) else probe(media)
             name, kind, duration, source = info.path.name, info.kind, info.duration, info.path
             load = lambda report: _decode(info, report)  # noqa: E731
@@ -292,7 +309,7 @@ def _checked_audio(audio: np.ndarray) -> np.ndarray:
 
 
 def _chunked(audio: np.ndarray) -> list[np.ndarray]:
-    return [audio[i: i + CHUNK_SAMPLES] for i in range(0, len(audio), CHUNK_SAMPLES)]
+    return chunk_audio(audio)
 
 
 def _decode(info: MediaInfo, report: Callable[[float], None]) -> tuple[SpilledChunks, int]:
@@ -318,9 +335,53 @@ def default_analyser() -> Analyser:
     return _default
 
 
-def analyse(media: MediaInput, *, language: str | None = None, window: float = WINDOW_SECONDS,
-            hop: float = HOP_SECONDS, progress: ProgressCallback | None = None,
-            cache: bool | str | os.PathLike | AnalysisCache | None = None) -> Analysis:
+def analyse(media: MediaInput, options: AnalysisOptions | None = None, *, progress: ProgressCallback | None = None,
+            cache: CacheArg = None, sample_rate: int | None = None, **deprecated: Any) -> Analysis:
     """The ``Analysis`` of ``media`` by the shared default Analyser (``Analyser.analyse``)."""
-    return default_analyser().analyse(media, language=language, window=window, hop=hop, progress=progress,
-                                      cache=cache)
+    return default_analyser().analyse(media, _options(options, deprecated, "analyse"), progress=progress,
+                                      cache=cache, sample_rate=sample_rate)
+
+
+_OLD_KEYWORDS = ("language", "window", "hop")
+
+
+def _options(options: AnalysisOptions | None, old: dict[str, Any], where: str) -> AnalysisOptions:
+    """``options``, with the last release's ``language=``/``window=``/``hop=`` keywords folded in
+    (and a DeprecationWarning); any other keyword is the TypeError Python would raise."""
+    unknown = sorted(set(old) - set(_OLD_KEYWORDS))
+    if unknown:
+        raise TypeError(f"{where}() got an unexpected keyword argument {unknown[0]!r}")
+    if old:
+        spelled = ", ".join(f"{k}={v!r}" for k, v in old.items())
+        warnings.warn(f"{where}({', '.join(k + '=' for k in old)}...) is deprecated and goes in the next release: "
+                      f"pass options=AnalysisOptions({spelled})", DeprecationWarning, stacklevel=3)
+        return replace(options or AnalysisOptions(), **old)
+    return options or AnalysisOptions()
+
+
+def _array_audio(audio: np.ndarray, sample_rate: int | None) -> np.ndarray:
+    """A mono float array at 16 kHz: resampled by ffmpeg from ``sample_rate``; without one, taken
+    as 16 kHz, with a DeprecationWarning (a 44.1 kHz array would be read ~2.8 times too slow)."""
+    audio = _checked_audio(audio)
+    if sample_rate is None:
+        warnings.warn("analyse(array) without sample_rate= takes it as 16 kHz mono; pass sample_rate= "
+                      "(required in the next release)", DeprecationWarning, stacklevel=3)
+        return audio
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+        raise UsageError(f"sample_rate must be a positive whole number of Hz, not {sample_rate!r}")
+    return audio if sample_rate == SAMPLE_RATE else resample(audio, int(sample_rate))
+
+
+# Loaded models, shared by every Analyser of the process that asks for the same weights on the same
+# device (the README's Analyser and sg.analyse load the encoders once); freed with the last user.
+_MODELS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_MODELS_LOCK = threading.Lock()
+
+
+def _shared(key: tuple, load: Callable[[], Any]) -> Any:
+    with _MODELS_LOCK:
+        model = _MODELS.get(key)
+        if model is None:
+            model = load()
+            _MODELS[key] = model
+        return model
