@@ -44,3 +44,32 @@ def test_spilled_rows_slice_like_numpy():
         np.testing.assert_array_equal(rows[a:b], data[a:b])
     with pytest.raises(TypeError):
         rows[3]
+
+
+class _Encoder:
+    """A stand-in audio encoder: 25 frames a second of 6 numbers drawn from the samples."""
+
+    batch_size = 1
+
+    def encode(self, audio: np.ndarray) -> np.ndarray:
+        n = -(-len(audio) // 640)
+        padded = np.pad(audio, (0, n * 640 - len(audio))).reshape(n, 640)
+        return np.stack([padded[:, i::6].mean(axis=1) * (i + 1) for i in range(6)], axis=1).astype(np.float32)
+
+
+def test_spilled_frames_are_the_frames_held_in_memory():
+    from sentimentogram_cli.constants import CHUNK_SAMPLES
+    from sentimentogram_cli.emotion.recognise import _frame_sum, encode_recording
+
+    rng = np.random.default_rng(1)
+    audio = rng.standard_normal(CHUNK_SAMPLES * 2 + 16000 * 7).astype(np.float32)
+    chunks = SpilledChunks([audio[i: i + CHUNK_SAMPLES] for i in range(0, len(audio), CHUNK_SAMPLES)])
+    held = encode_recording(chunks, len(audio), _Encoder())
+    spilled = encode_recording(chunks, len(audio), _Encoder(), spill=True)
+    assert isinstance(spilled, SpilledRows) and spilled.shape == held.shape
+    np.testing.assert_array_equal(spilled[0: len(held)], held)
+    np.testing.assert_array_equal(spilled[100: 180], held[100: 180])
+    mask = rng.random(len(held)) < 0.3
+    np.testing.assert_allclose(_frame_sum(spilled, mask, step=64), held[mask].sum(axis=0, dtype=np.float64),
+                               rtol=1e-12)
+    np.testing.assert_allclose(_frame_sum(spilled), held.sum(axis=0, dtype=np.float64), rtol=1e-12)

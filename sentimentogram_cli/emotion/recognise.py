@@ -21,6 +21,7 @@ import numpy as np
 
 from ..document import AnalysedWord, Line, Segment
 from ..constants import CHUNK_SAMPLES, HEAD_FRAMES_PER_SECOND, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
+from ..spill import SpilledRows
 from .features import SAMPLES_PER_HEAD_FRAME, frames_for_span
 from .windows import (UTTERANCE_GAP_SECONDS, aggregate_words, layout_utterance_windows, layout_windows,
                       overlap_matrix, utterance_ids, window_text, word_spans)
@@ -60,37 +61,45 @@ def recording_centre(frames: np.ndarray, head) -> np.ndarray:
     return _centre(head, _frame_sum(frames), len(frames))
 
 
-def _frame_sum(frames: np.ndarray, step: int = 4096) -> np.ndarray:
+def _frame_sum(frames: np.ndarray, mask: np.ndarray | None = None, step: int = 4096) -> np.ndarray:
+    """The sum of the (``mask``ed) frames, read a block at a time (frames may be spilled to disk)."""
     total = np.zeros(frames.shape[1], np.float64)
     for a in range(0, len(frames), step):
-        total += frames[a: a + step].sum(axis=0, dtype=np.float64)
+        block = frames[a: a + step]
+        total += (block if mask is None else block[mask[a: a + step]]).sum(axis=0, dtype=np.float64)
     return total
 
 
 def encode_recording(chunks: list[np.ndarray], n_samples: int, audio_encoder,
-                     report: Callable[[float], None] | None = None) -> np.ndarray:
+                     report: Callable[[float], None] | None = None, *, spill: bool = False) -> np.ndarray:
     """float16 frames of the whole recording, as the emotion stage computes them.
 
     Blocks of ``batch_size`` chunks are exactly the batches ``AudioEncoder.encode`` would make of
     the whole recording, so the frames are the same; only one block is float32 at a time.
+    ``spill``: the frames go to a temporary file as they are made (``spill.SpilledRows``, read
+    back by row slices), so a long recording's 6 MB a minute does not stay in memory.
     """
     step, store, filled = audio_encoder.batch_size, None, 0
     for b in range(0, len(chunks), step):
         frames = audio_encoder.encode(np.concatenate(chunks[b: b + step]))
         if store is None:
-            store = np.empty((math.ceil(n_samples / SAMPLES_PER_HEAD_FRAME), frames.shape[1]), np.float16)
-        store[filled: filled + len(frames)] = frames
+            store = (SpilledRows(frames.shape[1], np.float16) if spill else
+                     np.empty((math.ceil(n_samples / SAMPLES_PER_HEAD_FRAME), frames.shape[1]), np.float16))
+        if spill:
+            store.append(frames.astype(np.float16))
+        else:
+            store[filled: filled + len(frames)] = frames
         filled += len(frames)
         if report:
             report(min(1.0, (b + step) / len(chunks)))
-    return store[:filled]
+    return store if spill else store[:filled]
 
 
 def _encode_chunks(chunks: list[np.ndarray], n_samples: int, head, audio_encoder,
                    report: Callable[[float], None]) -> tuple[np.ndarray, np.ndarray]:
     """float16 frames of the whole recording and the centre they are normalised by: the mean of
     the stored frames, so frames cached elsewhere (evaluate's product path) give the same."""
-    frames = encode_recording(chunks, n_samples, audio_encoder, report)
+    frames = encode_recording(chunks, n_samples, audio_encoder, report, spill=True)
     return frames, recording_centre(frames, head)
 
 
@@ -105,7 +114,7 @@ def _speaker_centres(frames: np.ndarray, spans: np.ndarray, speakers: Sequence[s
                 a = max(0, int(round(start * HEAD_FRAMES_PER_SECOND)))
                 mask[a: max(a + 1, int(round(end * HEAD_FRAMES_PER_SECOND)))] = True
         count = int(mask[:n].sum())
-        out[speaker] = _centre(head, frames[mask].sum(axis=0, dtype=np.float64) if count else None, count)
+        out[speaker] = _centre(head, _frame_sum(frames, mask) if count else None, count)
     return out
 
 
