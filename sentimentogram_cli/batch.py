@@ -127,8 +127,9 @@ def claim_outputs(items: Sequence[BatchInput], output: OutputOptions | None = No
     backend (this process, a Ray cluster) checks a batch this way before any input runs."""
     output = output or OutputOptions()
     runnable = [item for item in items if item.error is None]
-    if output.out is not None and len(runnable) > 1 and not output.out.is_dir():
-        raise OutputError(f"--out {output.out} must be an existing folder when rendering {len(runnable)} inputs")
+    if output.out is not None and len(runnable) > 1 and not (output.out.is_dir() or output.folder):
+        raise OutputError(f"--out {output.out} must be an existing folder (or end it with / to have it made) "
+                          f"when rendering {len(runnable)} inputs")
     claimed: dict[Path, str] = {}
     planned = []
     for item in items:

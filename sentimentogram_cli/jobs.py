@@ -25,7 +25,7 @@ from .media import MediaInfo, decode_audio, probe
 from .output.ass import to_ass
 from .output.burn import Picture, burn_subtitles, check_fonts
 from .output.layout import caption_layout, output_frame
-from .output.paths import burned_path, check_outputs, output_paths, parse_formats
+from .output.paths import burned_path, check_outputs, names_folder, output_paths, parse_formats
 from .output.writers import write_all
 from .ranges import TimeRange, trim_analysis
 from .style import Style
@@ -38,22 +38,25 @@ CacheArg = bool | str | os.PathLike | AnalysisCache | None
 @dataclass(frozen=True)
 class OutputOptions:
     """What to write and where: ``formats`` (any of html json vtt srt ass, or a comma-separated
-    string), ``out`` (a path whose suffix becomes each format's, or an existing folder; default:
-    beside the input) and ``embed_video`` (the media inside the page instead of linked)."""
+    string), ``out`` (a path whose suffix becomes each format's, or a folder: an existing one, or
+    one written with a trailing separator, ``"newdir/"``, made when missing; default: beside the
+    input) and ``embed_video`` (the media inside the page instead of linked)."""
 
     out: Path | None = None
     formats: tuple[str, ...] = ("html",)
     embed_video: bool = False
+    folder: bool = False  # out is a folder (set by a trailing separator in out)
 
     def __post_init__(self) -> None:
         formats = self.formats if isinstance(self.formats, str) else ",".join(self.formats)
         object.__setattr__(self, "formats", parse_formats(formats))
         if self.out is not None:
+            object.__setattr__(self, "folder", self.folder or names_folder(self.out))
             object.__setattr__(self, "out", Path(self.out))
 
     def paths(self, input_path: Path) -> dict[str, Path]:
         """One output path per format for ``input_path``."""
-        return output_paths(input_path, self.out, self.formats)
+        return output_paths(input_path, self.out, self.formats, self.folder)
 
 
 @dataclass
@@ -138,7 +141,7 @@ def render(path: str | os.PathLike, *, analyser: Analyser | None = None, options
     span = span or TimeRange()
     span.check_inside(info.duration, path.name)
     paths = output.paths(path.with_name(f"{path.stem}.{span.label}{path.suffix}") if span.label else path)
-    check_outputs(paths, path, output.out)
+    check_outputs(paths, path, output.out, output.folder)
     style.check()  # a bad style file or profile fails before any model
     cache = AnalysisCache.of(cache)
     if cache:
@@ -149,14 +152,15 @@ def render(path: str | os.PathLike, *, analyser: Analyser | None = None, options
             return RenderResult(input=path, outputs=list(paths.values()), duration=info.duration, language="",
                                 n_words=0, emotion_mix={}, status="skipped")
     timer = StageTimer(progress)
-    analysis = analyser.analyse(info, language=options.language, window=options.window, hop=options.hop,
-                                progress=timer, cache=cache)
+    analysis = analyser.analyse(info, options, progress=timer, cache=cache)
     analysis = trim_analysis(analysis, span, shift=False)
     status = "rendered" if timer.seconds else "restyled"  # no stage ran: the analysis was cached
     if cache:
         cache.begin_outputs(list(paths.values()), render_key)
     outputs = _write(analysis, paths, style, info, output.embed_video, timer)
-    return _result(path, analysis, outputs, timer.seconds, status, cache.notes if cache else ())
+    if cache:
+        cache.finish_outputs(list(paths.values()), render_key)
+    return _result(path, analysis, outputs, timer.seconds, status, [*style.notes(), *(cache.notes if cache else ())])
 
 
 def restyle(document: str | os.PathLike, *, style: Style | None = None, output: OutputOptions | None = None,
@@ -171,11 +175,11 @@ def restyle(document: str | os.PathLike, *, style: Style | None = None, output: 
     media = Path(media) if media is not None else (beside if beside.is_file() else None)
     notes = [] if media else [f"{beside.name} is not beside {document.name}: the page has no media (use --media)"]
     paths = output.paths(document)
-    check_outputs(paths, document, output.out)
+    check_outputs(paths, document, output.out, output.folder)
     style.check()
     timer = StageTimer(progress)
     outputs = _write(analysis, paths, style, media, output.embed_video, timer)
-    return _result(document, analysis, outputs, timer.seconds, "restyled", notes)
+    return _result(document, analysis, outputs, timer.seconds, "restyled", [*notes, *style.notes()])
 
 
 def _burn_key(path: Path, analysis_identity: str, style: Style, picture: Picture, layout, target: Path,
@@ -196,8 +200,7 @@ def _range_analysis(analyser: Analyser, info: MediaInfo, span: TimeRange, option
     stop = len(audio) if span.end is None else int(span.end * SAMPLE_RATE)
     if stop - first < SAMPLE_RATE // 10:
         raise InputError(f"{info.path}: the range {span.label} holds no audio")
-    analysis = analyser.analyse(audio[first:stop], language=options.language, window=options.window,
-                                hop=options.hop, progress=timer, cache=cache)
+    analysis = analyser.analyse(audio[first:stop], options, progress=timer, cache=cache, sample_rate=SAMPLE_RATE)
     analysis.source, analysis.media_kind = info.path.name, info.kind
     return analysis
 
@@ -269,8 +272,7 @@ def burn(path: str | os.PathLike, *, analyser: Analyser | None = None, options: 
         timer = StageTimer(progress)
         whole = cache.load(identity) if cache else None
         if whole is not None or span.whole:
-            analysis = whole or analyser.analyse(info, language=options.language, window=options.window,
-                                                 hop=options.hop, progress=timer, cache=cache)
+            analysis = whole or analyser.analyse(info, options, progress=timer, cache=cache)
             analysis = trim_analysis(analysis, span)
         else:
             analysis = _range_analysis(analyser, info, span, options, timer, cache)

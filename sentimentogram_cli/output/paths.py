@@ -11,7 +11,7 @@ from pathlib import Path
 from ..constants import AUDIO_EXTENSIONS, FORMATS
 from ..errors import OutputError, UsageError
 
-__all__ = ["parse_formats", "output_paths", "burned_path", "check_outputs"]
+__all__ = ["parse_formats", "names_folder", "output_paths", "burned_path", "check_outputs"]
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -25,16 +25,22 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return tuple(f for f in FORMATS if f in wanted)
 
 
-def output_paths(input_path: Path, out: Path | None, formats: tuple[str, ...]) -> dict[str, Path]:
+def names_folder(out: str | os.PathLike | None) -> bool:
+    """Whether ``out`` as typed ends with a path separator (``newdir/``): a folder, made if missing."""
+    return out is not None and str(out).endswith(("/", os.sep))
+
+
+def output_paths(input_path: Path, out: Path | None, formats: tuple[str, ...], folder: bool = False) -> dict[str, Path]:
     """One path per format, in FORMATS order: ``out`` (or the input), its suffix replaced by
     the format's.
 
-    ``out`` may be an existing folder (the input's name goes in it); a suffix that is one of
-    FORMATS is replaced (``talk.html`` -> ``talk.vtt``), any other is kept (``talk.v2.vtt``).
+    ``out`` may be a folder (an existing one, or any with ``folder``: the input's name goes in
+    it); a suffix that is one of FORMATS is replaced (``talk.html`` -> ``talk.vtt``), any other
+    is kept (``talk.v2.vtt``).
     """
     input_path = Path(input_path)
     base = Path(out) if out else input_path.with_suffix("")
-    if base.is_dir():
+    if base.is_dir() or (out and folder):
         base = base / input_path.stem
     elif base.suffix.lower().lstrip(".") in FORMATS:
         base = base.with_suffix("")
@@ -50,12 +56,18 @@ def burned_path(input_path: Path, out: Path | None = None, label: str = "") -> P
     name = f"{input_path.stem}{'.' + label if label else ''}.subtitled{suffix}"
     if out is None:
         return input_path.with_name(name)
-    return Path(out) / name if Path(out).is_dir() else Path(out)
+    return Path(out) / name if Path(out).is_dir() or names_folder(out) else Path(out)
 
 
-def check_outputs(paths: dict[str, Path], input_path: Path, out: Path | None = None) -> None:
+def check_outputs(paths: dict[str, Path], input_path: Path, out: Path | None = None, folder: bool = False) -> None:
     """Fail now, not after minutes of models: each folder must exist and take a new file.
-    ``out`` (the user's --out) naming the input itself is refused too, whatever it would become."""
+    ``out`` (the user's --out) naming the input itself is refused too, whatever it would become;
+    with ``folder`` (``--out newdir/``) the folder ``out`` is made when missing."""
+    if out is not None and folder and not Path(out).is_dir():
+        try:
+            Path(out).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot make folder {out}: {exc.strerror or exc}") from None
     for path in [*paths.values(), *([Path(out)] if out is not None else [])]:
         if path.exists() and path.resolve() == Path(input_path).resolve():
             raise OutputError(f"{path} is the input file: choose another output path with --out")
