@@ -20,6 +20,7 @@ unreliable, and most are function words), by their duration up to ``FULL_WORD_SE
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,12 +31,13 @@ from ..constants import (EMPHASIS_DB, EMPHASIS_OCTAVES, EMPHASIS_SEMITONES, EMPH
 from ..document import Prosody
 from .features import WordMeasure
 
-__all__ = ["BASELINE_SECONDS", "BASELINE_MIN_WORDS", "TREND_MIN_WORDS", "TREND_MIN_SECONDS", "FULL_WORD_SECONDS", "WordProsody",
-           "against_baseline", "emphasis_of"]
+__all__ = ["BASELINE_SECONDS", "BASELINE_MIN_WORDS", "TREND_MIN_WORDS", "TREND_MIN_SECONDS", "TREND_OFF_CENTRE",
+           "FULL_WORD_SECONDS", "WordProsody", "against_baseline", "emphasis_of"]
 
 BASELINE_SECONDS = 15.0
 BASELINE_MIN_WORDS = 6
 TREND_MIN_WORDS, TREND_MIN_SECONDS = 10, 8.0  # fewer neighbours, or a shorter span: a plain median
+TREND_OFF_CENTRE = 1.0  # seconds between a word and its neighbours' median time that call for the trend
 FULL_WORD_SECONDS = 0.18
 
 
@@ -48,22 +50,32 @@ class WordProsody:
     emphasised: bool
 
 
-def _neighbours(index: int, members: list[int], times: Sequence[float]) -> list[int]:
-    """The speaker's other words within BASELINE_SECONDS of word ``index`` (at least the
-    BASELINE_MIN_WORDS nearest)."""
-    others = [j for j in members if j != index]
-    near = [j for j in others if abs(times[j] - times[index]) <= BASELINE_SECONDS]
-    if len(near) < BASELINE_MIN_WORDS:
-        near = sorted(others, key=lambda j: abs(times[j] - times[index]))[:BASELINE_MIN_WORDS]
-    return near
+def _neighbours(k: int, members: list[int], member_times: list[float]) -> list[int]:
+    """The speaker's other words within BASELINE_SECONDS of its ``k``-th word (at least the
+    BASELINE_MIN_WORDS nearest); ``members`` in time order, ``member_times`` their times."""
+    t = member_times[k]
+    lo = bisect.bisect_left(member_times, t - BASELINE_SECONDS)
+    hi = bisect.bisect_right(member_times, t + BASELINE_SECONDS)
+    if hi - lo - 1 < BASELINE_MIN_WORDS:  # widen to the nearest words, one side at a time
+        lo = hi = k
+        hi += 1
+        while hi - lo - 1 < BASELINE_MIN_WORDS and (lo > 0 or hi < len(members)):
+            if hi >= len(members) or (lo > 0 and t - member_times[lo - 1] <= member_times[hi] - t):
+                lo -= 1
+            else:
+                hi += 1
+    return [members[j] for j in range(lo, hi) if j != k]
 
 
 def _level_at(t: float, times: list[float], values: list[float]) -> float:
     """The baseline of ``values`` (measured at ``times``) at time ``t``: their median, carried
-    along their Theil-Sen trend when they span enough words and seconds (so a drift is followed
-    to the ends of the recording, where every neighbour lies on one side)."""
+    along their Theil-Sen trend when they span enough words and seconds and are not centred on
+    ``t`` (so a drift is followed to the ends of the recording and across long pauses)."""
     x, y = np.asarray(times), np.asarray(values)
-    if len(x) < TREND_MIN_WORDS or x.max() - x.min() < TREND_MIN_SECONDS:
+    # Neighbours centred on t (within TREND_OFF_CENTRE s): the median already sits on a straight
+    # drift, and costs nothing.
+    if (len(x) < TREND_MIN_WORDS or x.max() - x.min() < TREND_MIN_SECONDS
+            or abs(float(np.median(x)) - t) <= TREND_OFF_CENTRE):
         return float(np.median(y))
     i, j = np.triu_indices(len(x), 1)
     apart = np.abs(x[j] - x[i]) >= 0.2
@@ -95,8 +107,10 @@ def against_baseline(measures: Sequence[WordMeasure | None], times: Sequence[flo
             groups.setdefault(speakers[i], []).append(i)
     out = [WordProsody(None, 0.0, False)] * len(measures)
     for members in groups.values():
-        for i in members:
-            near = _neighbours(i, members, times)
+        members.sort(key=lambda i: times[i])
+        member_times = [times[i] for i in members]
+        for k, i in enumerate(members):
+            near = _neighbours(k, members, member_times)
             if not near:
                 continue
             m = measures[i]
