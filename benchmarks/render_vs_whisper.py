@@ -1,17 +1,33 @@
-"""Whole-process render time against faster-whisper alone, on a talk of two minutes or more.
+"""Whole-process render time against faster-whisper alone: two talks and a batch of short clips.
 
-    python benchmarks/render_vs_whisper.py              # the seven talks of word_accuracy.py joined (5 min)
-    python benchmarks/render_vs_whisper.py --repeats 3 --talks 3
+    python benchmarks/render_vs_whisper.py                  # 2- and 5-minute talks, 48 clips, 1 repeat
+    python benchmarks/render_vs_whisper.py --quick          # the 2-minute talk and 12 clips
+    python benchmarks/render_vs_whisper.py --repeats 3 --json rvw.json
+    python benchmarks/render_vs_whisper.py --quick --checkout /tmp/old   # another checkout's render
 
-Two child processes per repeat, alternating which goes first: ``sentimentogram render TALK.wav
---format json`` (no cache, so every model runs), and a Python process that loads the same Whisper
-model the same way (``assets.load_whisper``) and runs faster-whisper on the file as its user
-would, with the settings the render's first pass uses (``transcribe.DecodeOptions``: word
-timestamps, VAD filter, beam, temperatures, prompt). Each side is timed from process start to
-exit (imports, model loading, decoding, writing), which is what a user waits for, in wall seconds
-and in CPU seconds (user + system of the child: steadier when other work shares the machine).
-The ratio is the median of the per-repeat ratios. Target (issue 11): render / faster-whisper
-alone ≤ 1.25.
+Inputs: the first three and all seven talks of ``word_accuracy.py`` joined (111 s and 307 s; the
+first is the issue-25 talk), and 48 RAVDESS clips (2-4 s each, spread over the actors). Sides,
+each its own child process, run alternately (the order flips every repeat):
+
+- **render**: ``sentimentogram render TALK.wav --format json --no-cache`` (every model runs),
+  whole process; its own stage timers are read from its summary (``time`` line).
+- **faster-whisper, same decoding**: a process that loads the same Whisper model the same way
+  (``assets.load_whisper``) and runs ``WhisperModel.transcribe`` on the file with the settings of
+  the render's first pass (``transcription.DecodeOptions``: word timestamps, VAD filter, beam,
+  temperature, no prompt, hallucination-silence threshold).
+- **faster-whisper defaults**: the same, with faster-whisper's default settings (word timestamps
+  on, nothing else given): what a user gets who calls it plainly. Its defaults repeat themselves on
+  these talks (see the words found), which also costs time.
+
+Each side's words are counted, so a faster side that finds fewer words is seen. Times are wall
+seconds from process start to exit (imports, model loading, decoding, writing: what a user waits
+for) and CPU seconds (user + system of the child and its children: steadier on a shared machine).
+Ratios are medians of the per-repeat ratios. The clips run as one process per side over all 48
+files (models loaded once, as ``render FOLDER`` does): each clip's real-time factor is its own
+wall time over its duration, the first clip's model loading reported apart.
+
+Targets (issue 25): render / faster-whisper with the same decoding ≤ 1.3 on talks of 2 minutes or
+more; short clips at a median of ≤ 1.0× real time and ≤ 2.0 at worst.
 """
 
 from __future__ import annotations
@@ -19,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -31,27 +48,67 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+RAVDESS = ROOT.parent / "shared" / "data" / "emotional_speech" / "ravdess"
 
 ALONE = """
-import json, sys, time
+import json, sys
 from sentimentogram_cli.assets import load_whisper
 from sentimentogram_cli.transcription.transcribe import DecodeOptions
 options = DecodeOptions()
 model = load_whisper(sys.argv[2], "cpu")
-segments, info = model.transcribe(sys.argv[1], word_timestamps=True, vad_filter=True,
-                                  vad_parameters=options.vad_parameters(), **options.whisper_kwargs())
+if sys.argv[3] == "same":
+    kwargs = dict(vad_filter=True, vad_parameters=options.vad_parameters(), **options.whisper_kwargs())
+else:
+    kwargs = {}
+segments, info = model.transcribe(sys.argv[1], word_timestamps=True, **kwargs)
 words = sum(len(s.words or []) for s in segments)
 print(json.dumps({"words": words, "language": info.language}))
 """
 
+# One process over many clips, models loaded once: per clip, its wall and CPU seconds.
+ALONE_CLIPS = """
+import json, sys, time
+from sentimentogram_cli.assets import load_whisper
+from sentimentogram_cli.transcription.transcribe import DecodeOptions
+t0 = time.perf_counter()
+options = DecodeOptions()
+model = load_whisper(sys.argv[2], "cpu")
+load = time.perf_counter() - t0
+rows = []
+for path in json.loads(open(sys.argv[1]).read()):
+    t, c = time.perf_counter(), time.process_time()
+    segments, info = model.transcribe(path, word_timestamps=True, vad_filter=True,
+                                      vad_parameters=options.vad_parameters(), **options.whisper_kwargs())
+    words = sum(len(s.words or []) for s in segments)
+    rows.append({"wall": time.perf_counter() - t, "cpu": time.process_time() - c, "words": words})
+print(json.dumps({"load": load, "clips": rows}))
+"""
 
-def _timed(cmd: list[str]) -> tuple[float, float, str]:
+RENDER_CLIPS = """
+import json, sys, time
+t0 = time.perf_counter()
+from sentimentogram_cli import jobs
+from sentimentogram_cli.analyser import Analyser
+from sentimentogram_cli.jobs import OutputOptions
+analyser = Analyser("cpu", sys.argv[2])
+output = OutputOptions(out=sys.argv[3] + "/", formats=("json",))
+rows = []
+for path in json.loads(open(sys.argv[1]).read()):
+    t, c = time.perf_counter(), time.process_time()
+    result = jobs.render(path, analyser=analyser, output=output, cache=False, force=True)
+    rows.append({"wall": time.perf_counter() - t, "cpu": time.process_time() - c, "words": result.n_words,
+                 "stages": result.stage_seconds})
+print(json.dumps({"start": t0, "clips": rows}))
+"""
+
+
+def _timed(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float, str]:
     """(wall seconds, CPU seconds of the child and its children, stdout)."""
     import resource
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env)
     seconds = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode:
@@ -60,56 +117,165 @@ def _timed(cmd: list[str]) -> tuple[float, float, str]:
     return seconds, cpu, done.stdout
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--asr-model", default="base")
-    parser.add_argument("--talks", type=int, default=7, help="how many of word_accuracy.py's talks to join")
-    args = parser.parse_args(argv)
+def _stages(stdout: str) -> dict[str, float]:
+    """The render summary's ``time`` line: stage -> seconds."""
+    for line in stdout.splitlines():
+        if line.strip().startswith("time "):
+            return {k: float(v) for k, v in re.findall(r"([a-z]+) ([0-9.]+) s", line)}
+    return {}
 
+
+def build_talk_file(n_talks: int, folder: Path) -> tuple[Path, float]:
     import soundfile
-    from word_accuracy import build_talk, _labels, talk_plan
+    from word_accuracy import _labels, build_talk, talk_plan
 
     from sentimentogram_cli.constants import SAMPLE_RATE
     from sentimentogram_cli.media import decode_audio
 
     labels = _labels()
-    plan = talk_plan(False)[: args.talks]
-    talks = [build_talk(n, p, o, i, labels, decode_audio) for i, (n, p, o) in enumerate(plan)]
+    talks = [build_talk(n, p, o, i, labels, decode_audio) for i, (n, p, o) in enumerate(talk_plan(False)[:n_talks])]
     gap = np.zeros(int(0.8 * SAMPLE_RATE), np.float32)
     audio = np.concatenate([x for t in talks for x in (t.audio, gap)][:-1])
-    python = sys.executable
+    path = folder / f"talk{n_talks}.wav"
+    soundfile.write(path, audio, SAMPLE_RATE, subtype="PCM_16")
+    return path, len(audio) / SAMPLE_RATE
+
+
+def pick_clips(n: int) -> list[Path]:
+    """``n`` RAVDESS clips spread evenly over the whole corpus (every actor, emotion, statement)."""
+    clips = sorted(RAVDESS.glob("Actor_*/*.opus"))
+    if not clips:
+        raise SystemExit(f"no RAVDESS clips under {RAVDESS}")
+    return [clips[int(i)] for i in np.linspace(0, len(clips) - 1, n)]
+
+
+def bench_talk(talk: Path, media: float, args, render_root: Path, tmp: Path) -> dict:
+    py = sys.executable
+    env = {**os.environ, "COLUMNS": "250", "PYTHONPATH": str(render_root)}
+    out = tmp / f"{talk.stem}-out"
+    sides = {"render": [py, "-m", "sentimentogram_cli", "render", str(talk), "--format", "json", "--no-cache",
+                        "--asr-model", args.asr_model, "--out", str(out)],
+             "same": [py, "-c", ALONE, str(talk), args.asr_model, "same"],
+             "defaults": [py, "-c", ALONE, str(talk), args.asr_model, "defaults"]}
+    rows = []
+    for r in range(args.repeats):
+        names = list(sides) if r % 2 == 0 else list(sides)[::-1]
+        row = {}
+        for name in names:
+            wall, cpu, stdout = _timed(sides[name], render_root if name == "render" else ROOT,
+                                       env if name == "render" else None)
+            row[name] = {"wall": wall, "cpu": cpu}
+            if name == "render":
+                doc = json.loads(out.with_suffix(".json").read_text())
+                row[name]["words"] = sum(len(line["words"]) for line in doc["lines"])
+                row[name]["stages"] = _stages(stdout)
+            else:
+                row[name]["words"] = json.loads(stdout.strip().splitlines()[-1])["words"]
+        rows.append(row)
+        print(f"{talk.name} repeat {r + 1}: " + "; ".join(
+            f"{n} {row[n]['wall']:.1f} s, {row[n]['cpu']:.1f} CPU s, {row[n]['words']} words" for n in sides),
+            file=sys.stderr, flush=True)
+    med = lambda f: round(statistics.median(f(r) for r in rows), 2)  # noqa: E731
+    result = {"media_s": round(media, 1), "repeats": len(rows)}
+    for name in sides:
+        result[name] = {k: med(lambda r, k=k: r[name][k]) for k in ("wall", "cpu", "words")}
+    result["render"]["stages"] = {k: med(lambda r, k=k: r["render"]["stages"].get(k, 0.0))
+                                  for k in rows[0]["render"]["stages"]}
+    for other in ("same", "defaults"):
+        result[f"ratio_{other}"] = {k: med(lambda r, k=k: r["render"][k] / r[other][k]) for k in ("wall", "cpu")}
+    return result
+
+
+def bench_clips(clips: list[Path], args, render_root: Path, tmp: Path) -> dict:
+    from sentimentogram_cli.media import probe
+
+    listing = tmp / "clips.json"
+    listing.write_text(json.dumps([str(c) for c in clips]))
+    durations = [probe(c).duration for c in clips]
+    py = sys.executable
+    env = {**os.environ, "PYTHONPATH": str(render_root)}
+    out = tmp / "clips-out"
+    out.mkdir(exist_ok=True)
+    result = {"clips": len(clips), "media_s": round(sum(durations), 1)}
+    started = time.time()
+    for name, cmd, cwd in (("render", [py, "-c", RENDER_CLIPS, str(listing), args.asr_model, str(out)], render_root),
+                           ("same", [py, "-c", ALONE_CLIPS, str(listing), args.asr_model], ROOT)):
+        wall, cpu, stdout = _timed(cmd, cwd, env if name == "render" else None)
+        data = json.loads(stdout.strip().splitlines()[-1])
+        per = data["clips"]
+        rtf = [p["wall"] / d for p, d in zip(per, durations)]
+        cpu_rtf = [p["cpu"] / d for p, d in zip(per, durations)]
+        result[name] = {"process_wall": round(wall, 1), "process_cpu": round(cpu, 1),
+                        "words": sum(p["words"] for p in per),
+                        "first_clip_s": round(per[0]["wall"], 2),
+                        "median_rtf": round(statistics.median(rtf[1:]), 3), "worst_rtf": round(max(rtf[1:]), 3),
+                        "worst_rtf_with_loading": round(max(rtf), 3),
+                        "median_cpu_rtf": round(statistics.median(cpu_rtf[1:]), 3)}
+        if name == "render":
+            stages = {k for p in per for k in p["stages"]}
+            result[name]["stages_median"] = {k: round(statistics.median(p["stages"].get(k, 0.0) for p in per[1:]), 3)
+                                             for k in sorted(stages)}
+        print(f"clips {name}: {result[name]}", file=sys.stderr, flush=True)
+    result["elapsed_s"] = round(time.time() - started, 1)
+    return result
+
+
+def print_tables(figures: dict) -> None:
+    print("\n| talk (s) | render: wall · CPU (s) · words | faster-whisper, same decoding: wall · CPU (s) · words "
+          "| render / same (target ≤ 1.3): wall · CPU | faster-whisper defaults: wall · CPU (s) · words "
+          "| render / defaults: wall · CPU |\n|---|---|---|---|---|---|")
+    for t in figures["talks"]:
+        r, s, d = t["render"], t["same"], t["defaults"]
+        print(f"| {t['media_s']:.0f} | {r['wall']:.1f} · {r['cpu']:.1f} · {r['words']:.0f} "
+              f"| {s['wall']:.1f} · {s['cpu']:.1f} · {s['words']:.0f} "
+              f"| **{t['ratio_same']['wall']:.2f} · {t['ratio_same']['cpu']:.2f}** "
+              f"| {d['wall']:.1f} · {d['cpu']:.1f} · {d['words']:.0f} "
+              f"| {t['ratio_defaults']['wall']:.2f} · {t['ratio_defaults']['cpu']:.2f} |")
+    print("\nRender stages (its own timers, wall s): "
+          + "; ".join(f"{t['media_s']:.0f} s talk: " + " · ".join(f"{k} {v:.1f}" for k, v in t["render"]["stages"].items())
+                      for t in figures["talks"]))
+    c = figures.get("clips")
+    if c:
+        r, s = c["render"], c["same"]
+        print(f"\n| {c['clips']} clips ({c['media_s']:.0f} s) | median × real time (target ≤ 1.0) | worst (≤ 2.0) "
+              f"| median CPU s per media s | words | first clip, models loading (s) |\n|---|---|---|---|---|---|")
+        print(f"| render | **{r['median_rtf']:.2f}** | **{r['worst_rtf']:.2f}** ({r['worst_rtf_with_loading']:.2f} with "
+              f"loading) | {r['median_cpu_rtf']:.2f} | {r['words']} | {r['first_clip_s']:.1f} |")
+        print(f"| faster-whisper, same decoding | {s['median_rtf']:.2f} | {s['worst_rtf']:.2f} "
+              f"({s['worst_rtf_with_loading']:.2f} with loading) | {s['median_cpu_rtf']:.2f} | {s['words']} "
+              f"| {s['first_clip_s']:.1f} |")
+        print("\nRender stages per clip (median wall s): "
+              + " · ".join(f"{k} {v:.2f}" for k, v in r["stages_median"].items()))
+    load = figures["load"]
+    print(f"\nload average {load[0]:.1f} at start, {load[1]:.1f} at end; render from {figures['checkout']}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--asr-model", default="base")
+    parser.add_argument("--quick", action="store_true", help="the 2-minute talk and 12 clips only")
+    parser.add_argument("--clips", type=int, help="how many short clips (default 48; 12 with --quick; 0: none)")
+    parser.add_argument("--talks", default=None, help="which talks, by how many of word_accuracy.py's are joined "
+                        "(default 3,7; 3 with --quick)")
+    parser.add_argument("--checkout", type=Path, default=ROOT,
+                        help="run the render from this checkout (e.g. an older commit, for a before/after)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    talks = [int(t) for t in (args.talks if args.talks is not None else ("3" if args.quick else "3,7")).split(",") if t]
+    n_clips = args.clips if args.clips is not None else (12 if args.quick else 48)
+    figures = {"load": [os.getloadavg()[0]], "checkout": str(args.checkout.resolve()), "talks": []}
     with tempfile.TemporaryDirectory() as tmp:
-        talk = Path(tmp) / "talk.wav"
-        soundfile.write(talk, audio, SAMPLE_RATE, subtype="PCM_16")
-        render = [python, "-m", "sentimentogram_cli", "render", str(talk), "--format", "json", "--no-cache",
-                  "--asr-model", args.asr_model, "--out", str(Path(tmp) / "out")]
-        alone = [python, "-c", ALONE, str(talk), args.asr_model]
-        ratios, cpu_ratios, rows = [], [], []
-        load = os.getloadavg()
-        for r in range(args.repeats):
-            order = [("render", render), ("alone", alone)]
-            times = {}
-            for name, cmd in (order if r % 2 == 0 else order[::-1]):
-                times[name], times[name + "_cpu"], out = _timed(cmd)
-                if name == "alone":
-                    times["alone_words"] = json.loads(out.strip().splitlines()[-1])["words"]
-            doc = json.loads((Path(tmp) / "out.json").read_text())
-            times["render_words"] = sum(len(line["words"]) for line in doc["lines"])
-            ratios.append(times["render"] / times["alone"])
-            cpu_ratios.append(times["render_cpu"] / times["alone_cpu"])
-            rows.append(times)
-            print(f"repeat {r + 1}: render {times['render']:.1f} s, {times['render_cpu']:.1f} CPU s "
-                  f"({times['render_words']} words); faster-whisper alone {times['alone']:.1f} s, "
-                  f"{times['alone_cpu']:.1f} CPU s ({times['alone_words']} words); ratio {ratios[-1]:.2f} wall, "
-                  f"{cpu_ratios[-1]:.2f} CPU", flush=True)
-    media = len(audio) / SAMPLE_RATE
-    med = lambda key: statistics.median(r[key] for r in rows)  # noqa: E731
-    print(f"\n| talk (s) | render, whole process: wall · CPU (s) | faster-whisper alone: wall · CPU (s) | "
-          f"render / faster-whisper, wall · CPU (target ≤ 1.25) |\n|---|---|---|---|\n"
-          f"| {media:.0f} | {med('render'):.1f} · {med('render_cpu'):.1f} | {med('alone'):.1f} · {med('alone_cpu'):.1f} | "
-          f"{statistics.median(ratios):.2f} · {statistics.median(cpu_ratios):.2f} |\n\n"
-          f"load average {load[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end")
+        tmp = Path(tmp)
+        for n in talks:
+            talk, media = build_talk_file(n, tmp)
+            figures["talks"].append(bench_talk(talk, media, args, args.checkout.resolve(), tmp))
+        if n_clips:
+            figures["clips"] = bench_clips(pick_clips(n_clips), args, args.checkout.resolve(), tmp)
+    figures["load"].append(os.getloadavg()[0])
+    print_tables(figures)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -266,10 +266,26 @@ class Analyser:
                           "window": options.window, "hop": options.hop, "head": head,
                           "schema": SCHEMA_VERSION, "analysis_version": _ANALYSIS_VERSION})
 
+    def _preload_emotion_encoders(self) -> threading.Thread:
+        """The emotion stage's encoders (Whisper layers in torch, MiniLM) loaded on a thread while
+        the audio is decoded and transcribed, whose heavy parts (ffmpeg, CTranslate2, Silero)
+        leave the interpreter free: their ~4 s of imports and weights no longer wait in line
+        (issue 25). A failure here is left for the stage, which loads again and says why."""
+        def load() -> None:
+            try:
+                self.audio_encoder, self.text_encoder  # noqa: B018 (loads and keeps them)
+            except Exception:  # noqa: BLE001 (raised again, in its own words, by the stage)
+                pass
+
+        thread = threading.Thread(target=load, name="sentimentogram-preload", daemon=True)
+        thread.start()
+        return thread
+
     def _run(self, name: str, kind: str, duration: float, load: Callable, options: AnalysisOptions,
              progress: ProgressCallback | None) -> Analysis:
         """The three stages on one recording; ``load(report)`` gives its chunks and length."""
         head = self.head  # a missing or mismatched checkpoint fails before the slow stages
+        preload = self._preload_emotion_encoders()
 
         def stage(stage_name: str, work: Callable[[Callable[[float], None]], object]):
             report = (lambda f: progress(stage_name, f)) if progress else (lambda f: None)
@@ -283,6 +299,7 @@ class Analyser:
 
         chunks, n = stage("decode", load)
         transcript = stage("transcribe", lambda r: self._transcribe(chunks, n, options.language, r))
+        preload.join()
         lines = stage("emotions", lambda r: self._recognise(chunks, n, transcript.segments, options, r,
                                                             transcript.language))
         # How each word was said, on the same in-memory audio: against each speaker's own running

@@ -73,3 +73,15 @@ def test_spilled_frames_are_the_frames_held_in_memory():
     np.testing.assert_allclose(_frame_sum(spilled, mask, step=64), held[mask].sum(axis=0, dtype=np.float64),
                                rtol=1e-12)
     np.testing.assert_allclose(_frame_sum(spilled), held.sum(axis=0, dtype=np.float64), rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_emotion_encoders_load_on_a_thread():
+    from sentimentogram_cli.analyser import Analyser
+
+    analyser = Analyser("cpu")
+    thread = analyser._preload_emotion_encoders()
+    thread.join(timeout=600)
+    assert not thread.is_alive()
+    assert analyser._audio_encoder is not None and analyser._text_encoder is not None
+    assert analyser.audio_encoder is analyser._audio_encoder  # the stage uses what the thread loaded

@@ -1,0 +1,124 @@
+#!/usr/bin/env python
+"""Where a render's time goes: wall and CPU seconds (and system time, page faults) of each model
+call inside one process's analyses, by wrapping the functions that do the work.
+
+    python benchmarks/profile_render.py talk.wav                    # one file, models loaded in it
+    python benchmarks/profile_render.py "clips/*.opus"              # many: the first warms the models up
+    python benchmarks/profile_render.py talk.wav --asr-model tiny.en --language en
+
+CPU seconds (``time.process_time``: every thread of the process) are the steadier figure on a
+shared machine; wall seconds include waiting for a core. Calls nest (``transcribe`` holds
+``decode`` and the second pass), so the rows do not add up. With several files, the first is
+analysed before the clock starts (models loaded and warm) and the figures are per file. For a
+sampling profile of the same, run it under py-spy (``py-spy record -o out.svg -- python ...``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import functools
+import glob
+import importlib
+import resource
+import sys
+import time
+from pathlib import Path
+
+T0, C0 = time.perf_counter(), time.process_time()
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# (module, function or Class.method): the calls that hold a render's work.
+CALLS = [
+    ("sentimentogram_cli.transcription.transcribe", "load_whisper"),
+    ("sentimentogram_cli.transcription.transcribe", "speech_stretches"),
+    ("sentimentogram_cli.transcription.transcribe", "detect_language"),
+    ("sentimentogram_cli.transcription.transcribe", "decode"),
+    ("sentimentogram_cli.transcription.transcribe", "_second_pass"),
+    ("sentimentogram_cli.transcription.decoding", "decode"),
+    ("sentimentogram_cli.emotion.head", "EmotionHead.load"),
+    ("sentimentogram_cli.emotion.features", "AudioEncoder.__init__"),
+    ("sentimentogram_cli.emotion.features", "TextEncoder.__init__"),
+    ("sentimentogram_cli.emotion.recognise", "encode_recording"),
+    ("sentimentogram_cli.emotion.features", "TextEncoder.embed"),
+    ("sentimentogram_cli.emotion.head", "EmotionHead.predict"),
+    ("sentimentogram_cli.analyser", "Analyser._transcribe"),
+    ("sentimentogram_cli.analyser", "Analyser._speakers"),
+    ("sentimentogram_cli.analyser", "Analyser._recognise"),
+    ("sentimentogram_cli.analyser", "Analyser._prosody"),
+]
+_acc: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0, 0.0, 0.0, 0])
+
+
+def _wrap(module: str, name: str) -> None:
+    try:
+        owner = importlib.import_module(module)
+    except ImportError:
+        return
+    attr = name
+    if "." in name:
+        cls, attr = name.split(".")
+        owner = getattr(owner, cls, None)
+    fn = getattr(owner, attr, None) if owner is not None else None
+    if fn is None:
+        return
+    label = f"{module.rsplit('.', 1)[-1]}.{name}"
+
+    @functools.wraps(fn)
+    def timed(*args, **kwargs):
+        t, c, ru = time.perf_counter(), time.process_time(), resource.getrusage(resource.RUSAGE_SELF)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            row = _acc[label]
+            row[0] += time.perf_counter() - t
+            row[1] += time.process_time() - c
+            row[2] += after.ru_stime - ru.ru_stime
+            row[3] += after.ru_minflt - ru.ru_minflt
+            row[4] += 1
+
+    if isinstance(owner.__dict__.get(attr) if hasattr(owner, "__dict__") else None, classmethod):
+        setattr(owner, attr, classmethod(lambda cls, *a, **k: timed(*a, **k)))
+    else:
+        setattr(owner, attr, timed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("media", help="a file, or a glob of files (quote it)")
+    parser.add_argument("--asr-model", default="base")
+    parser.add_argument("--language", default=None)
+    args = parser.parse_args()
+    files = sorted(glob.glob(args.media)) or [args.media]
+    for module, name in CALLS:
+        _wrap(module, name)
+    print(f"imports: {time.perf_counter() - T0:.1f} s wall, {time.process_time() - C0:.1f} CPU s")
+
+    from sentimentogram_cli.analyser import Analyser, StageTimer
+
+    analyser = Analyser("cpu", args.asr_model)
+    if len(files) > 1:
+        analyser.analyse(files[0], language=args.language)
+        _acc.clear()
+        files = files[1:]
+    timer = StageTimer()
+    t, c = time.perf_counter(), time.process_time()
+    words = 0
+    for f in files:
+        words += len(analyser.analyse(f, progress=timer, language=args.language).words)
+    n = len(files)
+    print(f"analyses: {(time.perf_counter() - t) / n:.2f} s wall, {(time.process_time() - c) / n:.2f} CPU s per file "
+          f"({n} file(s), {words} words)")
+    print("stage timers (wall s per file): " + " · ".join(f"{k} {v / n:.2f}" for k, v in timer.seconds.items()))
+    print("\n| call | calls per file | wall s | CPU s | of which system | page faults (k) |\n|---|---|---|---|---|---|")
+    for label, (wall, cpu, system, faults, calls) in _acc.items():
+        print(f"| {label} | {calls / n:.1f} | {wall / n:.2f} | {cpu / n:.2f} | {system / n:.2f} | {faults / n / 1000:.0f} |")
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"\nwhole process: {time.perf_counter() - T0:.1f} s wall, {time.process_time() - C0:.1f} CPU s "
+          f"({ru.ru_stime:.1f} system), {ru.ru_minflt / 1000:.0f}k page faults, peak RSS {ru.ru_maxrss / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
