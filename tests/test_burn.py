@@ -165,44 +165,44 @@ def test_each_aspect_puts_the_caption_in_its_safe_area_when_the_words_are_said(t
         assert bottom <= height * 0.8 and right <= width * 0.86
 
 
-def _measured(pixels: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """The text colour among ``pixels`` (N, 3): the median of the 5% farthest from ``box`` (the
-    cores of the strokes, not their anti-aliased edges)."""
-    distance = np.abs(pixels - box).sum(axis=1)
-    far = pixels[distance >= np.quantile(distance, 0.95)]
-    return np.median(far, axis=0)
+def line_contrast(picture: np.ndarray, background: str) -> float:
+    """Text against box of the one caption line in ``picture`` (H, W, 3): the box is the pixels
+    near the preset's box colour, the text the 5% of the other pixels inside the box's bounds
+    (2 px in from its edges) farthest from the box colour: stroke cores, not their edges.
+    (benchmarks/burn.py measures every colour this way.)"""
+    near = np.abs(picture - np.array([int(background[i:i + 2], 16) for i in (1, 3, 5)])).sum(axis=2) < 40
+    rows, cols = np.flatnonzero(near.any(axis=1)), np.flatnonzero(near.any(axis=0))
+    inside = np.zeros_like(near)
+    inside[rows[0] + 2:rows[-1] - 1, cols[0] + 2:cols[-1] - 1] = True
+    box = np.median(picture[near & inside], axis=0)
+    candidates = picture[inside & ~near]
+    distance = np.abs(candidates - box).sum(axis=1)
+    text = np.median(candidates[distance >= np.quantile(distance, 0.95)], axis=0)
+    return contrast_ratio(to_hex(tuple(text / 255)), to_hex(tuple(box / 255)))
 
 
-@pytest.mark.parametrize("culture", ["western", "eastern"])
+@pytest.mark.parametrize("culture", ["western", "eastern", "accessible"])
 def test_spoken_and_not_yet_spoken_words_keep_their_contrast_on_decoded_frames(tmp_path, make_analysis, run_cli,
                                                                               culture):
     video = make_video(tmp_path / "talk.mp4", size=(480, 270), colour="0x808080")
     analysis = make_analysis(["SAID", "LATER"], start=0.5, step=1.2, emotions=["angry"], confidence=1.0)
-    analysis.cues = [Cue(0.5, 2.6, [[0, 1], [1, 2]])]  # one word a line: each measured alone
+    # One word a cue: SAID is shown after it was said (spoken, no longer active), LATER in its
+    # lead-in (not yet spoken).
+    analysis.cues = [Cue(0.5, 1.6, [[0, 1]]), Cue(1.65, 2.9, [[1, 2]])]
     document = tmp_path / "talk.json"
     document.write_text(analysis.to_json(), encoding="utf-8")
     out = tmp_path / "out.mp4"
     code, output = run_cli(["burn", str(video), "--analysis", str(document), "--culture", culture,
                             "--size", "14", "--out", str(out), *FAST])
     assert code == 0, output
-    at = 1.6  # SAID is spoken (0.5-1.58), LATER (from 1.7) is not yet
-    picture, clean = frame(out, at, rgb=True), frame(out, 0.0, rgb=True)
-    top, bottom, left, right = caption_box(out, at, without=0.0)
-    middle = (top + bottom) // 2
     preset = PRESETS[culture]["angry"]
-    background = np.array([int(preset.background[i:i + 2], 16) for i in (1, 3, 5)])
-    ratios = {}
-    for name, rows in (("spoken", slice(top, middle)), ("not yet", slice(middle, bottom))):
-        region = picture[rows, left:right].reshape(-1, 3)
-        changed = np.abs(region - clean[rows, left:right].reshape(-1, 3)).max(axis=1) > 40
-        pixels = region[changed]
-        box = np.median(pixels[np.abs(pixels - background).sum(axis=1) < 40], axis=0)  # the caption box
-        text = _measured(pixels, box)
-        ratios[name] = contrast_ratio(to_hex(tuple(text / 255)), to_hex(tuple(box / 255)))
-    assert ratios["spoken"] >= 4.5 and ratios["not yet"] >= 4.5, ratios
+    target = 7.0 if culture == "accessible" else 4.5
+    ratios = {state: line_contrast(frame(out, at, rgb=True), preset.background)
+              for state, at in (("spoken", 1.4), ("not yet", 1.8))}
+    assert ratios["spoken"] >= target and ratios["not yet"] >= target, ratios
     # The old dimming (55% toward the box) would have failed: 1.9-3.5:1 in issue 22.
-    assert contrast_ratio(mix(preset.color, preset.background, 0.55), preset.background) < 4.5
-    assert contrast_ratio(not_yet_colour(preset.color, preset.background), preset.background) >= 4.5
+    assert contrast_ratio(mix(preset.color, preset.background, 0.55), preset.background) < target
+    assert contrast_ratio(not_yet_colour(preset.color, preset.background, target), preset.background) >= target
 
 
 def test_fonts_missing_ones_are_refused_in_one_line(tmp_path, make_analysis, run_cli):

@@ -32,9 +32,10 @@ __all__ = ["ASS_FONT_NAMES", "ACTIVE_SCALE", "BURN_HEADROOM", "not_yet_colour", 
 ASS_FONT_NAMES = {"Fredoka": "Fredoka Light", "Merriweather": "Merriweather Light 18pt"}
 ACTIVE_SCALE = 108  # percent: the word being spoken, as the page's `.word.active { scale: 1.08 }`
 _DEFAULT_SIZE = (1920, 1080)  # play resolution when the media has no picture
-# The burn keeps this much contrast above the culture's minimum: x264's 4:2:0 chroma takes some
-# saturation off thin coloured strokes (#ff3b3b on #121317, 5.25:1, decodes at about 4.8:1).
-BURN_HEADROOM = 0.5
+# The burn aims this many times the culture's minimum contrast: x264 takes some off thin strokes
+# (4:2:0 chroma desaturates red; mid-grey on black loses levels): #9c9c9c on black, 7.65:1,
+# decoded at about 6.5:1 (benchmarks/burn.py measures every colour on decoded frames).
+BURN_HEADROOM = 1.2
 _BOX_PADDING = 0.18  # the caption box reaches this share of the text size beyond the glyphs
 # Margins keep twice that from the safe area's edge: the box, and the active word's 108% scale.
 
@@ -144,7 +145,7 @@ class _Writer:
         tags = f"\\r{self.names[label]}{_word_overrides(own, preset, self.layout.font_size, self.minimum)}"
         if emphasised:
             tags += "\\b1"
-        burned = self.minimum + BURN_HEADROOM
+        burned = self.minimum * BURN_HEADROOM
         if state == "not-yet":
             tags += f"\\1c{_ass_colour(not_yet_colour(own.color, own.background, burned))}"
         elif state and ensure_contrast(own.color, own.background, burned) != own.color:
