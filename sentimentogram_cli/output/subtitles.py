@@ -110,10 +110,9 @@ def to_vtt(analysis: Analysis, style: Style | None = None, rules: CaptionRules |
     words, cues = analysis.words, styled_cues(analysis, style, rules)  # before `rules` means CSS
     rules = [_css_rule("::cue", styles["neutral"])]
     rules += [_css_rule(f"::cue(.{class_name(label)})", style) for label, style in styles.items()]
-    # The signature and STYLE block use CR line ends (valid WebVTT): ffmpeg before 6.0 stops
-    # reading at a STYLE block, but it reads CR CR as no break, so it skips the block with the
-    # signature; browsers see "WEBVTT", a blank line, then the STYLE block.
-    out = ["\r".join(["WEBVTT", "", "STYLE", *rules]), ""]
+    # LF line ends throughout, as editors and `cat` expect. (ffmpeg before 6.0 stops reading at a
+    # STYLE block; `burn` never hands it a VTT, and the SRT and ASS carry the same cues.)
+    out = ["WEBVTT", "", "STYLE", *rules, ""]
     for n, cue in enumerate(cues, 1):
         start, end = cue.start, cue.end
         rows, last = [], start
