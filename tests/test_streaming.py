@@ -85,3 +85,28 @@ def test_emotion_encoders_load_on_a_thread():
     assert not thread.is_alive()
     assert analyser._audio_encoder is not None and analyser._text_encoder is not None
     assert analyser.audio_encoder is analyser._audio_encoder  # the stage uses what the thread loaded
+
+
+@pytest.mark.slow
+def test_language_detected_once_per_file_and_never_when_given(monkeypatch):
+    """Issue 25: one detection for a whole file (not one per piece), none with --language."""
+    from pathlib import Path
+
+    from sentimentogram_cli.assets import load_whisper
+    from sentimentogram_cli.media import decode_audio
+    from sentimentogram_cli.transcription import transcribe as tr
+
+    audio = decode_audio(Path(__file__).resolve().parents[1] / "examples" / "jfk.flac")
+    model = load_whisper("base", "cpu")
+    calls = []
+    ours, theirs = tr.detect_language, model.detect_language
+    monkeypatch.setattr(tr, "detect_language", lambda *a, **k: calls.append("ours") or ours(*a, **k))
+    monkeypatch.setattr(model, "detect_language", lambda *a, **k: calls.append("whisper") or theirs(*a, **k))
+    monkeypatch.setattr(tr, "PIECE_SECONDS", 6.0)  # the 11 s file in two pieces
+    monkeypatch.setattr(tr, "_CUT_SEARCH_SECONDS", 2.0)
+    chunks = [audio]
+    detected = tr.transcribe_chunks(chunks, len(audio), model_name="base")
+    assert detected.language == "en" and calls == ["ours", "whisper"]  # ours asks Whisper once, on the speech
+    calls.clear()
+    given = tr.transcribe_chunks(chunks, len(audio), model_name="base", language="en")
+    assert calls == [] and given.language == "en" and given.words
