@@ -310,6 +310,35 @@ def test_exports_carry_the_emphasis(make_analysis):
     assert not re.search(r"\\b1[^}]*\}\s*country", to_ass(analysis, Style(emphasis="off")))
 
 
+@pytest.mark.browser
+def test_the_page_switch_turns_emphasis_on_and_off_live(make_analysis, browser, tmp_path):
+    from sentimentogram_cli.output.page import render_page
+    from sentimentogram_cli.style import Style
+
+    analysis, _ = _stressed(make_analysis, Prosody(8.0, 5.0, 2.0))
+    page_file = tmp_path / "page.html"
+    page_file.write_text(render_page(analysis, Style("western")), encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    page = context.new_page()
+    page.goto(page_file.as_uri())
+    # No media (the silent clock): a click on a transcript word shows its line.
+    page.click('.tword[data-i="4"]')
+    stressed = page.locator('#caption strong.word[data-i="4"]')
+    assert stressed.count() == 1
+    plain_weight = page.evaluate("getComputedStyle(document.querySelector('#caption .word[data-i=\"3\"]')).fontWeight")
+    assert int(stressed.evaluate("el => getComputedStyle(el).fontWeight")) > int(plain_weight)
+    assert stressed.evaluate("el => parseFloat(getComputedStyle(el).top)") < 0  # said higher: raised
+    assert page.locator('.tword[data-i="4"].emph').count() == 1
+    page.uncheck("#emphasis")
+    assert page.locator("#caption strong.word").count() == 0
+    assert page.locator(".tword.emph").count() == 0
+    page.check("#emphasis")
+    page.select_option("#culture", "accessible")
+    assert "Bold: an emphasised word" in page.inner_text("#legend-note")
+    assert page.locator('#caption strong.word[data-i="4"]').evaluate("el => getComputedStyle(el).fontWeight") == "700"
+    context.close()
+
+
 # ---- end to end: a boosted word through render, in the page, the VTT and the ASS --------------
 
 E2E_CLIP = ROOT.parent / "shared/data/emotional_speech/ravdess/Actor_01/03-01-02-01-02-01-01.opus"
