@@ -7,7 +7,10 @@ The rules of the issue (a cue breaking any of these counts as breaking the rules
 ``min_gap``), ``silence`` (spans a silence of ``max_silence``), ``speaker`` (spans a change of
 speaker), ``one_word`` (a one-word cue inside a longer utterance) and, for ``speed``, whether
 the speech itself was too fast to meet it (``forced_speed``: even shown over every gap around
-its words, the cue would be read faster than ``max_cps``; only dropping words would help).
+its words, the cue would be read faster than ``max_cps``; only dropping words would help), and
+for ``short`` whether the words around it left no room (``forced_short``: the previous cue's last
+word and the next cue's first word are closer than ``min_duration``, as for a one-word turn
+between two other speakers' turns, which no cue may share).
 Times are compared at millisecond precision, as the files write them.
 """
 
@@ -23,7 +26,7 @@ from .segment import TimedWord, line_text
 __all__ = ["RULES", "EXTRA", "CueReport", "check_cues", "verbatim"]
 
 RULES = ("chars", "lines", "short", "long", "speed", "overlap")
-EXTRA = ("gap", "silence", "speaker", "one_word", "forced_speed")
+EXTRA = ("gap", "silence", "speaker", "one_word", "forced_speed", "forced_short")
 _EPS = 0.0015  # millisecond rounding of both ends
 
 
@@ -68,6 +71,12 @@ def check_cues(words: Sequence[TimedWord], cues: Sequence[Cue], rules: CaptionRu
             broken.add("lines")
         if duration < rules.min_duration - _EPS:
             broken.add("short")
+            # Forced when the time between the previous cue's last word and the next cue's first
+            # word is itself too short (a one-word turn between two other speakers' turns).
+            lo = words[cues[k - 1].lines[-1][1] - 1].end if k > 0 else float("-inf")
+            hi = words[cues[k + 1].lines[0][0]].start if k + 1 < len(cues) else float("inf")
+            if hi - lo < rules.min_duration - _EPS:
+                broken.add("forced_short")
         if duration > rules.max_duration + _EPS:
             broken.add("long")
         if chars > rules.max_cps * (duration + _EPS):
