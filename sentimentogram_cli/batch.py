@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from .analyser import AnalysisOptions, Analyser
 from .constants import AUDIO_EXTENSIONS
@@ -40,7 +41,7 @@ class BatchInput:
 @dataclass
 class BatchEntry:
     name: str
-    status: str  # "rendered", "restyled", "skipped" or "failed"
+    status: Literal["rendered", "restyled", "skipped", "failed"]
     duration: float = 0.0  # seconds of media
     outputs: list[Path] = field(default_factory=list)
     seconds: float = 0.0  # wall time for this input

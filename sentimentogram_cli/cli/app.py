@@ -265,7 +265,7 @@ def burn(
     with _stage_progress((*STAGES, "burn")) as progress:
         result = burn_video(input, analyser=_analyser(device, asr_model, backend, head),
                             options=_analysis_options(language, window, hop),
-                            style=_style(culture, age, style_file, profile, font), out=out, analysis=analysis,
+                            style=_style(culture, age, style_file, profile, font), output=out, analysis=analysis,
                             cache=_cache(no_cache, cache_dir), progress=progress, aspect=aspect, fill=fill,
                             position=position, size=size, margin=margin, span=TimeRange.parse(start, end),
                             backdrop=backdrop, force=force, preset=preset)
