@@ -253,6 +253,17 @@ def test_audio_only_input_becomes_a_playable_video_with_the_captions(tmp_path, m
     below = slice(2 * 1280 // 3 + 2, 1280)
     changed = np.flatnonzero((np.abs(picture[below] - frame(video, 0.1)[below]) > 40).any(axis=1))
     assert len(changed) and changed[-1] + below.start <= 1280 * 0.8, changed
+    # Or a still image, framed like a video of its size.
+    cover = tmp_path / "cover.png"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=400x300:d=1", "-frames:v", "1",
+                    str(cover)], check=True)
+    code, output = run_cli(["burn", str(audio), "--analysis", str(document), "--backdrop", str(cover),
+                            "--aspect", "1:1", "--fill", "crop", "--out", str(tmp_path / "still.mp4"), *FAST])
+    assert code == 0, output
+    assert video_size(tmp_path / "still.mp4") == (300, 300)
+    assert caption_box(tmp_path / "still.mp4", 1.5, without=0.1) is not None
+    code, output = run_cli(["burn", str(audio), "--analysis", str(document), "--backdrop", str(document), *FAST])
+    assert code == ExitStatus.INPUT_NOT_FOUND and "not an image" in output, output
 
 
 def test_trim_names_the_range_and_moves_the_captions(tmp_path, make_analysis, run_cli):

@@ -31,7 +31,7 @@ from ..media import MediaInfo, missing_ffmpeg
 from .layout import Frame
 
 __all__ = ["BACKDROPS", "X264_PRESETS", "WAVEFORM_COLOUR", "filter_escape", "subtitles_filter", "fonts_folder", "check_fonts",
-           "Picture", "burn_subtitles"]
+           "image_size", "Picture", "burn_subtitles"]
 
 BACKDROPS = ("waveform",)  # or an image file: the picture of audio-only input
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -106,6 +106,21 @@ def check_fonts(ass: str, extra_fonts: list[Path] = ()) -> None:
     if done.returncode != 0:
         lines = [ln.strip() for ln in done.stderr.splitlines() if "rror" in ln]
         raise MediaError(f"ffmpeg could not draw the subtitles: {(lines or ['exit code %d' % done.returncode])[-1][:200]}")
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
+    """(width, height) of the picture in an image file (``--backdrop``), or None when ffprobe
+    finds none."""
+    try:
+        done = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                               "stream=width,height", "-of", "csv=p=0", "file:" + str(Path(path).resolve())],
+                              capture_output=True, text=True)
+    except FileNotFoundError:
+        raise SentimentogramError("ffprobe was not found: install ffmpeg (e.g. apt install ffmpeg)") from None
+    parts = done.stdout.strip().split(",")
+    if done.returncode != 0 or len(parts) < 2 or not all(p.strip().isdigit() for p in parts[:2]):
+        return None
+    return int(parts[0]), int(parts[1])
 
 
 def _ffmpeg(args: list[str], duration: float, progress) -> None:
