@@ -305,7 +305,12 @@ def test_burn_out_option_and_refusals(tmp_path, make_analysis, run_cli):
     out.mkdir()
     code, output = run_cli(["burn", str(video), "--analysis", str(document), "--out", str(out / "x.mkv"), *FAST])
     assert code == 0, output
-    assert (out / "x.mkv").is_file() and list(out.iterdir()) == [out / "x.mkv"]
+    assert (out / "x.mkv").is_file() and list(out.iterdir()) == [out / "x.mkv"]  # nothing else left there
+    code, output = run_cli(["burn", str(video), "--analysis", str(document), "--out", str(out / "x.webm"), *FAST])
+    assert code == 0, output  # the container from the name: WebM takes VP9 and Opus
+    streams = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+                              str(out / "x.webm")], capture_output=True, text=True, check=True).stdout.split()
+    assert streams == ["vp9", "opus"], streams
     code, output = run_cli(["burn", str(video), "--analysis", str(document), "--out", str(video)])
     assert code == ExitStatus.OUTPUT_NOT_WRITABLE and output.startswith("error:"), output
     code, output = run_cli(["burn", str(video), "--analysis", str(tmp_path / "none.json")])

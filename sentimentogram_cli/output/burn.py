@@ -188,11 +188,23 @@ def _inputs_and_graph(media: MediaInfo, picture: Picture, subtitles: str) -> tup
     return [*trim, *source], graph, "0:a:0"
 
 
+def _codecs(suffix: str, preset: str, copy_audio: bool) -> list[str]:
+    """Encoder arguments for the container ``suffix``: VP9 and Opus for .webm (what it takes),
+    H.264 (x264 ``preset``, CRF 18) and AAC for everything else."""
+    audio = ["-c:a", "copy"] if copy_audio else None
+    if suffix == ".webm":
+        # x264's presets map onto libvpx's speed: ultrafast..veryfast are realtime at cpu-used 8..6.
+        speed = {"ultrafast": 8, "superfast": 7, "veryfast": 6, "faster": 5, "fast": 4}.get(preset, 2)
+        return ["-c:v", "libvpx-vp9", "-crf", "32", "-b:v", "0", "-deadline", "realtime" if speed >= 5 else "good",
+                "-cpu-used", str(speed), "-row-mt", "1", "-pix_fmt", "yuv420p", *(audio or ["-c:a", "libopus", "-b:a", "128k"])]
+    return ["-c:v", "libx264", "-preset", preset, "-crf", "18", "-pix_fmt", "yuv420p", *(audio or ["-c:a", "aac"])]
+
+
 def burn_subtitles(media: MediaInfo, ass: str, target: Path, progress: Callable[[float], None] | None = None,
                    *, picture: Picture | None = None, extra_fonts: list[Path] = ()) -> Path:
     """Write ``target``: the picture of ``media`` (see ``Picture``) with the ASS subtitles ``ass``
     drawn into it, and its audio (copied when the container allows and nothing is trimmed, else
-    AAC). ``extra_fonts``: font files besides the shipped ones (``--font FILE``); check them
+    AAC; the container is ``target``'s suffix, .webm gets VP9 and Opus, any other H.264). ``extra_fonts``: font files besides the shipped ones (``--font FILE``); check them
     with ``check_fonts`` first. ``progress`` hears the fraction encoded. Returns ``target``."""
     source, target = Path(media.path), Path(target)
     picture = picture or Picture(Frame(*(media.size or (1280, 720))))
@@ -212,8 +224,7 @@ def burn_subtitles(media: MediaInfo, ass: str, target: Path, progress: Callable[
         with atomic_path(target, suffix=target.suffix) as part:
             _ffmpeg(["-y", "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", "-progress", "pipe:1",
                      *inputs, "-filter_complex", graph, "-map", "[sg_v]", "-map", audio,
-                     "-c:v", "libx264", "-preset", picture.preset, "-crf", "18", "-pix_fmt", "yuv420p",
-                     "-c:a", "copy" if same_container else "aac", "-shortest",
+                     *_codecs(target.suffix.lower(), picture.preset, same_container), "-shortest",
                      *(["-movflags", "+faststart"] if target.suffix.lower() in {".mp4", ".m4v", ".mov"} else []),
                      "file:" + str(part)], duration, progress)
     return target
