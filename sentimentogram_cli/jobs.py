@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from .analyser import AnalysisOptions, Analyser, ProgressCallback, StageTimer, default_analyser
 from .document import Analysis
@@ -30,7 +32,12 @@ from .output.writers import write_all
 from .ranges import TimeRange, trim_analysis
 from .style import Style
 
-__all__ = ["OutputOptions", "RenderResult", "BurnResult", "render", "restyle", "burn"]
+__all__ = ["OutputOptions", "RenderResult", "BurnResult", "RenderStatus", "BurnStatus", "AnalysisSource", "render",
+           "restyle", "burn"]
+
+RenderStatus = Literal["rendered", "restyled", "skipped"]  # restyled: the analysis came from the cache or a document
+BurnStatus = Literal["burned", "skipped"]  # skipped: the video was up to date
+AnalysisSource = Literal["document", "cache", "models", ""]  # "" when a burn was skipped
 
 CacheArg = bool | str | os.PathLike | AnalysisCache | None
 
@@ -70,7 +77,7 @@ class RenderResult:
     n_words: int
     emotion_mix: dict[str, float]  # share of words per emotion, largest first
     stage_seconds: dict[str, float] = field(default_factory=dict)
-    status: str = "rendered"  # "rendered", "restyled" (analysis from the cache or a document), "skipped"
+    status: RenderStatus = "rendered"
     notes: list[str] = field(default_factory=list)  # things the user should know (cache not writable)
 
     @property
@@ -92,14 +99,14 @@ class BurnResult:
     output: Path
     duration: float  # seconds of media
     n_words: int
-    analysis_from: str  # "document", "cache" or "models" ("" when skipped)
+    analysis_from: AnalysisSource
     seconds: float  # wall time, analysis included
-    status: str = "burned"  # or "skipped": the video was up to date (burn --force encodes it again)
+    status: BurnStatus = "burned"  # "skipped": up to date (burn --force encodes it again)
     size: tuple[int, int] = (0, 0)  # the video's width and height
     notes: list[str] = field(default_factory=list)
 
 
-def _result(path: Path, analysis: Analysis, outputs: list[Path], seconds: dict, status: str,
+def _result(path: Path, analysis: Analysis, outputs: list[Path], seconds: dict, status: RenderStatus,
             notes=()) -> RenderResult:
     words = analysis.words
     counts = Counter(w.emotion.emotion for w in words)
@@ -206,15 +213,17 @@ def _range_analysis(analyser: Analyser, info: MediaInfo, span: TimeRange, option
 
 
 def burn(path: str | os.PathLike, *, analyser: Analyser | None = None, options: AnalysisOptions | None = None,
-         style: Style | None = None, out: str | os.PathLike | None = None,
+         style: Style | None = None, output: str | os.PathLike | None = None,
          analysis: Analysis | str | os.PathLike | None = None, cache: CacheArg = True,
          progress: ProgressCallback | None = None, aspect: str = "source", fill: str = "blur",
          position: str = "bottom", size: float | None = None, margin: str | None = None,
          span: TimeRange | None = None, backdrop: str | os.PathLike = "waveform", force: bool = False,
-         preset: str = "veryfast") -> BurnResult:
+         preset: str = "veryfast", out: str | os.PathLike | None = None) -> BurnResult:
     """Write a copy of the video (or, for audio, a waveform or still picture) at ``path`` with
     its styled subtitles burned into the picture (``<stem>[.<range>].subtitled<suffix>`` beside
-    it, or ``out``); returns a ``BurnResult``.
+    it, or ``output``: a file, or a folder when it exists or ends with a separator); returns a
+    ``BurnResult``. (``out=``, the last release's name for ``output=``, still works, with a
+    DeprecationWarning.)
 
     The analysis is ``analysis`` (an Analysis or a document), else the cache's or the models'.
     ``aspect`` (source, 16:9, 9:16, 1:1) and ``fill`` (blur, crop) make the frame; ``position``,
@@ -223,6 +232,10 @@ def burn(path: str | os.PathLike, *, analyser: Analyser | None = None, options: 
     analysed). With a cache, a video up to date for the same inputs is kept unless ``force``.
     """
     started = time.perf_counter()
+    if out is not None:
+        warnings.warn("burn(out=) is deprecated and goes in the next release: pass output=", DeprecationWarning,
+                      stacklevel=2)
+    out = output if output is not None else out
     path, style = Path(path), style or Style()
     options, span = options or AnalysisOptions(), span or TimeRange()
     info: MediaInfo = probe(path)
