@@ -20,6 +20,7 @@ from typing import Literal
 from .analyser import AnalysisOptions, Analyser, ProgressCallback, StageTimer, default_analyser
 from .document import Analysis
 from .analysis_cache import AnalysisCache, cache_key
+from .captions import CaptionRules, cues_for
 from .constants import SAMPLE_RATE, VERSION
 from .transcription.transcribe import LANGUAGE_UNSURE_BELOW
 from .errors import InputError, OutputError
@@ -28,6 +29,7 @@ from .output.ass import to_ass
 from .output.burn import Picture, burn_subtitles, check_fonts, image_size
 from .output.layout import caption_layout, output_frame
 from .output.paths import burned_path, check_outputs, names_folder, output_paths, parse_formats
+from .output.subtitles import caption_rules_for
 from .output.writers import write_all
 from .ranges import TimeRange, trim_analysis
 from .style import Style
@@ -52,11 +54,14 @@ class OutputOptions:
     out: Path | None = None
     formats: tuple[str, ...] = ("html",)
     embed_video: bool = False
+    reading_speed: float | None = None  # captions' characters a second (default: the style's age group's)
     folder: bool = False  # out is a folder (set by a trailing separator in out)
 
     def __post_init__(self) -> None:
         formats = self.formats if isinstance(self.formats, str) else ",".join(self.formats)
         object.__setattr__(self, "formats", parse_formats(formats))
+        if self.reading_speed is not None:
+            CaptionRules(max_cps=self.reading_speed)  # a bad reading speed fails here (UsageError)
         if self.out is not None:
             object.__setattr__(self, "folder", self.folder or names_folder(self.out))
             object.__setattr__(self, "out", Path(self.out))
@@ -121,9 +126,14 @@ def _result(path: Path, analysis: Analysis, outputs: list[Path], seconds: dict, 
 
 
 def _write(analysis: Analysis, paths: dict[str, Path], style: Style, media, embed: bool,
-           timer: StageTimer) -> list[Path]:
+           timer: StageTimer, reading_speed: float | None = None) -> list[Path]:
+    # The captions every output shows, recorded in the document too: the analysis' own cues when
+    # cut by these rules, else cut now (another age group or reading speed; no model runs).
+    rules = caption_rules_for(style, reading_speed)
+    analysis.cues, analysis.caption_rules = cues_for(analysis, rules), rules.to_dict()
     timer("page", 0.0)
-    outputs = write_all(analysis, paths, style, media=media, embed=embed)
+    outputs = write_all(analysis, paths, style, media=media, embed=embed,
+                        rules=rules if reading_speed is not None else None)
     timer("page", 1.0)
     return outputs
 
@@ -154,7 +164,8 @@ def render(path: str | os.PathLike, *, analyser: Analyser | None = None, options
     if cache:
         render_key = cache_key({"analysis": analyser.cache_key(path, options, cache), "input": str(path.resolve()),
                                 **style.identity(), "outputs": {f: str(p.resolve()) for f, p in paths.items()},
-                                "embed": output.embed_video, "range": [span.start, span.end], "version": VERSION})
+                                "embed": output.embed_video, "range": [span.start, span.end],
+                                "reading_speed": output.reading_speed, "version": VERSION})
         if not force and cache.up_to_date(list(paths.values()), render_key):
             return RenderResult(input=path, outputs=list(paths.values()), duration=info.duration, language="",
                                 n_words=0, emotion_mix={}, status="skipped")
@@ -164,7 +175,7 @@ def render(path: str | os.PathLike, *, analyser: Analyser | None = None, options
     status = "rendered" if timer.seconds else "restyled"  # no stage ran: the analysis was cached
     if cache:
         cache.begin_outputs(list(paths.values()), render_key)
-    outputs = _write(analysis, paths, style, info, output.embed_video, timer)
+    outputs = _write(analysis, paths, style, info, output.embed_video, timer, output.reading_speed)
     if cache:
         cache.finish_outputs(list(paths.values()), render_key)
     return _result(path, analysis, outputs, timer.seconds, status, [*style.notes(), *(cache.notes if cache else ())])
@@ -185,7 +196,7 @@ def restyle(document: str | os.PathLike, *, style: Style | None = None, output: 
     check_outputs(paths, document, output.out, output.folder)
     style.check()
     timer = StageTimer(progress)
-    outputs = _write(analysis, paths, style, media, output.embed_video, timer)
+    outputs = _write(analysis, paths, style, media, output.embed_video, timer, output.reading_speed)
     return _result(document, analysis, outputs, timer.seconds, "restyled", [*notes, *style.notes()])
 
 

@@ -88,10 +88,10 @@ def _style(culture: Culture, age: AgeGroup, style_file: Optional[Path], profile:
 _FONT = typer.Option(None, "--font", metavar="NAME|FILE", show_default=False, help="One font for every emotion (colour, size and weight still carry it): a shipped family (Poppins, Fredoka, Merriweather, Bebas Neue, Oswald, Atkinson Hyperlegible), an installed family, or a .ttf/.otf/.woff2 file. A font that is not found is an error, never a silent fallback.")
 
 
-def _output(out: Optional[Path], formats: str, embed_video: bool):
+def _output(out: Optional[Path], formats: str, embed_video: bool, reading_speed: Optional[float] = None):
     from ..jobs import OutputOptions
 
-    return OutputOptions(out=out, formats=formats, embed_video=embed_video)
+    return OutputOptions(out=out, formats=formats, embed_video=embed_video, reading_speed=reading_speed)
 
 
 def _emphasised(style, emphasis: str):
@@ -214,13 +214,16 @@ def restyle(
     emphasis: str = _EMPHASIS,
     font: Optional[str] = _FONT,
     media: Optional[Path] = typer.Option(None, "--media", show_default=False, help="The audio or video the page plays. Default: the file the document names, beside it."),
+    reading_speed: Optional[float] = typer.Option(None, "--reading-speed", metavar="CPS", min=5, max=60, show_default=False, help="Captions' reading speed, characters a second: the cues are cut again for it (default: the age group's, 20 for adults, 15 for children, or the style file's [captions] max_cps)."),
 ) -> None:
-    """Render pages and subtitles again from an analysis document alone: no model runs."""
+    """Render pages and subtitles again from an analysis document alone: no model runs. The
+    captions are cut again when the age group, style file or --reading-speed asks other rules."""
     from ..jobs import restyle as restyle_document
 
     with _stage_progress(("page",)) as progress:
         result = restyle_document(analysis, style=_emphasised(_style(culture, age, style_file, profile, font), emphasis),
-                                  output=_output(out, formats, embed_video), media=media, progress=progress)
+                                  output=_output(out, formats, embed_video, reading_speed), media=media,
+                                  progress=progress)
     print_summary(result, Console())
 
 
