@@ -110,3 +110,17 @@ def test_language_detected_once_per_file_and_never_when_given(monkeypatch):
     calls.clear()
     given = tr.transcribe_chunks(chunks, len(audio), model_name="base", language="en")
     assert calls == [] and given.language == "en" and given.words
+
+
+
+def test_envelope_in_blocks_is_the_envelope_at_once(monkeypatch):
+    from sentimentogram_cli.transcription import speech
+
+    rng = np.random.default_rng(2)
+    n = 16000 * 75 + 123
+    audio = (rng.standard_normal(n) * np.repeat(rng.random(751) ** 4, 1600)[:n]).astype(np.float32)
+    blocks = speech.envelope(audio).loud
+    for frames in (7, 10**9):  # odd blocks, and the whole recording at once (as before)
+        monkeypatch.setattr(speech, "_BLOCK_FRAMES", frames)
+        np.testing.assert_array_equal(speech.envelope(audio).loud, blocks)
+    assert 0 < blocks.sum() < len(blocks)

@@ -25,6 +25,7 @@ RELATIVE_DB = -45.0
 NOISE_DB = 10.0
 FLOOR_DB = -75.0
 _BRIDGE_FRAMES = 5  # quiet runs shorter than 50 ms inside a word (stops, plosives) stay speech
+_BLOCK_FRAMES = 3000  # frames whose energy is computed together (30 s)
 
 
 @dataclass
@@ -86,7 +87,10 @@ def envelope(audio: np.ndarray) -> Envelope:
     n = len(audio) // _FRAME
     if n == 0:
         return Envelope(np.zeros(0, bool))
-    energy = np.mean(np.asarray(audio[: n * _FRAME], np.float64).reshape(n, _FRAME) ** 2, axis=1)
+    energy = np.empty(n)
+    for a in range(0, n, _BLOCK_FRAMES):  # a float64 copy of 30 s at a time, not of a 5-minute piece (77 MB)
+        b = min(n, a + _BLOCK_FRAMES)
+        energy[a:b] = np.mean(np.asarray(audio[a * _FRAME: b * _FRAME], np.float64).reshape(b - a, _FRAME) ** 2, axis=1)
     db = 10 * np.log10(energy + 1e-12)
     level, noise = np.percentile(db, [95, 10])
     loud = db > max(level + RELATIVE_DB, noise + NOISE_DB, FLOOR_DB)
