@@ -100,4 +100,8 @@ def trim_analysis(analysis: Analysis, span: TimeRange, shift: bool = True) -> An
             lines.append(replace(line, start=max(line.start, start) - offset, end=min(line.end, end) - offset,
                                  words=words))
     duration = span.duration(analysis.duration)
-    return replace(analysis, lines=lines, cues=[], duration=round(duration, 3) if shift else analysis.duration)
+    if shift:
+        return replace(analysis, lines=lines, cues=[], duration=round(duration, 3))
+    # On the recording's clock the range is recorded, so the page's player can play just it.
+    settings = {**analysis.settings, "range": f"{start:g},{end:g}" if span.end is not None else f"{start:g}"}
+    return replace(analysis, lines=lines, cues=[], settings=settings)

@@ -360,3 +360,5 @@ def test_render_trim_names_the_range_and_reuses_the_cached_whole_analysis(tmp_pa
     # The words said in the range, on the recording's own clock (the page plays the whole file).
     assert [w.text.strip() for w in cut.words] == ["two", "three"]
     assert cut.words[0].start == pytest.approx(1.3)
+    # The page plays the range of the file (a media fragment), not the file from its start.
+    assert 'src="talk.mp4#t=1.2,2.9"' in (tmp_path / "talk.1.2s-2.9s.html").read_text(encoding="utf-8")

@@ -229,8 +229,9 @@ def _page_data(analysis: Analysis, culture: str, age: str, overrides: StyleOverr
 def _media_src(analysis: Analysis, media: str | Path | None, embed: bool) -> str | None:
     if media is None:
         return None
-    if not embed:
-        return media_href_for(str(media))
+    if not embed:  # a range of the recording (render --start/--end): a media fragment plays just it
+        span = analysis.settings.get("range")
+        return media_href_for(str(media)) + (f"#t={span}" if isinstance(span, str) and span else "")
     path = Path(media)
     try:
         data = path.read_bytes()
