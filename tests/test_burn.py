@@ -322,9 +322,7 @@ def test_burn_out_option_and_refusals(tmp_path, make_analysis, run_cli):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not RAVDESS_CLIP.is_file(), reason="RAVDESS clip not found in ../shared/data")
-def test_burn_analyses_once_then_uses_the_cache(tmp_path, run_cli):
-    from test_emotions import small_head
-
+def test_burn_analyses_once_then_uses_the_cache(tmp_path, run_cli, small_head):
     head = tmp_path / "head.safetensors"
     small_head(head)
     video = make_video(tmp_path / "speech.mp4", seconds=4, audio=str(RAVDESS_CLIP))
@@ -362,3 +360,23 @@ def test_render_trim_names_the_range_and_reuses_the_cached_whole_analysis(tmp_pa
     assert cut.words[0].start == pytest.approx(1.3)
     # The page plays the range of the file (a media fragment), not the file from its start.
     assert 'src="talk.mp4#t=1.2,2.9"' in (tmp_path / "talk.1.2s-2.9s.html").read_text(encoding="utf-8")
+
+
+def test_the_page_of_a_range_starts_its_media_at_the_range(tmp_path, make_analysis, browser):
+    """In Chromium: the page of ``render --start 1.2 --end 2.9`` plays the file from 1.2 s."""
+    from sentimentogram_cli.analyser import AnalysisOptions, Analyser
+    from sentimentogram_cli.analysis_cache import AnalysisCache
+    from sentimentogram_cli.jobs import OutputOptions, render
+
+    video = make_video(tmp_path / "talk.mp4", seconds=4)
+    analyser, options, cache = Analyser("cpu"), AnalysisOptions(), AnalysisCache(tmp_path / "cache")
+    cache.store(analyser.cache_key(video, options, cache),
+                make_analysis(["one", "two", "three", "four"], start=0.5, step=0.8, source="talk.mp4"))
+    render(video, analyser=analyser, options=options, cache=cache, span=TimeRange(1.2, 2.9))
+    tab = browser.new_page()
+    try:
+        tab.goto((tmp_path / "talk.1.2s-2.9s.html").as_uri())
+        tab.wait_for_function("document.getElementById('media').readyState >= 1", timeout=15000)
+        assert tab.evaluate("document.getElementById('media').currentTime") == pytest.approx(1.2, abs=0.15)
+    finally:
+        tab.close()
