@@ -322,7 +322,9 @@ def test_burn_out_option_and_refusals(tmp_path, make_analysis, run_cli):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not RAVDESS_CLIP.is_file(), reason="RAVDESS clip not found in ../shared/data")
-def test_burn_analyses_once_then_uses_the_cache(tmp_path, run_cli, small_head):
+def test_burn_analyses_once_then_uses_the_cache(tmp_path, run_cli):
+    from test_emotions import small_head
+
     head = tmp_path / "head.safetensors"
     small_head(head)
     video = make_video(tmp_path / "speech.mp4", seconds=4, audio=str(RAVDESS_CLIP))
