@@ -368,7 +368,7 @@ def test_the_page_of_a_range_starts_its_media_at_the_range(tmp_path, make_analys
     """In Chromium: the page of ``render --start 1.2 --end 2.9`` plays the file from 1.2 s."""
     from sentimentogram_cli.analyser import AnalysisOptions, Analyser
     from sentimentogram_cli.analysis_cache import AnalysisCache
-    from sentimentogram_cli.jobs import OutputOptions, render
+    from sentimentogram_cli.jobs import render
 
     video = make_video(tmp_path / "talk.mp4", seconds=4)
     analyser, options, cache = Analyser("cpu"), AnalysisOptions(), AnalysisCache(tmp_path / "cache")
