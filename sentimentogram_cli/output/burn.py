@@ -116,7 +116,7 @@ def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
                                "stream=width,height", "-of", "csv=p=0", "file:" + str(Path(path).resolve())],
                               capture_output=True, text=True)
     except FileNotFoundError:
-        raise SentimentogramError("ffprobe was not found: install ffmpeg (e.g. apt install ffmpeg)") from None
+        raise missing_ffmpeg("ffprobe") from None
     parts = done.stdout.strip().split(",")
     if done.returncode != 0 or len(parts) < 2 or not all(p.strip().isdigit() for p in parts[:2]):
         return None
