@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 import pytest
 
 from sentimentogram_cli.captions import (RULES, CaptionRules, check_cues, cue_text, cues_for, cut_cues,
@@ -229,3 +231,66 @@ def test_line_text_is_the_words_as_said():
     words = [W(" Hello", 0, 0.3), W(",", 0.3, 0.3), W(" world", 0.4, 0.8)]
     assert line_text(words, 0, 3) == "Hello, world"
     assert set(RULES) == {"chars", "lines", "short", "long", "speed", "overlap"}
+
+
+# ---- end to end: the real models on a multi-sentence talk -----------------------------------
+
+def _parse_cues(text: str, sep: str) -> list[tuple[float, float, list[str]]]:
+    """(start, end, text lines) of each cue of an SRT (sep ",") or WebVTT (sep ".") file."""
+    import re
+
+    def seconds(stamp: str) -> float:
+        h, m, s = stamp.replace(sep, ".").split(":")
+        return int(h) * 3600 + int(m) * 60 + float(s)
+
+    out = []
+    for block in text.replace("\r", "\n").split("\n\n"):
+        rows = block.strip("\n").split("\n")
+        for k, row in enumerate(rows):
+            found = re.fullmatch(rf"(\d\d:\d\d:\d\d{re.escape(sep)}\d{{3}}) --> (\d\d:\d\d:\d\d{re.escape(sep)}\d{{3}})", row)
+            if found:
+                # Words only: no VTT tags, no speaker label ("[Name] ") or dialogue dash ("- ").
+                lines = [re.sub(r"^(\[[^\]]*\] |- )", "", re.sub(r"<[^>]*>", "", r)) for r in rows[k + 1:]]
+                out.append((seconds(found.group(1)), seconds(found.group(2)), lines))
+    return out
+
+
+@pytest.mark.slow
+def test_a_rendered_talk_has_srt_and_vtt_cues_that_follow_the_rules(tmp_path, run_cli, shared_data):
+    """A multi-sentence talk (JFK's 11 s sentence, then six RAVDESS sentences with short pauses),
+    rendered by the real recogniser and head: its SRT and VTT hold the same cues, every word once,
+    and every rule holds (a speed breach only where the speech itself is faster)."""
+    import json
+
+    import soundfile as sf
+
+    from sentimentogram_cli.constants import SAMPLE_RATE
+    from sentimentogram_cli.media import decode_audio
+
+    pieces = [decode_audio(shared_data / "examples" / "jfk.flac")]
+    actor = shared_data / "emotional_speech" / "ravdess" / "Actor_11"
+    for i, name in enumerate(sorted(actor.glob("03-01-0[1-4]-*-01-11.opus"))[:6]):
+        pieces += [np.zeros(int((0.25 + 0.15 * (i % 3)) * SAMPLE_RATE), np.float32), decode_audio(name)]
+    talk = tmp_path / "talk.wav"
+    sf.write(talk, np.concatenate(pieces), SAMPLE_RATE)
+    code, output = run_cli(["render", str(talk), "--format", "srt,vtt,json", "--device", "cpu"])
+    assert code == 0, output
+    doc = Analysis.load(tmp_path / "talk.json")
+    words = doc.words
+    assert len(words) >= 30 and doc.cues and verbatim(words, doc.cues)
+    srt = _parse_cues((tmp_path / "talk.srt").read_text(encoding="utf-8"), ",")
+    vtt = _parse_cues((tmp_path / "talk.vtt").read_text(encoding="utf-8"), ".")
+    assert [(s, e) for s, e, _ in srt] == [(s, e) for s, e, _ in vtt] == [(c.start, c.end) for c in doc.cues]
+    assert [" ".join(r) for *_, r in srt] == [" ".join(r) for *_, r in vtt]
+    said = " ".join(" ".join(rows) for *_, rows in srt).split()
+    assert said == " ".join(w.text.strip() for w in words).split()  # verbatim: every word, in order
+    rules = CaptionRules.from_dict(doc.caption_rules)
+    for (start, end, rows), rep in zip(srt, check_cues(words, doc.cues, rules)):
+        assert 1 <= len(rows) <= 2 and all(len(r) <= 42 for r in rows), rows  # (a speaker label comes on top)
+        assert 5 / 6 - 0.002 <= end - start <= 7.0 + 0.002, (start, end, rows)
+        assert not rep.broken & {"chars", "lines", "short", "long", "overlap", "gap", "silence", "one_word"}, rep
+        if "speed" in rep.broken:
+            assert "forced_speed" in rep.broken, rep
+    for (_, end, _), (start, _, _) in zip(srt, srt[1:]):
+        assert start - end >= 0.083 or start == end  # 2 frames, or chained
+    assert json.loads((tmp_path / "talk.json").read_text())["caption_rules"]["max_cps"] == 20.0

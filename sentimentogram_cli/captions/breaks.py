@@ -84,6 +84,8 @@ def break_cost(before: str, after: str) -> float:
     word = token(before).rstrip(_CLOSERS)
     if is_sentence_end(before):
         return SENTENCE
+    if word.endswith(("-", "–", "—")) and token(after)[:1].isupper():
+        return SENTENCE  # a sentence broken off ("by the- Kids are…")
     if word and (word[-1] in ",;:，；：" or word.endswith(("-", "–", "—"))):
         return CLAUSE
     prev, nxt = _bare(before).rstrip(".,;:!?…"), _bare(after)

@@ -12,7 +12,9 @@ over the words, the cost of a cue being:
 - its timing: a cue whose words span more than ``max_duration`` is not a candidate; one that
   cannot be shown long enough for ``max_cps`` or ``min_duration`` (even when held into the gap
   after it) costs more than any grammar, so the rules win;
-- a one-word cue costs a lot unless its block is that one word (an answer between silences).
+- a one-word cue costs a lot unless its block is that one word (an answer between silences);
+- a pause inside a cue costs by its length (its later words would be shown long before they are
+  said), so sentences parted by a clear pause get cues of their own when the rules allow.
 
 Timing (``timing.py``) then sets each cue's start and end. Words are never dropped or changed:
 the cues hold every word once, in order.
@@ -36,6 +38,8 @@ _INNER_SENTENCE_AT_BREAK = 0.3  # ... at the cue's line break (one sentence a li
 _CUE_END_WEIGHT = 2.0  # a sentence parted across cues is worse than one parted across lines
 _LINE_BREAK_WEIGHT = 0.6  # a line break is judged by the same rules, a little less strictly
 _BALANCE = 3.0  # per line-length difference of max_chars
+_INNER_PAUSE = 2.0  # per second of pause beyond _PAUSE_FREE inside a cue: text shown long before it is said
+_PAUSE_FREE = 0.3
 _TOP_HEAVY = 0.3  # the top line longer than the bottom one (a bottom-heavy pyramid reads best)
 
 
@@ -168,6 +172,8 @@ class _Block:
                 cost += _INNER_SENTENCE_AT_BREAK if k + 1 in line_breaks else _INNER_SENTENCE
         if j - i == 1 and n > 1:
             cost += _ONE_WORD
+        for k in range(a + i + 1, a + j):  # a cue across a pause shows the later words early
+            cost += _INNER_PAUSE * max(0.0, words[k].start - words[k - 1].end - _PAUSE_FREE)
         chars = sum(self.length(x, y) for x, y in zip((i, *line_breaks), (*line_breaks, j)))
         avail = self.available(i, j)
         need = max(r.min_duration, chars / r.max_cps)
