@@ -1,7 +1,7 @@
 """Per-word emphasis (issue 20): a boosted word must become the emphasised one; the share of
 emphasised words on ordinary and on flat speech; the cost of the prosody stage.
 
-    python benchmarks/emphasis.py                  # test clips and talks (~5 min on 2 cores)
+    python benchmarks/emphasis.py                  # test clips and talks (~70 Whisper base runs, cached)
     python benchmarks/emphasis.py --tune           # the validation grid the constants came from
     python benchmarks/emphasis.py --render         # + prosody CPU against a whole render of a 5-min talk
     python benchmarks/emphasis.py --clips a.wav b.wav --boost 8   # your own clips
