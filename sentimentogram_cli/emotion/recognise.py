@@ -33,7 +33,10 @@ DESIGNS = ("utterance", "global")
 # Languages the text encoder reads (all-MiniLM-L6-v2 is English-only): other words would be noise.
 TEXT_LANGUAGES = ("en",)
 
-_WINDOW_BATCH = 256  # windows encoded and predicted together
+# Windows encoded and predicted together. Their float32 frames (75 x 2048 each) and the padded
+# batch are the emotion stage's peak: 64 windows (about a minute of speech) hold ~40 MB where 256
+# held ~240 MB once an input passed four minutes of speech (issue 25).
+_WINDOW_BATCH = 64
 _WORD_BATCH = 1024  # words aggregated together (the overlap matrix is words x windows)
 # Shares of the stage's progress: the audio encoder is most of the work.
 _ENCODE_SHARE, _PREDICT_SHARE = 0.75, 0.2

@@ -37,7 +37,10 @@ BACKENDS = ("faster-whisper", "openai-whisper")
 # A detected language below this probability is reported as unsure (with the --language hint).
 # On benchmarks/hard_audio.py, 0.7 flags 27 of 33 wrong detections and 4 of 43 right ones.
 LANGUAGE_UNSURE_BELOW = 0.7
-PIECE_SECONDS = 300.0  # longest audio given to the recogniser at once: its log-mel costs ~0.45 MB/s
+# Longest audio given to the recogniser at once. Its log-mel, Silero's windows and the speech
+# envelope are made for a whole piece, so the piece sets the transcription's peak memory: at 120 s a
+# 2-minute input and a 3-hour one peak alike (issue 25; 300 s pieces added ~90 MB past 2 minutes).
+PIECE_SECONDS = 120.0
 _CUT_SEARCH_SECONDS = 30.0  # a piece ends at the quietest half second this close to its limit
 _OPENAI_INSTALL_HINT = "pip install 'sentimentogram[openai-whisper]'"
 
