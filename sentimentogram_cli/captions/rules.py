@@ -13,9 +13,12 @@ from typing import Any
 
 from ..errors import UsageError
 
-__all__ = ["CaptionRules", "FRAME"]
+__all__ = ["CaptionRules", "FRAME", "CUTTER_VERSION"]
 
 FRAME = 1 / 24  # one frame at 24 frames a second: gaps are counted in these
+# The version of the cutting itself, recorded with the rules: cues a document holds from another
+# version are cut again (``cues_for``), so a newer cutter is never hidden behind a saved analysis.
+CUTTER_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,14 @@ class CaptionRules:
             object.__setattr__(self, name, int(getattr(self, name)))
 
     def to_dict(self) -> dict[str, float]:
-        """The rules as the analysis document records them."""
-        return {k: float(v) for k, v in asdict(self).items()}
+        """The rules as the analysis document records them (with the cutter's version)."""
+        return {**{k: float(v) for k, v in asdict(self).items()}, "version": float(CUTTER_VERSION)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CaptionRules":
         """Rules from a document's or a style file's table; unknown names are a UsageError."""
         names = {f.name for f in fields(cls)}
+        data = {k: v for k, v in data.items() if k != "version"}
         unknown = sorted(set(data) - names)
         if unknown:
             raise UsageError(f"unknown caption rule {unknown[0]!r}: the rules are {', '.join(sorted(names))}")
