@@ -36,13 +36,13 @@ from .transcription.transcribe import BACKENDS
 
 __all__ = ["STAGES", "ProgressCallback", "StageTimer", "AnalysisOptions", "Analyser", "default_analyser", "analyse"]
 
-STAGES = ("decode", "transcribe", "emotions", "prosody")
+STAGES = ("decode", "transcribe", "speakers", "emotions", "prosody")
 # progress(stage, fraction done 0..1); called with 0.0 when a stage starts and 1.0 when it ends.
 ProgressCallback = Callable[[str, float], None]
 # A 16 kHz mono float32 recording, or a file (path, or what media.probe said about it).
 MediaInput = str | os.PathLike | MediaInfo | np.ndarray
 CacheArg = bool | str | os.PathLike | AnalysisCache | None  # see Analyser.analyse
-_ANALYSIS_VERSION = 5  # bump when the analysis code changes what it produces: old cache entries miss
+_ANALYSIS_VERSION = 6  # bump when the analysis code changes what it produces: old cache entries miss
 _WINDOW_RANGE = (0.5, 30.0)  # seconds
 _MIN_HOP = 0.1
 
@@ -58,8 +58,12 @@ class AnalysisOptions:
     language: str | None = None
     window: float = WINDOW_SECONDS
     hop: float = HOP_SECONDS
+    speakers: str | int = "auto"  # who speaks: "auto" (finds how many, 1 included), a number, or "off"
 
     def __post_init__(self) -> None:
+        from .speakers import parse_speakers
+
+        object.__setattr__(self, "speakers", parse_speakers(self.speakers))
         if self.language is not None and self.language not in LANGUAGES:
             raise UsageError(f"unknown language {self.language!r}: use a Whisper language code such as "
                              f"en, de, fr, es, pl, zh (leave it out to detect it)")
@@ -106,7 +110,7 @@ class Analyser:
         self.asr_model, self.backend = asr_model, backend
         self.head_path = Path(head) if head else head_checkpoint_path()
         self._device: str | None = None
-        self._head = self._audio_encoder = self._text_encoder = None
+        self._head = self._audio_encoder = self._text_encoder = self._speaker_encoder = None
 
     # ---- the models, each loaded on first use -----------------------------------------------
 
@@ -166,6 +170,15 @@ class Analyser:
         return self._text_encoder
 
     @property
+    def speaker_encoder(self):
+        """The voice encoder speaker turns come from (``speakers.SpeakerEncoder``)."""
+        if self._speaker_encoder is None:
+            from .speakers import SpeakerEncoder
+
+            self._speaker_encoder = SpeakerEncoder(self.device)
+        return self._speaker_encoder
+
+    @property
     def whisper(self):
         """The faster-whisper ``WhisperModel`` the words come from (the faster-whisper backend),
         for code that calls it directly; the same loaded model ``transcribe`` uses."""
@@ -210,6 +223,24 @@ class Analyser:
             return []
         return recognise_chunks(chunks, n_samples, segments, self.head, self.audio_encoder, self.text_encoder,
                                 window=options.window, hop=options.hop, progress=progress, language=language)
+
+    def _speakers(self, chunks, n_samples: int, segments: Sequence[Segment], options: AnalysisOptions,
+                  notes: list[str], progress):
+        """The speaker turns (``speakers.Turns``) of the transcript, or None (off, no words, or
+        ``auto`` without the encoder's weights installed: a note says so)."""
+        from .speakers import find_turns
+
+        words = [w for s in segments for w in s.words]
+        if options.speakers == "off" or not words:
+            return None
+        try:
+            encoder = self.speaker_encoder
+        except ModelError as exc:
+            if options.speakers != "auto":
+                raise
+            notes.append(f"speakers not found: {exc}")
+            return None
+        return find_turns(chunks, n_samples, words, encoder, options.speakers, progress)
 
     def _prosody(self, chunks: list[np.ndarray], n_samples: int, lines: Sequence[Line]) -> None:
         from .prosody import apply_prosody
@@ -264,6 +295,7 @@ class Analyser:
         head = cache.content_hash(self.head_path) if self.head_path.is_file() else f"missing:{self.head_path}"
         return cache_key({"input": content, "asr": self.asr_identity, "language": options.language,
                           "window": options.window, "hop": options.hop, "head": head,
+                          "speakers": options.speakers,
                           "schema": SCHEMA_VERSION, "analysis_version": _ANALYSIS_VERSION})
 
     def _preload_emotion_encoders(self) -> threading.Thread:
@@ -299,22 +331,43 @@ class Analyser:
 
         chunks, n = stage("decode", load)
         transcript = stage("transcribe", lambda r: self._transcribe(chunks, n, options.language, r))
+        notes = list(transcript.notes)
+        # Who said each word; segments are cut where the speaker changes (lines never span two).
+        turns = stage("speakers", lambda r: self._speakers(chunks, n, transcript.segments, options, notes, r))
+        segments = transcript.segments
+        if turns is not None:
+            from .speakers import split_segments
+
+            segments = [s for s, _ in split_segments(transcript.segments, turns.word_speakers)]
         preload.join()
-        lines = stage("emotions", lambda r: self._recognise(chunks, n, transcript.segments, options, r,
+        lines = stage("emotions", lambda r: self._recognise(chunks, n, segments, options, r,
                                                             transcript.language))
+        if turns is not None:
+            _label_speakers(lines, turns.word_speakers)
         # How each word was said, on the same in-memory audio: against each speaker's own running
         # baseline when the words carry a speaker, else against the recording's (prosody/).
         stage("prosody", lambda r: self._prosody(chunks, n, lines))
         return Analysis(
             source=name, media_kind=kind, duration=duration or round(n / SAMPLE_RATE, 3),
             language=transcript.language, labels=list(head.labels), lines=lines,
-            language_probability=transcript.language_probability, notes=list(transcript.notes),
+            language_probability=transcript.language_probability, notes=notes,
+            speakers=turns.speakers if turns is not None else [],
             models={"asr": self.asr_identity, "audio_encoder": head.metadata.audio_encoder,
                     "text_encoder": head.metadata.text_encoder, "head": head.metadata.version},
-            settings={"window": options.window, "hop": options.hop},
+            settings={"window": options.window, "hop": options.hop, "speakers": str(options.speakers)},
             # The captions a viewer reads (adult rules; writers re-cut for another reading speed).
             cues=cut_cues([w for line in lines for w in line.words], CaptionRules(), duration or n / SAMPLE_RATE),
             caption_rules=CaptionRules().to_dict())
+
+
+def _label_speakers(lines: Sequence[Line], word_speakers: Sequence[str]) -> None:
+    """Each word and line gets its speaker (lines come from segments already cut at changes)."""
+    k = 0
+    for line in lines:
+        for w in line.words:
+            w.speaker = word_speakers[k]
+            k += 1
+        line.speaker = line.words[0].speaker if line.words else None
 
 
 def _checked_audio(audio: np.ndarray) -> np.ndarray:

@@ -164,8 +164,8 @@ def render(path: str | os.PathLike, *, analyser: Analyser | None = None, options
     if cache:
         render_key = cache_key({"analysis": analyser.cache_key(path, options, cache), "input": str(path.resolve()),
                                 **style.identity(), "outputs": {f: str(p.resolve()) for f, p in paths.items()},
-                                "embed": output.embed_video, "range": [span.start, span.end],
-                                "reading_speed": output.reading_speed, "version": VERSION})
+                                "embed": output.embed_video, "range": [span.start, span.end], "reading_speed": output.reading_speed,
+                                "version": VERSION})
         if not force and cache.up_to_date(list(paths.values()), render_key):
             return RenderResult(input=path, outputs=list(paths.values()), duration=info.duration, language="",
                                 n_words=0, emotion_mix={}, status="skipped")
@@ -182,11 +182,17 @@ def render(path: str | os.PathLike, *, analyser: Analyser | None = None, options
 
 
 def restyle(document: str | os.PathLike, *, style: Style | None = None, output: OutputOptions | None = None,
-            media: str | os.PathLike | None = None, progress: ProgressCallback | None = None) -> RenderResult:
+            media: str | os.PathLike | None = None, progress: ProgressCallback | None = None,
+            speaker_names: dict[str, str] | None = None) -> RenderResult:
     """Write outputs from an analysis document alone (no model runs); returns a ``RenderResult``.
-    The page plays ``media`` or, when it exists, the file the document names beside it."""
+    The page plays ``media`` or, when it exists, the file the document names beside it.
+    ``speaker_names`` ({"A": "Host"}) names the speakers the analysis found."""
     document, style, output = Path(document), style or Style(), output or OutputOptions()
     analysis = Analysis.load(document)
+    if speaker_names:
+        from .speakers import rename_speakers
+
+        analysis = rename_speakers(analysis, speaker_names)
     if media is not None and not Path(media).is_file():
         raise InputError(f"{media}: no such file")
     beside = document.parent / Path(analysis.source).name  # a name, never a path from the document

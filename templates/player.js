@@ -27,6 +27,9 @@
   var legend = document.getElementById("legend");
   var transcript = document.getElementById("transcript");
   var transcriptWords = [];
+  var captionSpeaker = document.getElementById("caption-speaker");
+  var speakerById = {};
+  (data.speakers || []).forEach(function (s) { speakerById[s.id] = s; });
   Array.prototype.forEach.call(transcript.querySelectorAll(".tword"), function (el) {
     transcriptWords[+el.dataset.i] = el;
   });
@@ -147,8 +150,9 @@
     state.line = lineIndex;
     if (!words.length) return;  // keep the template's "No speech was found"
     caption.textContent = "";
-    if (lineIndex < 0) { gates.textContent = ""; return; }
+    if (lineIndex < 0) { gates.textContent = ""; showSpeaker(null); return; }
     var line = lines[lineIndex];
+    showSpeaker(line.speaker);
     for (var j = line.first; j < line.first + line.count; j++) {
       /* an emphasised word is a <strong>: screen readers and copied text keep the stress */
       var stressed = state.emphasis && words[j].emphasised;
@@ -167,6 +171,15 @@
     gates.textContent = "audio " + Math.round(line.audio * 100) + "% · text " +
       Math.round(line.text * 100) + "%";
     revealInTranscript(line.first);
+  }
+
+  /* whose line the caption is: the speaker's chip above it (textContent: names are never HTML) */
+  function showSpeaker(id) {
+    if (!captionSpeaker) return;
+    var s = id && speakerById[id];
+    captionSpeaker.hidden = !s;
+    captionSpeaker.textContent = s ? s.name : "";
+    captionSpeaker.style.setProperty("--spk", s ? s.colour : "");
   }
 
   function revealInTranscript(i) {
@@ -310,6 +323,15 @@
   });
   if (emphasisBox) emphasisBox.addEventListener("change", function (e) {
     state.emphasis = e.target.checked; restyle();
+  });
+
+  /* the transcript panel's speaker filter: only that speaker's lines (or everyone's) */
+  var speakerFilter = document.getElementById("speaker-filter");
+  if (speakerFilter) speakerFilter.addEventListener("change", function (e) {
+    var id = e.target.value;
+    Array.prototype.forEach.call(transcript.querySelectorAll(".tline"), function (el) {
+      el.classList.toggle("filtered-out", !!id && el.dataset.speaker !== id);
+    });
   });
 
   transcript.addEventListener("click", function (e) {

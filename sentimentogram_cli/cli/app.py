@@ -63,6 +63,7 @@ _BACKEND = typer.Option("faster-whisper", help="Speech-recognition engine (opena
 _HEAD = typer.Option(None, "--head", help="Emotion head checkpoint. Default: the one shipped in the package.", show_default=False)
 _CACHE_DIR = typer.Option(None, "--cache-dir", envvar="SENTIMENTOGRAM_CACHE_DIR", show_default=False, help="Analysis cache folder. Default: $XDG_CACHE_HOME/sentimentogram, else ~/.cache/sentimentogram.")
 _EMPHASIS = typer.Option("prosody", "--emphasis", metavar="prosody|off", help="Emphasised words (said louder, higher or longer than the speaker's usual): prosody draws them heavier, raised and spaced, <b> in VTT and bold in ASS; off draws every word by its emotion alone (switchable on the page).")
+_SPEAKERS = typer.Option("auto", "--speakers", metavar="auto|N|off", help="Who is speaking: auto finds how many voices (one for a monologue), N asks for N, off leaves speakers out. Turns are coloured and labelled on the page, <v Name> in VTT, \"- \" lines in SRT, a style per speaker in ASS.")
 _NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the analysis cache: run the models, skip nothing.")
 
 
@@ -72,10 +73,10 @@ def _analyser(device: Device, asr_model: str, backend: Backend, head: Optional[P
     return Analyser(device.value, asr_model, backend=backend.value, head=head)
 
 
-def _analysis_options(language: Optional[str], window: float, hop: float):
+def _analysis_options(language: Optional[str], window: float, hop: float, speakers: str = "auto"):
     from ..analyser import AnalysisOptions
 
-    return AnalysisOptions(language=language, window=window, hop=hop)
+    return AnalysisOptions(language=language, window=window, hop=hop, speakers=speakers)
 
 
 def _style(culture: Culture, age: AgeGroup, style_file: Optional[Path], profile: Optional[Path],
@@ -88,7 +89,7 @@ def _style(culture: Culture, age: AgeGroup, style_file: Optional[Path], profile:
 _FONT = typer.Option(None, "--font", metavar="NAME|FILE", show_default=False, help="One font for every emotion (colour, size and weight still carry it): a shipped family (Poppins, Fredoka, Merriweather, Bebas Neue, Oswald, Atkinson Hyperlegible), an installed family, or a .ttf/.otf/.woff2 file. A font that is not found is an error, never a silent fallback.")
 
 
-def _output(out: Optional[Path], formats: str, embed_video: bool, reading_speed: Optional[float] = None):
+def _output(out: Optional[str], formats: str, embed_video: bool, reading_speed: Optional[float] = None):
     from ..jobs import OutputOptions
 
     return OutputOptions(out=out, formats=formats, embed_video=embed_video, reading_speed=reading_speed)
@@ -122,6 +123,7 @@ def render(
     language: Optional[str] = _LANGUAGE,
     window: float = _WINDOW,
     hop: float = _HOP,
+    speakers: str = _SPEAKERS,
     device: Device = _DEVICE,
     backend: Backend = _BACKEND,
     head: Optional[Path] = _HEAD,
@@ -140,7 +142,7 @@ def render(
     from ..batch import BatchFailed, discover_inputs, is_single_file, run_batch
     from ..jobs import render as render_input
 
-    settings = dict(options=_analysis_options(language, window, hop),
+    settings = dict(options=_analysis_options(language, window, hop, speakers),
                     style=_emphasised(_style(culture, age, style_file, profile, font), emphasis),
                 output=_output(out, formats + (",json" if json_out else ""), embed_video),
                 cache=_cache(no_cache, cache_dir), force=force)
@@ -214,6 +216,7 @@ def restyle(
     emphasis: str = _EMPHASIS,
     font: Optional[str] = _FONT,
     media: Optional[Path] = typer.Option(None, "--media", show_default=False, help="The audio or video the page plays. Default: the file the document names, beside it."),
+    speaker_names: Optional[str] = typer.Option(None, "--speaker-names", metavar="ID=NAME,...", show_default=False, help="Names for the speakers the analysis found, e.g. \"A=Host,B=Guest\" (ids as in the document: A, B, ...)."),
     reading_speed: Optional[float] = typer.Option(None, "--reading-speed", metavar="CPS", min=5, max=60, show_default=False, help="Captions' reading speed, characters a second: the cues are cut again for it (default: the age group's, 20 for adults, 15 for children, or the style file's [captions] max_cps)."),
 ) -> None:
     """Render pages and subtitles again from an analysis document alone: no model runs. The
@@ -223,8 +226,21 @@ def restyle(
     with _stage_progress(("page",)) as progress:
         result = restyle_document(analysis, style=_emphasised(_style(culture, age, style_file, profile, font), emphasis),
                                   output=_output(out, formats, embed_video, reading_speed), media=media,
-                                  progress=progress)
+                                  progress=progress, speaker_names=_speaker_names(speaker_names))
     print_summary(result, Console())
+
+
+def _speaker_names(text: Optional[str]) -> Optional[dict]:
+    """``"A=Host,B=Guest"`` as ``{"A": "Host", "B": "Guest"}``; UsageError when it is not that."""
+    if text is None:
+        return None
+    names = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        sid, sep, name = part.partition("=")
+        if not sep or not sid.strip() or not name.strip():
+            raise UsageError(f"--speaker-names: {part!r} is not ID=NAME (e.g. \"A=Host,B=Guest\")")
+        names[sid.strip()] = name.strip()
+    return names
 
 
 @app.command()
@@ -240,6 +256,7 @@ def burn(
     language: Optional[str] = _LANGUAGE,
     window: float = _WINDOW,
     hop: float = _HOP,
+    speakers: str = _SPEAKERS,
     device: Device = _DEVICE,
     backend: Backend = _BACKEND,
     head: Optional[Path] = _HEAD,
@@ -267,7 +284,7 @@ def burn(
 
     with _stage_progress((*STAGES, "burn")) as progress:
         result = burn_video(input, analyser=_analyser(device, asr_model, backend, head),
-                            options=_analysis_options(language, window, hop),
+                            options=_analysis_options(language, window, hop, speakers),
                             style=_style(culture, age, style_file, profile, font), output=out, analysis=analysis,
                             cache=_cache(no_cache, cache_dir), progress=progress, aspect=aspect, fill=fill,
                             position=position, size=size, margin=margin, span=TimeRange.parse(start, end),

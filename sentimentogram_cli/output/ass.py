@@ -10,11 +10,16 @@ Two timings: the export (``per_word=False``) is one event per cue with ``\\kf`` 
 editors and players read; the burn (``per_word=True``) is one event per change of the active
 word, because ``\\k`` can only recolour a word, while the active word is also enlarged and
 underlined as on the page. Cues come from the captions' segmentation when the analysis has it,
-else one per line. Braces and backslashes in the transcript are escaped, so no word can become
+else one per line. When the analysis found two or more speakers, each has a style of its own
+(``speaker-a``…: the neutral style in the speaker's colour) that its events take, with the
+speaker's name in the event's Name (actor) field, as subtitle editors group them; the words keep
+their emotion's look. Braces and backslashes in the transcript are escaped, so no word can become
 an override tag.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from ..colour import ensure_contrast, mix, parse_hex
 from ..document import AnalysedWord, Analysis
@@ -23,7 +28,7 @@ from ..style import Style
 from ..typography import MIN_CONTRAST, WordStyle, style_word
 from .layout import CaptionLayout, caption_layout
 from ..captions import cues_for
-from .subtitles import WORD_JOINER, class_name, label_styles, plain
+from .subtitles import WORD_JOINER, class_name, label_styles, plain, speaker_colours, speaker_names
 
 __all__ = ["ASS_FONT_NAMES", "ACTIVE_SCALE", "BURN_HEADROOM", "not_yet_colour", "ass_font_name", "caption_cues", "to_ass"]
 
@@ -127,6 +132,8 @@ class _Writer:
         self.styles = label_styles(analysis, style)
         self.names = {label: class_name(label) for label in self.styles}
         self.minimum = max(4.5, MIN_CONTRAST.get(style.culture, 4.5))
+        self.speakers = speaker_names(analysis)  # {} unless two or more speakers: no speaker styles
+        self.speaker_colours = speaker_colours(analysis)
 
     def label(self, w: AnalysedWord) -> str:
         return w.emotion.emotion if w.emotion.emotion in self.styles else "neutral"
@@ -165,9 +172,14 @@ class _Writer:
                "Shadow, Alignment, MarginL, MarginR, MarginV, Encoding",
                _style_line("Default", self.styles["neutral"], layout, self.minimum)]
         out += [_style_line(self.names[label], preset, layout, self.minimum) for label, preset in self.styles.items()]
+        neutral = self.styles["neutral"]
+        out += [_style_line(class_name(f"speaker-{sid}"), replace(neutral, color=ensure_contrast(
+            self.speaker_colours[sid], neutral.background, self.minimum)), layout, self.minimum) for sid in self.speakers]
         return out + ["", "[Events]", "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text"]
 
     def cue_style(self, lines: list[list[AnalysedWord]]) -> str:
+        if lines and lines[0] and lines[0][0].speaker in self.speakers:
+            return f"{class_name('speaker-' + lines[0][0].speaker)},{self.speakers[lines[0][0].speaker].replace(',', ' ')}"
         return (self.names.get(lines[0][0].emotion.emotion, "Default") if lines and lines[0] else "Default") + ","
 
     def karaoke(self, start: float, end: float, lines: list[list[AnalysedWord]]) -> str:

@@ -3,6 +3,9 @@
 Everything the page needs is inside it (CSS, JS, fonts as base64 WOFF2, the analysis JSON and the
 styles of every word for every culture and age, so switching them is live); only the media sits
 beside it, by relative path, unless it is embedded too. The page makes no network request.
+When the analysis found two or more speakers, each turn in the transcript opens with the
+speaker's name on a chip of their colour, the caption shows whose line it is, a legend gives each
+speaker's talk time and emotion mix, and the transcript panel can be filtered by speaker.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from ..fonts import font_face_rule
 from ..style import Style
 from ..typography import (FONT_FACES, StyleOverrides, WordStyle, caption_rules, css_font_stack, style_table,
                           style_word)
+from .subtitles import speaker_colours, speaker_names
 from .templates import environment, inline_asset
 
 __all__ = ["STYLE_FIELDS", "render_page", "json_for_script", "media_href_for", "font_face_css"]
@@ -207,7 +211,7 @@ def _page_data(analysis: Analysis, culture: str, age: str, overrides: StyleOverr
             continue
         audio, text = _line_gates(line.words)
         lines.append({"start": line.start, "end": line.end, "first": first, "count": len(line.words),
-                      "audio": audio, "text": text})
+                      "audio": audio, "text": text, "speaker": line.speaker})
         first += len(line.words)
     return {
         "fields": STYLE_FIELDS,
@@ -223,7 +227,27 @@ def _page_data(analysis: Analysis, culture: str, age: str, overrides: StyleOverr
         "legend_emphasis": legend_emphasis,
         "notes": {c: _LEGEND_NOTES.get(c, _LEGEND_NOTES["*"]) for c in CULTURES},
         "initial": {"culture": culture, "age": age, "emphasis": emphasis == "prosody"},
+        "speakers": [{"id": s["id"], "name": s["name"], "colour": s["colour"]} for s in _speaker_summary(analysis)],
     }
+
+
+def _speaker_summary(analysis: Analysis) -> list[dict]:
+    """Per speaker (two or more found): id, name, colour, talk time and the emotion mix of their
+    words (share of their speaking time, the three largest), for the legend."""
+    names, colours = speaker_names(analysis), speaker_colours(analysis)
+    out = []
+    for s in analysis.speakers:
+        if s.id not in names:
+            continue
+        mix: dict[str, float] = {}
+        for w in analysis.words:
+            if w.speaker == s.id:
+                mix[w.emotion.emotion] = mix.get(w.emotion.emotion, 0.0) + max(w.end - w.start, 1e-3)
+        total = sum(mix.values()) or 1.0
+        top = sorted(mix.items(), key=lambda kv: -kv[1])[:3]
+        out.append({"id": s.id, "name": names[s.id], "colour": colours[s.id], "talk_time": s.talk_time,
+                    "mix": [(e, round(100 * v / total)) for e, v in top]})
+    return out
 
 
 def _media_src(analysis: Analysis, media: str | Path | None, embed: bool) -> str | None:
@@ -257,7 +281,8 @@ def _cue_data(analysis: Analysis, style: Style, rules: CaptionRules | None = Non
                 first, stop = cue.lines[0][0], cue.lines[-1][1]
                 audio, text = _line_gates(words[first:stop])
                 rows.append({"start": cue.start, "end": cue.end, "first": first, "count": stop - first,
-                             "breaks": [line[0] for line in cue.lines[1:]], "audio": audio, "text": text})
+                             "breaks": [line[0] for line in cue.lines[1:]], "audio": audio, "text": text,
+                             "speaker": words[first].speaker if stop > first else None})
             cut[age_rules] = rows
         by_age[age] = cut[age_rules]
     return {"cues": by_age, "lines": by_age[style.age]}
@@ -276,20 +301,26 @@ def render_page(analysis: Analysis, style: Style | None = None, *, media: str | 
     data.update(_cue_data(analysis, style, rules))
     transcript = []
     index = 0
+    names, colours, previous = speaker_names(analysis), speaker_colours(analysis), None
     for line in analysis.lines:
         if not line.words:
             continue
+        speaker = line.speaker if line.speaker in names else None
+        turn = speaker is not None and speaker != previous
+        previous = speaker if speaker is not None else previous
         words = []
         for w in line.words:
             words.append({"i": index, "text": w.text.strip(), "start": f"{w.start:.3f}",
                           "end": f"{w.end:.3f}", "emotion": w.emotion.emotion,
                           "confidence": round(w.emotion.confidence * 100), "emphasised": w.emphasised})
             index += 1
-        transcript.append({"start": line.start, "words": words})
+        transcript.append({"start": line.start, "words": words, "speaker": speaker, "turn": turn,
+                           "speaker_name": names.get(speaker, ""), "colour": colours.get(speaker, "")})
     return environment().get_template("page.html.j2").render(
         analysis=analysis,
         has_speech=index > 0,
         transcript=transcript,
+        speakers=_speaker_summary(analysis),
         media_src=_media_src(analysis, media, embed),
         media_kind="audio" if analysis.media_kind == "audio" else "video",
         culture=style.culture,

@@ -9,6 +9,10 @@ otherwise cut now. Every format shows the same cues.
   timestamp (karaoke in players that support ``:past``/``:future``), and a STYLE block with one
   rule per emotion.
 - SRT: plain text, one numbered cue per caption, one or two lines.
+- Speakers (when the analysis found two or more): VTT opens each line with the speaker's voice
+  tag ``<v Name>``, SRT the cue where a new speaker's turn starts with "[Name] "; a cue whose two lines are two speakers' (the subtitle convention for quick
+  exchanges) starts each line with "- " in VTT and SRT. Cues cut by ``captions`` never span a
+  change of speaker, so that happens only in cues cut elsewhere.
 
 Transcript text is escaped for each format (VTT ``& < >``, so no ``-->``; SRT markup look-alikes
 broken by a word joiner), so no word can become markup or a timing line.
@@ -19,17 +23,37 @@ from __future__ import annotations
 import re
 
 from ..captions import CaptionRules, cues_for
-from ..document import Analysis, Cue, Line
+from ..constants import SPEAKER_COLOURS
+from ..document import AnalysedWord, Analysis, Cue, Line
 from ..style import Style
 from ..typography import WordStyle, caption_rules, css_font_stack
 
-__all__ = ["WORD_JOINER", "label_styles", "class_name", "cue_lines", "cue_bounds", "plain", "caption_rules_for",
+__all__ = ["WORD_JOINER", "speaker_names", "speaker_colours", "row_speakers", "label_styles", "class_name", "cue_lines", "cue_bounds", "plain", "caption_rules_for",
            "styled_cues", "to_vtt", "to_srt"]
 
 WORD_JOINER = "\u2060"
 
 
 # ---- what every format shares ----------------------------------------------------------------
+
+def speaker_names(analysis: Analysis) -> dict[str, str]:
+    """Each speaker's name by id, when the analysis found two or more (else {}: no markup)."""
+    if len(analysis.speakers) < 2:
+        return {}
+    return {s.id: plain(s.name) or s.id for s in analysis.speakers}
+
+
+def speaker_colours(analysis: Analysis) -> dict[str, str]:
+    """A colour per speaker id (``constants.SPEAKER_COLOURS`` in the document's order)."""
+    return {s.id: SPEAKER_COLOURS[k % len(SPEAKER_COLOURS)] for k, s in enumerate(analysis.speakers)}
+
+
+def row_speakers(words: list[AnalysedWord], cue: Cue) -> tuple[list[str | None], bool]:
+    """The speaker of each text line of ``cue`` (its first word's), and whether the cue holds
+    two speakers' lines (then each line is marked "- ")."""
+    who = [words[first].speaker if stop > first else None for first, stop in cue.lines]
+    return who, len({s for s in who if s is not None}) > 1
+
 
 def label_styles(analysis: Analysis, style: Style) -> dict[str, WordStyle]:
     """A word style per label of the analysis; labels outside the presets take the neutral one."""
@@ -105,7 +129,8 @@ def _stressed(word: str, w, style: Style | None) -> str:
 
 def to_vtt(analysis: Analysis, style: Style | None = None, rules: CaptionRules | None = None) -> str:
     """WebVTT text: a STYLE block with a class per emotion, one cue per caption (``rules``,
-    default: the style's), one <c.emotion> per word."""
+    default: the style's), one <c.emotion> per word; ``<v Name>`` opens a speaker's line."""
+    names = speaker_names(analysis)  # {} for a monologue or when speakers were off: no voice tags
     styles = label_styles(analysis, style or Style())
     words, cues = analysis.words, styled_cues(analysis, style, rules)  # before `rules` means CSS
     rules = [_css_rule("::cue", styles["neutral"])]
@@ -116,8 +141,13 @@ def to_vtt(analysis: Analysis, style: Style | None = None, rules: CaptionRules |
     for n, cue in enumerate(cues, 1):
         start, end = cue.start, cue.end
         rows, last = [], start
-        for first, stop in cue.lines:
+        who, dialogue = row_speakers(words, cue) if names else ([None] * len(cue.lines), False)
+        for k, (first, stop) in enumerate(cue.lines):
             text = []
+            if who[k] in names and (k == 0 or who[k] != who[k - 1]):
+                text.append(f"<v {_vtt_escape(names[who[k]])}>")
+            if dialogue:
+                text.append("- ")
             for w in words[first:stop]:
                 word = _vtt_escape(w.text)
                 if not word:
@@ -125,7 +155,8 @@ def to_vtt(analysis: Analysis, style: Style | None = None, rules: CaptionRules |
                 # Inline timestamps must lie strictly inside the cue and increase.
                 stamp = f"<{clock(w.start, '.')}>" if start < w.start < end and w.start > last else ""
                 last = max(last, w.start) if stamp else last
-                text.append(f"{' ' if text else ''}{stamp}<c.{class_name(w.emotion.emotion)}>{_stressed(word, w, style)}</c>")
+                space = " " if text and not text[-1].endswith("- ") and not text[-1].startswith("<v ") else ""
+                text.append(f"{space}{stamp}<c.{class_name(w.emotion.emotion)}>{_stressed(word, w, style)}</c>")
             rows.append("".join(text))
         text = "\n".join(row for row in rows if row) or "…"
         out += [str(n), f"{clock(start, '.')} --> {clock(end, '.')}", text, ""]
@@ -144,10 +175,17 @@ def _srt_escape(text: str) -> str:
 
 def to_srt(analysis: Analysis, style: Style | None = None, rules: CaptionRules | None = None) -> str:
     """SubRip text: plain, one numbered cue per caption (``rules``, default: the style's), one or
-    two lines."""
-    words, out = analysis.words, []
+    two lines; with two or more speakers, "[Name] " opens the cue where a new speaker's turn
+    starts (SRT has no colours or voices), and "- " each line of a cue two speakers share."""
+    words, out, names, previous = analysis.words, [], speaker_names(analysis), None
     for n, cue in enumerate(styled_cues(analysis, style, rules), 1):
         rows = [_srt_escape("".join(w.text for w in words[first:stop])) for first, stop in cue.lines]
+        who, dialogue = row_speakers(words, cue)
+        if dialogue:  # two speakers share the cue: "- " opens each one's line
+            rows = [f"- {row}" if row else row for row in rows]
+        elif names and who and who[0] in names and who[0] != previous and rows:
+            rows[0] = f"[{_srt_escape(names[who[0]])}] {rows[0]}"
+        previous = who[-1] if who else previous
         text = "\n".join(row for row in rows if row) or "…"
         out += [str(n), f"{clock(cue.start, ',')} --> {clock(cue.end, ',')}", text, ""]
     return "\n".join(out)

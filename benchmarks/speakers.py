@@ -1,0 +1,392 @@
+"""Speaker turns (issue 21): word diarization error rate, speakers found, per-speaker emotion
+normalisation, cost.
+
+    python benchmarks/speakers.py                 # validation (thresholds) then the report set
+    python benchmarks/speakers.py --alternative   # + Whisper-encoder states as the embedding
+    python benchmarks/speakers.py --emotion       # + emotion accuracy per utterance, with/without
+    python benchmarks/speakers.py --render        # + speakers stage against a whole 5-min render
+
+Dialogues are built from ``../shared/data/emotional_speech``: each turn is one clip (silence
+trimmed by energy) or, for about one turn in five, its first 0.35 s or 0.6 s of speech (a one- or
+two-word turn); turns are joined with pauses drawn from 0.3-0.7 s. Two-speaker dialogues take
+turns mostly in alternation (one turn in eight repeats the last speaker), three-speaker ones in
+random order. Emotions are drawn per turn from all eight RAVDESS ones. Monologues: 8 clips of
+one speaker. Each recording is transcribed by the render's recogniser (Whisper base, cached
+under .cache/benchmarks/speakers/), and each word's true speaker is the turn its middle falls in
+(or the nearest turn).
+
+Validation set (thresholds are chosen here): RAVDESS actors 1-8, nEMO speakers EB0, IC0, KD0,
+KS0. Report set: RAVDESS actors 9-16 (six mixed-gender and five same-gender pairs), TESS's two
+speakers (OAF, YAF: one dialogue, two monologues each), nEMO MK0, MP0, SM0, TP0, WR0.
+WDER: share of words given the wrong speaker after the best one-to-one mapping of found to true
+speakers (Hungarian). Cost: CPU seconds of ``speakers.find_turns`` per minute of audio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import itertools
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sentimentogram_cli.constants import SAMPLE_RATE  # noqa: E402
+from sentimentogram_cli.document import Segment, Word  # noqa: E402
+from sentimentogram_cli.speakers import SpeakerEncoder, find_turns, piece_audio  # noqa: E402
+from sentimentogram_cli.speakers import turns as turns_mod  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "emotional_speech"
+CACHE = ROOT / ".cache" / "benchmarks" / "speakers"
+RAVDESS_EMOTIONS = {"01": "neutral", "02": "neutral", "03": "happy", "04": "sad", "05": "angry", "06": "fear",
+                    "07": "disgust", "08": "surprise"}
+
+
+@dataclass
+class Turn:
+    speaker: str
+    path: str
+    cut: float | None  # seconds of speech kept (a short turn), None: the whole clip
+    label: str
+
+
+@dataclass
+class Recording:
+    name: str
+    turns: list[Turn]
+    audio: np.ndarray
+    spans: list[tuple[float, float]]
+
+
+def _clips() -> dict[str, list[dict]]:
+    by_speaker: dict[str, list[dict]] = {}
+    with open(DATA / "labels.csv", newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            by_speaker.setdefault(row["speaker"], []).append(row)
+    for rows in by_speaker.values():
+        rows.sort(key=lambda r: r["path"])
+    return by_speaker
+
+
+def _trimmed(path: str) -> np.ndarray:
+    import soundfile as sf
+
+    audio, sr = sf.read(DATA / path, dtype="float32")
+    assert sr == SAMPLE_RATE, (path, sr)
+    frame = 160
+    rms = np.sqrt(np.mean(audio[: len(audio) // frame * frame].reshape(-1, frame) ** 2, axis=1))
+    loud = np.flatnonzero(rms > max(rms.max() * 0.06, 1e-4))
+    a, b = max(0, (loud[0] - 3) * frame), min(len(audio), (loud[-1] + 4) * frame)
+    return audio[a:b]
+
+
+def _build(name: str, turns: list[Turn], rng: np.random.Generator) -> Recording:
+    parts, spans, t = [np.zeros(int(0.5 * SAMPLE_RATE), np.float32)], [], 0.5
+    for turn in turns:
+        clip = _trimmed(turn.path)
+        if turn.cut:
+            clip = clip[: int(turn.cut * SAMPLE_RATE)]
+            fade = np.linspace(1, 0, min(len(clip), 160))
+            clip = clip.copy()
+            clip[-len(fade):] *= fade
+        spans.append((t, t + len(clip) / SAMPLE_RATE))
+        gap = rng.uniform(0.3, 0.7)
+        parts += [clip, np.zeros(int(gap * SAMPLE_RATE), np.float32)]
+        t += len(clip) / SAMPLE_RATE + gap
+    parts.append(np.zeros(int(0.5 * SAMPLE_RATE), np.float32))
+    return Recording(name, turns, np.concatenate(parts), spans)
+
+
+def _pick(rows: list[dict], rng, emotional: bool = True) -> dict:
+    return rows[int(rng.integers(len(rows)))]
+
+
+def _label(row: dict) -> str:
+    return row["label"]
+
+
+def dialogue(name: str, speakers: list[str], clips, rng, n_turns: int) -> Recording:
+    order, turns = [], []
+    for i in range(n_turns):
+        if len(speakers) == 2:
+            nxt = speakers[i % 2] if not order else (order[-1] if rng.random() < 0.125 else
+                                                     [s for s in speakers if s != order[-1]][0])
+        else:
+            nxt = speakers[i] if i < len(speakers) else str(rng.choice([s for s in speakers if s != order[-1]]))
+        order.append(nxt)
+    short_every = 5
+    for i, s in enumerate(order):
+        row = _pick(clips[s], rng)
+        cut = None
+        if i % short_every == 2:
+            cut = float(rng.choice([0.35, 0.6]))
+        turns.append(Turn(s, row["path"], cut, _label(row)))
+    return _build(name, turns, rng)
+
+
+def monologue(name: str, speaker: str, clips, rng, n_turns: int = 8) -> Recording:
+    rows = [_pick(clips[speaker], rng) for _ in range(n_turns)]
+    return _build(name, [Turn(speaker, r["path"], None, _label(r)) for r in rows], rng)
+
+
+def datasets(seed: int = 21) -> dict[str, list[Recording]]:
+    clips, rng = _clips(), np.random.default_rng(seed)
+    rav = lambda a: f"ravdess-{a:02d}"  # noqa: E731
+    out: dict[str, list[Recording]] = {}
+    for split, actors, nemo in (("validation", range(1, 9), ["EB0", "IC0", "KD0", "KS0"]),
+                                ("report", range(9, 17), ["MK0", "MP0", "SM0", "TP0", "WR0"])):
+        actors = list(actors)
+        mixed = [(a, b) for a, b in itertools.combinations(actors, 2) if (a + b) % 2 == 1]
+        same = [(a, b) for a, b in itertools.combinations(actors, 2) if (a + b) % 2 == 0]
+        rng.shuffle(mixed)
+        rng.shuffle(same)
+        pairs = [("mixed", p) for p in mixed[:6]] + [("same", p) for p in same[:5]]
+        two = [dialogue(f"{split}-2-{kind}-{a}-{b}", [rav(a), rav(b)], clips, rng, 10) for kind, (a, b) in pairs]
+        if split == "report":
+            two.append(dialogue(f"{split}-2-same-tess", ["tess-OAF", "tess-YAF"], clips, rng, 10))
+        else:
+            c, d = actors[0], actors[2]
+            two.append(dialogue(f"{split}-2-same-{c}-{d}-b", [rav(c), rav(d)], clips, rng, 10))
+        trios = [tuple(int(x) for x in rng.choice(actors, 3, replace=False)) for _ in range(4)]
+        three = [dialogue(f"{split}-3-{'-'.join(map(str, t))}", [rav(a) for a in t], clips, rng, 12) for t in trios]
+        mono_speakers = [rav(a) for a in actors] * 2 + [f"nemo-{s}" for s in nemo]
+        if split == "report":
+            mono_speakers += ["tess-OAF", "tess-YAF"] * 2
+        mono = [monologue(f"{split}-1-{s}-{i}", s, clips, rng) for i, s in enumerate(mono_speakers)]
+        out[split] = two + three + mono
+    return out
+
+
+# ---- transcription (cached) -------------------------------------------------------------------
+
+_ANALYSER = None
+
+
+def _analyser(asr_model: str):
+    global _ANALYSER
+    if _ANALYSER is None:
+        from sentimentogram_cli.analyser import Analyser
+
+        _ANALYSER = Analyser(device="cpu", asr_model=asr_model)
+    return _ANALYSER
+
+
+def transcript(rec: Recording, asr_model: str) -> list[Segment]:
+    key = hashlib.sha256(rec.audio.tobytes() + asr_model.encode()).hexdigest()[:20]
+    path = CACHE / f"{key}.json"
+    if path.is_file():
+        data = json.loads(path.read_text())
+    else:
+        language = "pl" if "nemo" in rec.name else "en"
+        t = _analyser(asr_model).transcribe(rec.audio, language=language)
+        data = [{"start": s.start, "end": s.end, "text": s.text,
+                 "words": [w.__dict__ for w in s.words]} for s in t.segments]
+        CACHE.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data))
+    return [Segment(s["start"], s["end"], s["text"], [Word(**w) for w in s["words"]]) for s in data]
+
+
+def truth(words: list[Word], spans: list[tuple[float, float]], turns: list[Turn]) -> list[str]:
+    out = []
+    for w in words:
+        mid = (w.start + w.end) / 2
+        d = [0.0 if a <= mid <= b else min(abs(mid - a), abs(mid - b)) for a, b in spans]
+        out.append(turns[int(np.argmin(d))].speaker)
+    return out
+
+
+def wder(found: list[str], true: list[str]) -> float:
+    from scipy.optimize import linear_sum_assignment
+
+    f_ids, t_ids = sorted(set(found)), sorted(set(true))
+    counts = np.zeros((len(f_ids), len(t_ids)))
+    for a, b in zip(found, true):
+        counts[f_ids.index(a), t_ids.index(b)] += 1
+    rows, cols = linear_sum_assignment(-counts)
+    return 1.0 - counts[rows, cols].sum() / max(1, len(true))
+
+
+# ---- embeddings -------------------------------------------------------------------------------
+
+
+def ge2e_embeddings(encoder, rec: Recording, words: list[Word]):
+    pieces = turns_mod.cut_pieces(words)
+    chunks = [rec.audio]
+    t0 = time.process_time()
+    emb = encoder.embed([piece_audio(chunks, len(rec.audio), p.start, p.end) for p in pieces])
+    return pieces, emb, time.process_time() - t0
+
+
+_WHISPER_ENC = None
+
+
+def whisper_embeddings(rec: Recording, words: list[Word]):
+    """The alternative: mean and std of the Whisper-encoder frames (the emotion head's layers)
+    over each piece, standardised over the recording and L2-normalised."""
+    global _WHISPER_ENC
+    from sentimentogram_cli.emotion.features import frames_for_span
+
+    if _WHISPER_ENC is None:
+        _WHISPER_ENC = _analyser("base").audio_encoder
+    pieces = turns_mod.cut_pieces(words)
+    t0 = time.process_time()
+    frames = _WHISPER_ENC.encode(rec.audio).astype(np.float32)
+    feats = []
+    for p in pieces:
+        own = frames_for_span(frames, p.start, p.end)
+        own = own if len(own) else frames[:1]
+        feats.append(np.concatenate([own.mean(0), own.std(0)]))
+    feats = np.array(feats)
+    feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-6) if len(feats) > 1 else feats
+    feats /= np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-9)
+    return pieces, feats, time.process_time() - t0
+
+
+def evaluate(items, merge_distance: float) -> dict:
+    """WDER and speaker counts of ``items`` (recording, words, truth, pieces, embeddings)."""
+    rows = []
+    for rec, words, true, pieces, emb in items:
+        turns = turns_mod.turns_from_embeddings(words, pieces, emb, None, merge_distance=merge_distance)
+        n_true = len({t.speaker for t in rec.turns})
+        rows.append({"name": rec.name, "true": n_true, "found": len(turns.speakers),
+                     "wder": wder(turns.word_speakers, true), "words": len(words)})
+    return summarise(rows)
+
+
+def summarise(rows: list[dict]) -> dict:
+    out = {"rows": rows}
+    for n in (1, 2, 3):
+        sel = [r for r in rows if r["true"] == n]
+        if sel:
+            out[n] = {"recordings": len(sel), "count_right": sum(r["found"] == n for r in sel),
+                      "wder": sum(r["wder"] * r["words"] for r in sel) / max(1, sum(r["words"] for r in sel))}
+    return out
+
+
+def _score(summary: dict) -> tuple:
+    right = sum(summary[n]["count_right"] for n in (1, 2, 3) if n in summary)
+    return (right, -summary[2]["wder"] - summary.get(3, {"wder": 0})["wder"])
+
+
+def tune(items, grid) -> float:
+    best = max(grid, key=lambda d: _score(evaluate(items, d)))
+    return float(best)
+
+
+def _print(title: str, summary: dict) -> None:
+    print(f"\n{title}")
+    print("| speakers | recordings | right count | WDER |")
+    print("|---|---|---|---|")
+    for n in (1, 2, 3):
+        if n in summary:
+            s = summary[n]
+            print(f"| {n} | {s['recordings']} | {s['count_right']} / {s['recordings']} | {100 * s['wder']:.1f}% |")
+
+
+def prepare(recs, asr_model, encoder, alternative):
+    items, alt_items, cpu, alt_cpu, seconds = [], [], 0.0, 0.0, 0.0
+    for rec in recs:
+        segs = transcript(rec, asr_model)
+        words = [w for s in segs for w in s.words]
+        if not words:
+            print(f"  {rec.name}: no words, skipped")
+            continue
+        true = truth(words, rec.spans, rec.turns)
+        pieces, emb, c = ge2e_embeddings(encoder, rec, words)
+        items.append((rec, words, true, pieces, emb))
+        cpu += c
+        seconds += len(rec.audio) / SAMPLE_RATE
+        if alternative:
+            p2, e2, c2 = whisper_embeddings(rec, words)
+            alt_items.append((rec, words, true, p2, e2))
+            alt_cpu += c2
+    return items, alt_items, cpu, alt_cpu, seconds
+
+
+def emotion_accuracy(items, asr_model: str) -> dict:
+    """Emotion accuracy per utterance (a whole-clip turn: its words' duration-weighted mean
+    probabilities against the clip's label) through the render's emotion stage, with the
+    recording's normalisation and with each found speaker's own (``speakers=``)."""
+    from sentimentogram_cli.emotion.recognise import recognise_chunks
+    from sentimentogram_cli.speakers import split_segments
+
+    analyser = _analyser(asr_model)
+    hits = {"recording": [], "per speaker": []}
+    for rec, words, true, pieces, emb in items:
+        turns = turns_mod.turns_from_embeddings(words, pieces, emb, None)
+        segs = transcript(rec, asr_model)
+        split = [s for s, _ in split_segments(segs, turns.word_speakers)]
+        for mode, speakers in (("recording", None), ("per speaker", turns.word_speakers)):
+            lines = recognise_chunks([rec.audio], len(rec.audio), split, analyser.head, analyser.audio_encoder,
+                                     analyser.text_encoder, language="en", speakers=speakers)
+            got = [w for line in lines for w in line.words]
+            for (a, b), turn in zip(rec.spans, rec.turns):
+                if turn.cut:
+                    continue
+                own = [w for w in got if a - 0.1 <= (w.start + w.end) / 2 <= b + 0.1]
+                if not own:
+                    continue
+                labels = list(analyser.head.labels)
+                p = sum(np.array([w.emotion.probabilities[k] for k in labels]) * max(w.end - w.start, 1e-3) for w in own)
+                hits[mode].append(labels[int(np.argmax(p))] == turn.label)
+    out = {mode: {"utterances": len(h), "accuracy": float(np.mean(h)) if h else None} for mode, h in hits.items()}
+    print("\nEmotion accuracy per utterance (report dialogues, whole-clip turns):")
+    for mode, r in out.items():
+        print(f"  {mode} normalisation: {100 * r['accuracy']:.1f}% of {r['utterances']}")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--asr-model", default="base")
+    parser.add_argument("--alternative", action="store_true", help="also Whisper-encoder states as embeddings")
+    parser.add_argument("--emotion", action="store_true", help="emotion accuracy with/without per-speaker normalisation")
+    parser.add_argument("--render", action="store_true", help="speakers stage against a whole 5-min render")
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    args = parser.parse_args()
+    sets = datasets()
+    encoder = SpeakerEncoder("cpu")
+    grid = np.round(np.arange(0.15, 0.71, 0.025), 3)
+    results: dict = {"library_merge_distance": turns_mod.MERGE_DISTANCE}
+    prepared = {split: prepare(recs, args.asr_model, encoder, args.alternative) for split, recs in sets.items()}
+    for label, idx in (("GE2E (resemblyzer)", 0), ("Whisper encoder states", 1)):
+        if idx == 1 and not args.alternative:
+            continue
+        val_items, rep_items = prepared["validation"][idx], prepared["report"][idx]
+        chosen = tune(val_items, grid)
+        val, rep = evaluate(val_items, chosen), evaluate(rep_items, chosen)
+        _print(f"{label}: validation set, merge distance {chosen} (chosen here)", val)
+        _print(f"{label}: report set, merge distance {chosen}", rep)
+        cpu = sum(prepared[s][2 + idx] for s in prepared)
+        minutes = sum(prepared[s][4] for s in prepared) / 60
+        print(f"{label}: embedding CPU {cpu / minutes:.2f} s per minute of audio")
+        results[label] = {"merge_distance": chosen, "validation": val, "report": rep,
+                          "cpu_seconds_per_minute": cpu / minutes}
+        if idx == 0:
+            lib = evaluate(rep_items, turns_mod.MERGE_DISTANCE)
+            _print(f"{label}: report set with the library's MERGE_DISTANCE {turns_mod.MERGE_DISTANCE}", lib)
+            results[label]["report_library_default"] = lib
+            t0 = time.process_time()
+            for rec, words, *_ in rep_items:
+                find_turns([rec.audio], len(rec.audio), words, encoder)
+            total = sum(len(r[0].audio) for r in rep_items) / SAMPLE_RATE / 60
+            per_min = (time.process_time() - t0) / total
+            print(f"find_turns (embed + cluster), report set: {per_min:.2f} CPU s per minute of audio")
+            results["find_turns_cpu_seconds_per_minute"] = per_min
+    if args.emotion:
+        dialogues = [it for it in prepared["report"][0] if len({t.speaker for t in it[0].turns}) > 1]
+        results["emotion"] = emotion_accuracy(dialogues, args.asr_model)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
