@@ -294,3 +294,64 @@ def test_a_rendered_talk_has_srt_and_vtt_cues_that_follow_the_rules(tmp_path, ru
     for (_, end, _), (start, _, _) in zip(srt, srt[1:]):
         assert start - end >= 0.083 or start == end  # 2 frames, or chained
     assert json.loads((tmp_path / "talk.json").read_text())["caption_rules"]["max_cps"] == 20.0
+
+
+# ---- the page shows the cues ------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_the_page_shows_each_cue_on_its_lines_and_lights_each_word(browser, make_analysis, tmp_path):
+    """In Chromium: at each cue's words, the caption holds exactly that cue's lines (a <br>
+    between two), and the active word is the one being said; switching the age group to child
+    shows the child's cues (cut for its slower reading speed)."""
+    import shutil
+    import subprocess
+
+    from sentimentogram_cli.output.page import render_page
+    from sentimentogram_cli.output.subtitles import caption_rules_for
+    from sentimentogram_cli.style import Style
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("needs ffmpeg for its video")
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25",
+                    "-f", "lavfi", "-i", "sine=frequency=440", "-t", "22", "-c:v", "libx264", "-preset",
+                    "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(tmp_path / "talk.mp4")],
+                   check=True, timeout=120)
+    analysis = make_analysis(TALK.split()[:60], start=0.5, step=0.33, per_line=12, duration=22.0,
+                             source="talk.mp4")
+    (tmp_path / "talk.html").write_text(render_page(analysis, media="talk.mp4"), encoding="utf-8")
+    words = analysis.words
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1000, "height": 760})
+    page = context.new_page()
+    page.goto((tmp_path / "talk.html").as_uri())
+    page.wait_for_function("document.getElementById('media').readyState >= 1", timeout=15_000)
+
+    def shown(t: float) -> tuple[list[str], str | None]:
+        return page.evaluate("""async (t) => {
+            const media = document.getElementById('media');
+            await new Promise(done => { media.addEventListener('seeked', done, {once: true}); media.currentTime = t; });
+            await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+            const caption = document.getElementById('caption');
+            const rows = caption.innerHTML.split(/<br\\s*\\/?>/).map(html => {
+                const div = document.createElement('div'); div.innerHTML = html;
+                return div.textContent.replace(/\\s+/g, ' ').trim();
+            });
+            const active = caption.querySelector('.word.active');
+            return [rows, active ? active.dataset.start : null];
+        }""", t)
+
+    try:
+        adult = cues_for(analysis, caption_rules_for(Style(age="adult")))
+        assert any(len(c.lines) == 2 for c in adult)
+        for cue in adult:
+            for i in (cue.lines[0][0], cue.lines[-1][1] - 1):
+                rows, active = shown(words[i].start + 0.02)
+                assert rows == cue_text(analysis, cue), (rows, cue)
+                assert active == f"{words[i].start:.3f}"
+        child = cues_for(analysis, caption_rules_for(Style(age="child")))
+        assert child != adult  # cut again for the slower reading speed
+        page.select_option("#age", "child")
+        for cue in child[:4]:
+            rows, _ = shown(words[cue.lines[0][0]].start + 0.02)
+            assert rows == cue_text(analysis, cue), (rows, cue)
+    finally:
+        context.close()
