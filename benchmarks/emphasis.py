@@ -5,6 +5,7 @@ emphasised words on ordinary and on flat speech; the cost of the prosody stage.
     python benchmarks/emphasis.py --tune           # the validation grid the constants came from
     python benchmarks/emphasis.py --render         # + prosody CPU against a whole render of a 5-min talk
     python benchmarks/emphasis.py --clips a.wav b.wav --boost 8   # your own clips
+    python benchmarks/emphasis.py --nemo --boost-only              # + 16 Polish clips of the test speakers
 
 Boost check: each clip is transcribed (Whisper base, the render's recogniser), one content word
 (4 letters or more, at least 0.15 s, a Whisper span that holds speech rather than a pause; the
@@ -344,6 +345,23 @@ def render_cost() -> None:
 
 # ---- report ---------------------------------------------------------------------------------
 
+def boost_table(name: str, clips: list[tuple[Path, str | None]], db: float) -> None:
+    """Print the boost check on ``clips``, one row per clip, and the count that passed."""
+    print(f"## Boost check, {name}: one word +{db:g} dB\n\n| clip | boosted | recognised as | its emphasis | "
+          f"top word (emphasis) | emphasised words | pass |\n|---|---|---|---|---|---|---|")
+    passed = 0
+    for k, (path, language) in enumerate(clips):
+        t = boost_trial(path, language, k, db)
+        if "error" in t:
+            print(f"| {t['clip']} | – | {t['error']} | | | | no |")
+            continue
+        passed += t["passed"]
+        print(f"| {t['clip']} | {t['word']} | {t['found']} | {t['emphasis']:.2f} | {t['top']} ({t['top_emphasis']:.2f}) "
+              f"| {t['n_emphasised']} | {'yes' if t['passed'] else 'no'} |")
+    print(f"\n**{passed} of {len(clips)}** clips: the boosted word has the highest emphasis and is emphasised "
+          f"(target: 13 of 16)\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--boost", type=float, default=8.0, help="dB added to the chosen word")
@@ -351,26 +369,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--render", action="store_true", help="also time a whole render of a 5-min talk")
     parser.add_argument("--clips", nargs="*", type=Path, help="your own clips for the boost check")
     parser.add_argument("--language", default=None, help="their language (default: detected)")
+    parser.add_argument("--nemo", action="store_true", help="also the boost check on 16 nEMO clips of the test speakers")
+    parser.add_argument("--boost-only", action="store_true", help="only the boost check (no talks)")
     args = parser.parse_args(argv)
     if args.tune:
         return tune(args.boost)
     print(f"emphasis threshold {EMPHASIS_THRESHOLD}; units {EMPHASIS_DB} dB, {EMPHASIS_SEMITONES} st, "
           f"{EMPHASIS_OCTAVES} octave of duration\n")
-    clips = [(p, args.language) for p in args.clips] if args.clips else ravdess_clips(TEST_ACTORS, 16)
-    print(f"## Boost check: one word +{args.boost:g} dB\n\n| clip | boosted | recognised as | its emphasis | "
-          f"top word (emphasis) | emphasised words | pass |\n|---|---|---|---|---|---|---|")
-    passed = total = 0
-    for k, (path, language) in enumerate(clips):
-        t = boost_trial(path, language, k, args.boost)
-        total += 1
-        if "error" in t:
-            print(f"| {t['clip']} | – | {t['error']} | | | | no |")
-            continue
-        passed += t["passed"]
-        print(f"| {t['clip']} | {t['word']} | {t['found']} | {t['emphasis']:.2f} | {t['top']} ({t['top_emphasis']:.2f}) "
-              f"| {t['n_emphasised']} | {'yes' if t['passed'] else 'no'} |")
-    print(f"\n**{passed} of {total}** clips: the boosted word has the highest emphasis and is emphasised "
-          f"(target: 13 of 16)\n")
+    if args.clips:
+        boost_table("your clips", [(p, args.language) for p in args.clips], args.boost)
+    else:
+        boost_table("RAVDESS actors 17-20", ravdess_clips(TEST_ACTORS, 16), args.boost)
+        if args.nemo:
+            boost_table("nEMO speakers WR0, TP0 (Polish)", nemo_clips(TEST_NEMO, 8, seed=11), args.boost)
+    if args.boost_only:
+        return
     if not args.clips:
         talks = [ravdess_talk(a) for a in TEST_ACTORS] + [nemo_talk(s) for s in TEST_NEMO]
         talks.append(("jfk", decode(DATA / "examples" / "jfk.flac"), "en"))
