@@ -1,0 +1,384 @@
+"""Speaker turns (issue 21): clustering on synthetic embeddings, the number of speakers, a change
+of speaker inside one Whisper segment (real voices, the real encoder), the document round trip
+and each export's speaker markup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sentimentogram_cli.document import Segment, Word
+from sentimentogram_cli.speakers import parse_speakers, split_segments
+from sentimentogram_cli.speakers.turns import cluster, cut_pieces, turns_from_embeddings
+from sentimentogram_cli.errors import UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+RAVDESS = ROOT.parent / "shared/data/emotional_speech/ravdess"
+needs_data = pytest.mark.skipif(not RAVDESS.is_dir(), reason="RAVDESS not found in ../shared/data")
+
+
+def _voices(n_speakers: int, per_speaker: int, spread: float, seed: int = 0, dim: int = 256):
+    """Unit vectors around ``n_speakers`` centres that share half their direction (voices are
+    alike: centres' cosine about 0.5, as GE2E's between different people); ``spread`` is the
+    noise's norm relative to a centre's (0.45: two takes of one voice at cosine about 0.83)."""
+    rng = np.random.default_rng(seed)
+    unit = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)  # noqa: E731
+    common = unit(rng.normal(size=dim))
+    centres = unit(common + unit(rng.normal(size=(n_speakers, dim))))
+    x, labels = [], []
+    for k, c in enumerate(centres):
+        for _ in range(per_speaker):
+            x.append(unit(c + spread * unit(rng.normal(size=dim))))
+            labels.append(k)
+    return np.array(x), np.array(labels)
+
+
+def _same_partition(a, b) -> bool:
+    return len(set(zip(a, b))) == len(set(a)) == len(set(b))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_auto_finds_the_number_of_speakers(n):
+    x, truth = _voices(n, 8, spread=0.45, seed=n)
+    labels = cluster(x, np.full(len(x), 2.0))
+    assert _same_partition(labels, truth)
+
+
+def test_a_number_asks_for_that_many():
+    x, truth = _voices(3, 6, spread=0.45)
+    assert _same_partition(cluster(x, np.full(len(x), 2.0), 3), truth)
+    assert len(set(cluster(x, np.full(len(x), 2.0), 2))) == 2
+    assert set(cluster(x, np.full(len(x), 2.0), 1)) == {0}
+
+
+def test_one_voice_with_spread_is_one_speaker():
+    x, _ = _voices(1, 30, spread=0.6, seed=5)
+    assert set(cluster(x, np.full(len(x), 2.0))) == {0}
+
+
+def test_a_rare_outlier_is_folded_in_and_short_pieces_join_the_nearest():
+    x, truth = _voices(2, 10, spread=0.45, seed=3)
+    durations = np.full(len(x), 2.0)
+    durations[[0, 10]] = 0.3  # one-word turns: not clustered, they join the nearest speaker
+    labels = cluster(x, durations)
+    assert _same_partition(labels, truth)
+
+
+def test_parse_speakers():
+    assert parse_speakers("auto") == "auto" and parse_speakers("OFF") == "off" and parse_speakers("3") == 3
+    for bad in ("0", "27", "two", "-1"):
+        with pytest.raises(UsageError):
+            parse_speakers(bad)
+
+
+def _words(spec):
+    return [Word(f" w{i}", a, b, 0.9) for i, (a, b) in enumerate(spec)]
+
+
+def test_pieces_cut_at_pauses_and_at_max_length():
+    words = _words([(0, 0.3), (0.35, 0.6), (1.0, 1.3), (1.32, 1.6)] + [(2 + 0.4 * i, 2.35 + 0.4 * i) for i in range(12)])
+    pieces = cut_pieces(words, gap=0.2, max_piece=3.0)
+    assert [(p.first, p.stop) for p in pieces][:2] == [(0, 2), (2, 4)]
+    assert all(p.duration <= 3.0 for p in pieces)
+    assert [i for p in pieces for i in range(p.first, p.stop)] == list(range(len(words)))
+
+
+def test_a_change_inside_a_segment_splits_it():
+    words = _words([(0, 0.4), (0.5, 0.9), (1.5, 1.9), (2.0, 2.4)])
+    segments = [Segment(0, 2.4, "w0 w1 w2 w3", words)]
+    parts = split_segments(segments, ["A", "A", "B", "B"])
+    assert [(s.text, who) for s, who in parts] == [("w0 w1", "A"), ("w2 w3", "B")]
+
+
+def test_turns_ids_by_first_appearance_and_talk_time():
+    words = _words([(0, 1.0), (1.5, 2.5), (3, 4.0), (4.5, 5.5)])
+    pieces = cut_pieces(words)
+    x, _ = _voices(2, 2, spread=0.2, seed=9)
+    emb = x[[2, 0, 3, 1]]  # second voice first
+    turns = turns_from_embeddings(words, pieces, emb, 2)
+    assert turns.word_speakers == ["A", "B", "A", "B"]
+    assert [(s.id, s.talk_time) for s in turns.speakers] == [("A", 2.0), ("B", 2.0)]
+
+
+def test_mel_spectrogram_matches_librosa():
+    librosa = pytest.importorskip("librosa", reason="librosa is the reference for the encoder's mel")
+    from sentimentogram_cli.speakers.encoder import mel_spectrogram
+
+    x = np.random.default_rng(0).normal(size=12345).astype(np.float32) * 0.1
+    ref = librosa.feature.melspectrogram(y=x, sr=16000, n_fft=400, hop_length=160, n_mels=40, pad_mode="reflect").T
+    assert np.allclose(mel_spectrogram(x), ref, rtol=1e-4, atol=1e-6 * ref.max())
+
+
+def _clip(path: Path) -> np.ndarray:
+    import soundfile as sf
+
+    audio, _ = sf.read(path, dtype="float32")
+    frame = 160
+    rms = np.sqrt(np.mean(audio[: len(audio) // frame * frame].reshape(-1, frame) ** 2, axis=1))
+    loud = np.flatnonzero(rms > rms.max() * 0.06)
+    return audio[loud[0] * frame: (loud[-1] + 1) * frame]
+
+
+@needs_data
+def test_real_voices_change_inside_one_segment():
+    """A man and a woman take turns with 0.4 s pauses inside ONE recogniser segment: each word
+    (here: each half of each clip) gets the speaker who said it."""
+    from sentimentogram_cli.speakers import SpeakerEncoder, find_turns
+
+    actors = {"m": sorted((RAVDESS / "Actor_03").glob("*.opus")), "f": sorted((RAVDESS / "Actor_04").glob("*.opus"))}
+    order = ["m", "f", "m", "f", "f", "m"]
+    audio, words, truth, t = [np.zeros(8000, np.float32)], [], [], 0.5
+    for i, who in enumerate(order):
+        clip = _clip(actors[who][7 * i])
+        d = len(clip) / 16000
+        words += [Word(" a", t, t + d / 2 - 0.02, 0.9), Word(" b", t + d / 2, t + d, 0.9)]
+        truth += [who, who]
+        audio += [clip, np.zeros(6400, np.float32)]
+        t += d + 0.4
+    audio = np.concatenate(audio)
+    turns = find_turns([audio], len(audio), words, SpeakerEncoder("cpu"))
+    assert len(turns.speakers) == 2
+    assert _same_partition(turns.word_speakers, truth)
+    segments = [Segment(words[0].start, words[-1].end, "", words)]
+    assert len(split_segments(segments, turns.word_speakers)) == 5  # m | f | m | f f | m
+
+
+@needs_data
+def test_one_voice_many_emotions_is_one_speaker():
+    from sentimentogram_cli.speakers import SpeakerEncoder, find_turns
+
+    clips = sorted((RAVDESS / "Actor_05").glob("*.opus"))[::7][:8]
+    audio, words, t = [np.zeros(8000, np.float32)], [], 0.5
+    for path in clips:
+        clip = _clip(path)
+        d = len(clip) / 16000
+        words.append(Word(" x", t, t + d, 0.9))
+        audio += [clip, np.zeros(8000, np.float32)]
+        t += d + 0.5
+    audio = np.concatenate(audio)
+    assert len(find_turns([audio], len(audio), words, SpeakerEncoder("cpu")).speakers) == 1
+
+
+# ---- the document and the exports ------------------------------------------------------------
+
+def _dialogue(make_analysis, names=("Speaker A", "Speaker B")):
+    """Two speakers taking turns: lines of 4 words, A B A; a v3-like document has no cues, so
+    the writers cut them (never across a change of speaker)."""
+    from sentimentogram_cli.document import Speaker
+
+    analysis = make_analysis(["Hello", "there", "how", "are", "Fine", "thanks", "and", "you", "Great", "news",
+                              "every", "day"], per_line=4, step=0.35)
+    for k, line in enumerate(analysis.lines):
+        line.speaker = "AB"[k % 2]
+        for w in line.words:
+            w.speaker = line.speaker
+    for a, b in zip(analysis.lines, analysis.lines[1:]):  # a pause between turns
+        shift = a.end + 0.6 - b.start
+        for line in analysis.lines[analysis.lines.index(b):]:
+            line.start, line.end = line.start + shift, line.end + shift
+            for w in line.words:
+                w.start, w.end = round(w.start + shift, 3), round(w.end + shift, 3)
+    analysis.duration = analysis.lines[-1].end + 0.5
+    analysis.speakers = [Speaker("A", names[0], 2.6), Speaker("B", names[1], 1.3)]
+    return analysis
+
+
+def test_document_round_trip_keeps_speakers(make_analysis, tmp_path):
+    from sentimentogram_cli.document import Analysis
+
+    analysis = _dialogue(make_analysis)
+    back = Analysis.load(analysis.save(tmp_path / "a.json"))
+    assert [s.__dict__ for s in back.speakers] == [s.__dict__ for s in analysis.speakers]
+    assert [line.speaker for line in back.lines] == ["A", "B", "A"]
+    assert [w.speaker for w in back.words] == [w.speaker for w in analysis.words]
+    old = analysis.to_dict()
+    old["schema_version"] = 3
+    for line in old["lines"]:
+        line.pop("speaker")
+        for w in line["words"]:
+            w.pop("speaker")
+    old.pop("speakers")
+    legacy = Analysis.from_dict(old)
+    assert legacy.speakers == [] and all(w.speaker is None for w in legacy.words)
+
+
+def test_rename_speakers(make_analysis):
+    from sentimentogram_cli.speakers import rename_speakers
+
+    analysis = rename_speakers(_dialogue(make_analysis), {"A": "Host", "B": "Guest"})
+    assert [s.name for s in analysis.speakers] == ["Host", "Guest"]
+    with pytest.raises(UsageError, match="speakers: A, B"):
+        rename_speakers(analysis, {"C": "Nobody"})
+
+
+def test_vtt_has_voice_tags_and_cues_never_span_speakers(make_analysis):
+    from sentimentogram_cli.output.subtitles import to_vtt
+
+    vtt = to_vtt(_dialogue(make_analysis, ("Host", "Guest <&>")))
+    cues = [block.split("\n")[2:] for block in vtt.split("\n\n") if "-->" in block]
+    assert len(cues) >= 3
+    voices = [row.split(">", 1)[0] for rows in cues for row in rows[:1]]
+    assert voices[0] == "<v Host" and "<v Guest &lt;&amp;&gt;" in voices
+    for rows in cues:
+        assert sum(r.count("<v ") for r in rows) == 1
+
+
+def test_srt_marks_two_speakers_in_one_cue(make_analysis):
+    from sentimentogram_cli.document import Cue
+    from sentimentogram_cli.output.subtitles import row_speakers, to_srt
+
+    analysis = _dialogue(make_analysis)
+    srt = to_srt(analysis)
+    assert "- " not in srt  # one speaker per cue: no dash
+    assert srt.count("[Speaker A] ") == 2 and srt.count("[Speaker B] ") == 1  # a label at each turn
+    words = analysis.words
+    who, dialogue = row_speakers(words, Cue(0.0, 3.0, [[0, 4], [4, 8]]))
+    assert who == ["A", "B"] and dialogue
+    assert not row_speakers(words, Cue(0.0, 3.0, [[0, 2], [2, 4]]))[1]
+
+
+def test_srt_dash_lines_when_a_cue_holds_two_speakers(make_analysis, monkeypatch):
+    """Cues cut elsewhere may hold a quick exchange: each speaker's line starts with "- "."""
+    from sentimentogram_cli.document import Cue
+    from sentimentogram_cli.output import subtitles
+
+    analysis = _dialogue(make_analysis)
+    words = analysis.words
+    cue = Cue(words[0].start, words[7].end, [[0, 4], [4, 8]])
+    monkeypatch.setattr(subtitles, "styled_cues", lambda *a, **k: [cue])
+    srt = subtitles.to_srt(analysis)
+    assert "\n- Hello there how are\n- Fine thanks and you\n" in srt
+    vtt = subtitles.to_vtt(analysis)
+    assert "<v Speaker A>- " in vtt and "<v Speaker B>- " in vtt
+
+
+def test_a_monologue_gets_no_speaker_markup(make_analysis):
+    from sentimentogram_cli.document import Speaker
+    from sentimentogram_cli.output.subtitles import to_vtt
+
+    analysis = make_analysis(["One", "voice", "only"])
+    for w in analysis.words:
+        w.speaker = "A"
+    analysis.speakers = [Speaker("A", "Speaker A", 1.0)]
+    assert "<v " not in to_vtt(analysis)
+
+
+def test_ass_has_a_style_per_speaker(make_analysis):
+    from sentimentogram_cli.output.ass import to_ass
+
+    ass = to_ass(_dialogue(make_analysis, ("Host", "Guest, the")))
+    styles = [line.split(",")[0] for line in ass.splitlines() if line.startswith("Style: ")]
+    assert "Style: speaker-a" in styles and "Style: speaker-b" in styles
+    events = [line.split(",", 9) for line in ass.splitlines() if line.startswith("Dialogue:")]
+    assert [(e[3], e[4]) for e in events[:3]] == [("speaker-a", "Host"), ("speaker-b", "Guest  the"), ("speaker-a", "Host")]
+
+
+def test_page_has_speaker_chips_legend_and_filter(make_analysis):
+    from sentimentogram_cli.output.page import render_page
+
+    html = render_page(_dialogue(make_analysis, ("Host", "<Guest>")))
+    assert html.count('class="tline turn"') == 3
+    assert 'id="speaker-legend"' in html and 'id="speaker-filter"' in html
+    assert "&lt;Guest&gt;" in html and "<Guest>" not in html
+    assert html.count('name="speaker-filter"') == 3  # everyone, Host, Guest
+
+
+# ---- loops across segments (issue 21's two-person scene) ---------------------------------------
+
+def test_find_segment_loops():
+    from sentimentogram_cli.transcription.guards import find_segment_loops
+
+    texts = ["I will never yield in it!", "I will never yield in it.", " i will NEVER yield in it", "Yes.",
+             "Yes.", "", "", "", "No", "No", "No"]
+    assert find_segment_loops(texts) == [(0, 3), (8, 11)]
+    assert find_segment_loops(texts, copies=4) == []
+
+
+_SCENE = [("Actor_03/03-01-05-01-01-01-03.opus", None), ("Actor_08/03-01-02-01-01-01-08.opus", None),
+          ("Actor_03/03-01-04-01-01-01-03.opus", 0.6), ("Actor_08/03-01-06-02-01-02-08.opus", None),
+          ("Actor_03/03-01-03-02-02-02-03.opus", None), ("Actor_08/03-01-02-01-02-02-08.opus", None),
+          ("Actor_08/03-01-08-01-02-02-08.opus", None), ("Actor_03/03-01-03-01-01-02-03.opus", 0.35),
+          ("Actor_08/03-01-04-02-01-01-08.opus", None), ("Actor_03/03-01-01-01-01-01-03.opus", None)]
+_SCENE_GAPS = [0.3385, 0.4357, 0.653, 0.5259, 0.5649, 0.3177, 0.3699, 0.4523, 0.5511, 0.5]
+
+
+def _scene() -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Two RAVDESS actors, turn by turn (benchmarks/speakers.py's validation dialogue 3-8):
+    "Kids are talking by the door" twice, "Kids are", then four turns of "Dogs are sitting by
+    the door", a one-word "Kids", and "Kids ..." twice."""
+    import soundfile as sf
+
+    parts, spans, t = [np.zeros(8000, np.float32)], [], 0.5
+    for (path, cut), gap in zip(_SCENE, _SCENE_GAPS):
+        audio, _ = sf.read(RAVDESS / path, dtype="float32")
+        frame = 160
+        rms = np.sqrt(np.mean(audio[: len(audio) // frame * frame].reshape(-1, frame) ** 2, axis=1))
+        loud = np.flatnonzero(rms > max(rms.max() * 0.06, 1e-4))
+        clip = audio[max(0, (loud[0] - 3) * frame): (loud[-1] + 4) * frame]
+        clip = clip[: int(cut * 16000)] if cut else clip
+        spans.append((t, t + len(clip) / 16000))
+        parts += [clip, np.zeros(int(gap * 16000), np.float32)]
+        t += len(clip) / 16000 + gap
+    return np.concatenate(parts), spans
+
+
+@needs_data
+@pytest.mark.slow
+def test_a_phrase_looping_across_segments_is_decoded_again():
+    """Whisper base decodes "Kids are talking by the door" in four segments in a row over audio
+    whose fourth and fifth turns say "Dogs are sitting by the door"; the guard decodes them again
+    without the prompt: the fifth turn's words are its own, and the real repeats (turns 1-2) stay."""
+    from sentimentogram_cli.transcription.transcribe import transcribe
+
+    audio, spans = _scene()
+    fifth = spans[4]
+
+    def texts_in(t, span):
+        return " ".join(s.text for s in t.segments if span[0] - 0.2 < (s.start + s.end) / 2 < span[1] + 0.2).lower()
+
+    unguarded = transcribe(audio, model_name="base", language="en", decode={"guard": False})
+    guarded = transcribe(audio, model_name="base", language="en")
+    assert "kids" in texts_in(unguarded, fifth)  # the loop this guard is for (fails if Whisper stops looping)
+    assert "dogs" in texts_in(guarded, fifth) and "kids" not in texts_in(guarded, fifth)
+    assert any("segments in a row" in n for n in guarded.notes)
+    assert [("kids" in texts_in(guarded, s)) for s in spans[:2]] == [True, True]
+
+
+# ---- end to end --------------------------------------------------------------------------------
+
+@needs_data
+@pytest.mark.slow
+def test_render_a_two_speaker_dialogue(tmp_path, run_cli):
+    """The real models on a two-person scene (a man and a woman, RAVDESS): two speakers in the
+    document; the page, the VTT and the SRT name both; lines never span a change of speaker;
+    restyle --speaker-names renames them everywhere."""
+    import json
+
+    import soundfile as sf
+
+    audio, _ = _scene()
+    wav = tmp_path / "scene.wav"
+    sf.write(wav, audio, 16000)
+    code, output = run_cli(["render", str(wav), "--format", "html,json,vtt,srt,ass", "--asr-model", "tiny.en",
+                            "--device", "cpu", "--no-cache"])
+    assert code == 0, output
+    data = json.loads(wav.with_suffix(".json").read_text(encoding="utf-8"))
+    assert [s["id"] for s in data["speakers"]] == ["A", "B"]
+    assert all(len({w["speaker"] for w in line["words"]}) == 1 == (line["speaker"] is not None)
+               for line in data["lines"])
+    html = wav.with_suffix(".html").read_text(encoding="utf-8")
+    vtt, srt = wav.with_suffix(".vtt").read_text(encoding="utf-8"), wav.with_suffix(".srt").read_text(encoding="utf-8")
+    for name in ("Speaker A", "Speaker B"):
+        assert f'class="spk-chip" style="--spk:' in html and name in html
+        assert f"<v {name}>" in vtt and f"[{name}]" in srt
+    code, output = run_cli(["restyle", str(wav.with_suffix(".json")), "--format", "html,vtt,srt",
+                            "--speaker-names", "A=Host,B=Guest", "--out", str(tmp_path / "named.html")])
+    assert code == 0, output
+    assert "<v Host>" in (tmp_path / "named.vtt").read_text(encoding="utf-8")
+    assert "[Guest]" in (tmp_path / "named.srt").read_text(encoding="utf-8")
+    assert ">Host</span>" in (tmp_path / "named.html").read_text(encoding="utf-8")
+    code, output = run_cli(["restyle", str(wav.with_suffix(".json")), "--speaker-names", "C=Nobody",
+                            "--out", str(tmp_path / "bad.html")])
+    assert code != 0 and "no speaker 'C'" in output and "Traceback" not in output
