@@ -219,6 +219,7 @@ def boost_trial(path: Path, language: str | None, turn: int, db: float) -> dict:
     if not content:
         return {"clip": path.name, "error": "no content word with a sounding span recognised"}
     target = content[turn % len(content)]
+    before = score(measure(audio, words), words)[words.index(target)].prosody
     loud = boost(audio, target.start, target.end, db)
     again = transcribe(loud, language)
     if not again:
@@ -231,7 +232,9 @@ def boost_trial(path: Path, language: str | None, turn: int, db: float) -> dict:
     return {"clip": path.name, "word": target.text.strip(), "found": again[k].text.strip(),
             "emphasis": results[k].emphasis, "top": again[top].text.strip(), "top_emphasis": results[top].emphasis,
             "emphasised": results[k].emphasised, "n_emphasised": sum(r.emphasised for r in results),
-            "passed": top == k and results[k].emphasised, "index": k, "measures": measures, "words": again}
+            "passed": top == k and results[k].emphasised, "index": k, "measures": measures, "words": again,
+            "db_before": before.loudness_db if before else None,
+            "db_after": results[k].prosody.loudness_db if results[k].prosody else None}
 
 
 # ---- talks ----------------------------------------------------------------------------------
@@ -347,17 +350,19 @@ def render_cost() -> None:
 
 def boost_table(name: str, clips: list[tuple[Path, str | None]], db: float) -> None:
     """Print the boost check on ``clips``, one row per clip, and the count that passed."""
-    print(f"## Boost check, {name}: one word +{db:g} dB\n\n| clip | boosted | recognised as | its emphasis | "
-          f"top word (emphasis) | emphasised words | pass |\n|---|---|---|---|---|---|---|")
+    print(f"## Boost check, {name}: one word +{db:g} dB\n\n| clip | boosted | recognised as | its loudness "
+          f"against the baseline, before → after (dB) | its emphasis | top word (emphasis) | emphasised words | pass |"
+          f"\n|---|---|---|---|---|---|---|---|")
     passed = 0
     for k, (path, language) in enumerate(clips):
         t = boost_trial(path, language, k, db)
         if "error" in t:
-            print(f"| {t['clip']} | – | {t['error']} | | | | no |")
+            print(f"| {t['clip']} | – | {t['error']} | | | | | no |")
             continue
         passed += t["passed"]
-        print(f"| {t['clip']} | {t['word']} | {t['found']} | {t['emphasis']:.2f} | {t['top']} ({t['top_emphasis']:.2f}) "
-              f"| {t['n_emphasised']} | {'yes' if t['passed'] else 'no'} |")
+        change = " → ".join("–" if x is None else f"{x:+.1f}" for x in (t["db_before"], t["db_after"]))
+        print(f"| {t['clip']} | {t['word']} | {t['found']} | {change} | {t['emphasis']:.2f} | {t['top']} "
+              f"({t['top_emphasis']:.2f}) | {t['n_emphasised']} | {'yes' if t['passed'] else 'no'} |")
     print(f"\n**{passed} of {len(clips)}** clips: the boosted word has the highest emphasis and is emphasised "
           f"(target: 13 of 16)\n")
 
