@@ -109,6 +109,31 @@ def make_video():
     return make_video_file
 
 
+def make_small_head(path, audio_encoder: str = "whisper-base"):
+    """A randomly initialised emotion head, saved and loaded back through the checkpoint format
+    (its predictions mean nothing: for tests of the code path, not of accuracy)."""
+    import numpy as np
+    import torch
+
+    from sentimentogram_cli.constants import EMOTIONS
+    from sentimentogram_cli.emotion.features import AUDIO_FEATURES, TextEncoder
+    from sentimentogram_cli.emotion.fusion import FusedEmotionModel, FusionConfig
+    from sentimentogram_cli.emotion.head import EmotionHead, HeadMetadata
+
+    torch.manual_seed(0)
+    model = FusedEmotionModel(FusionConfig(labels=EMOTIONS, dim=32, heads=2))
+    meta = HeadMetadata(version="test-random", audio_encoder=audio_encoder, text_encoder=TextEncoder.identity,
+                        feature_convention=AUDIO_FEATURES, window_seconds=3.0, hop_seconds=1.0, audio_layers=(6,))
+    EmotionHead(model, meta, np.zeros(512, np.float32), np.ones(512, np.float32)).save(path)
+    return EmotionHead.load(path, audio_encoder=audio_encoder, text_encoder=TextEncoder.identity)
+
+
+@pytest.fixture(scope="session")
+def small_head():
+    """``small_head(path, audio_encoder="whisper-base")``: writes a small random head to ``path``."""
+    return make_small_head
+
+
 @pytest.fixture(scope="session")
 def shared_data():
     """The project's data folder (``../shared/data``); tests that need it are skipped without it."""
@@ -132,3 +157,28 @@ def seed_analysis(make_analysis):
         return analysis
 
     return seed
+
+
+# ---- the slow mark: a test that runs a real model says so --------------------------------------
+
+# What running a real model means here: Whisper decoding or language detection (faster-whisper or
+# openai-whisper) and the emotion encoders (Whisper layers in torch, MiniLM). A test without the
+# slow mark that reaches one fails at once, naming it, so `pytest -m "not slow"` stays fast.
+_REAL_MODEL_CALLS = (("faster_whisper", "WhisperModel", "transcribe"),
+                     ("faster_whisper", "WhisperModel", "detect_language"),
+                     ("sentimentogram_cli.emotion.features", "AudioEncoder", "encode"),
+                     ("sentimentogram_cli.emotion.features", "AudioEncoder", "encode_clips"),
+                     ("sentimentogram_cli.emotion.features", "TextEncoder", "embed"))
+
+
+@pytest.fixture(autouse=True)
+def _real_models_need_the_slow_mark(request, monkeypatch):
+    if request.node.get_closest_marker("slow"):
+        return
+    import importlib
+
+    for module, cls, method in _REAL_MODEL_CALLS:
+        def refuse(*args, _what=f"{cls}.{method}", **kwargs):
+            pytest.fail(f"runs a real model ({_what}): mark the test @pytest.mark.slow", pytrace=False)
+
+        monkeypatch.setattr(getattr(importlib.import_module(module), cls), method, refuse)

@@ -56,7 +56,7 @@ def test_errors_are_typed_never_system_exit(tmp_path):
 
 
 def test_an_array_is_analysed_and_cached_only_when_asked(monkeypatch, make_analysis, tmp_path):
-    runs, heard = [], []
+    runs = []
 
     def run(self, name, kind, duration, load, options, progress):
         chunks, n = load(lambda f: None)
@@ -152,12 +152,10 @@ def test_a_document_is_saved_atomically_and_old_schemas_are_upgraded(make_analys
 
 @pytest.mark.slow
 @pytest.mark.skipif(not EXAMPLE.is_file(), reason="examples/ravdess_actor18.mp4 is missing")
-def test_the_readme_example_runs_as_written(tmp_path, monkeypatch):
+def test_the_readme_example_runs_as_written(tmp_path, monkeypatch, small_head):
     """The README's Python block, unchanged, on a 5-second cut of the example video; the head is
     a small random one (the shipped head's quality is test_end_to_end's business)."""
     import sentimentogram_cli.analyser as analyser_module
-    from test_emotions import small_head
-
     head = tmp_path / "head.safetensors"
     small_head(head)
     monkeypatch.setattr(analyser_module, "head_checkpoint_path", lambda: head)

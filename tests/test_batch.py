@@ -17,9 +17,10 @@ from sentimentogram_cli.analyser import Analyser
 from sentimentogram_cli.batch import BatchEntry, BatchReport, discover_inputs, is_single_file
 from sentimentogram_cli.constants import CHUNK_SAMPLES, SAMPLE_RATE
 from sentimentogram_cli.errors import ExitStatus
+from conftest import SHARED_DATA, make_video_file  # the data folder and test media, in one place
 
 ROOT = Path(__file__).resolve().parents[1]
-RAVDESS = ROOT.parent / "shared/data/emotional_speech/ravdess/Actor_01"
+RAVDESS = SHARED_DATA / "emotional_speech/ravdess/Actor_01"
 CLIPS = ["03-01-05-01-01-01-01.opus", "03-01-03-01-02-01-01.opus", "03-01-04-01-01-01-01.opus",
          "03-01-06-01-02-01-01.opus"]
 needs_ravdess = pytest.mark.skipif(not all((RAVDESS / c).is_file() for c in CLIPS),
@@ -27,11 +28,7 @@ needs_ravdess = pytest.mark.skipif(not all((RAVDESS / c).is_file() for c in CLIP
 
 
 def make_video(path: Path, seconds: float = 2, audio: Path | None = None) -> Path:
-    sound = ["-i", str(audio)] if audio else ["-f", "lavfi", "-i", f"anullsrc=r=16000:cl=mono:d={seconds}"]
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"color=c=black:s=64x48:r=5:d={seconds}",
-                    *sound, "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(path)],
-                   check=True)
-    return path
+    return make_video_file(path, seconds, audio=audio)
 
 
 def touch(path: Path) -> Path:
@@ -121,10 +118,8 @@ def test_several_inputs_need_a_folder_and_distinct_outputs(tmp_path, run_cli, fa
 
 @pytest.mark.slow
 @needs_ravdess
-def test_kill_9_mid_batch_leaves_no_partial_output_and_the_rerun_finishes(tmp_path):
+def test_kill_9_mid_batch_leaves_no_partial_output_and_the_rerun_finishes(tmp_path, small_head):
     """The real CLI in a subprocess, killed with SIGKILL as soon as the first page appears."""
-    from test_emotions import small_head
-
     head = tmp_path / "head.safetensors"
     small_head(head)
     talks, out = tmp_path / "talks", tmp_path / "out"
@@ -237,11 +232,9 @@ def whole_recording_reference(audio, segments, head, audio_encoder, text_encoder
 
 @pytest.mark.slow
 @needs_ravdess
-def test_chunked_recognition_matches_the_whole_recording(monkeypatch, tmp_path):
+def test_chunked_recognition_matches_the_whole_recording(monkeypatch, tmp_path, small_head):
     """``Analyser.recognise`` (chunks, float16 frames, small batches) against the plainest
     whole-recording computation."""
-    from test_emotions import small_head
-
     from sentimentogram_cli.media import decode_audio
     from sentimentogram_cli.transcription.transcribe import transcribe
 
@@ -293,9 +286,7 @@ def test_long_audio_is_transcribed_in_pieces_with_the_right_times(monkeypatch):
 
 @pytest.mark.slow
 @needs_ravdess
-def test_long_input_benchmark_runs(tmp_path):
-    from test_emotions import small_head
-
+def test_long_input_benchmark_runs(tmp_path, small_head):
     head = tmp_path / "head.safetensors"
     small_head(head)
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "long_input_memory.py"), "--minutes", "0.2",

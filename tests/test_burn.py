@@ -22,20 +22,16 @@ from sentimentogram_cli.output.burn import filter_escape
 from sentimentogram_cli.output.layout import SAFE_AREAS, caption_layout, frame_shape, output_frame
 from sentimentogram_cli.ranges import TimeRange, parse_time, trim_analysis
 from sentimentogram_cli.typography import PRESETS
+from conftest import SHARED_DATA, make_video_file  # the data folder and test media, in one place
 
-RAVDESS_CLIP = (Path(__file__).resolve().parents[2]
-                / "shared/data/emotional_speech/ravdess/Actor_01/03-01-05-01-01-01-01.opus")
+RAVDESS_CLIP = SHARED_DATA / "emotional_speech/ravdess/Actor_01/03-01-05-01-01-01-01.opus"
 WIDTH, HEIGHT = 320, 240
 FAST = ["--preset", "ultrafast"]
 
 
 def make_video(path: Path, seconds: float = 3, audio: str | None = None, size=(WIDTH, HEIGHT),
                colour: str = "0x336699") -> Path:
-    sound = ["-i", audio] if audio else ["-f", "lavfi", "-i", f"anullsrc=r=16000:cl=mono:d={seconds}"]
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
-                    f"color=c={colour}:s={size[0]}x{size[1]}:r=10:d={seconds}", *sound, "-c:v", "libx264",
-                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)], check=True)
-    return path
+    return make_video_file(path, seconds, audio=audio, size=size, rate=10, color=colour)
 
 
 def video_size(video: Path) -> tuple[int, int]:
@@ -322,9 +318,7 @@ def test_burn_out_option_and_refusals(tmp_path, make_analysis, run_cli):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not RAVDESS_CLIP.is_file(), reason="RAVDESS clip not found in ../shared/data")
-def test_burn_analyses_once_then_uses_the_cache(tmp_path, run_cli):
-    from test_emotions import small_head
-
+def test_burn_analyses_once_then_uses_the_cache(tmp_path, run_cli, small_head):
     head = tmp_path / "head.safetensors"
     small_head(head)
     video = make_video(tmp_path / "speech.mp4", seconds=4, audio=str(RAVDESS_CLIP))

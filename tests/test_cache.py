@@ -18,17 +18,13 @@ import sentimentogram_cli.jobs as jobs
 from sentimentogram_cli.analyser import Analyser, AnalysisOptions
 from sentimentogram_cli.analysis_cache import AnalysisCache
 from sentimentogram_cli.errors import ExitStatus
+from conftest import SHARED_DATA, make_video_file  # the data folder and test media, in one place
 
 ROOT = Path(__file__).resolve().parents[1]
-RAVDESS_CLIP = ROOT.parent / "shared/data/emotional_speech/ravdess/Actor_01/03-01-05-01-01-01-01.opus"
+RAVDESS_CLIP = SHARED_DATA / "emotional_speech/ravdess/Actor_01/03-01-05-01-01-01-01.opus"
 
 
-def make_video(path: Path, seconds: float = 3, tone: bool = False) -> Path:
-    audio = f"sine=f=440:r=16000:d={seconds}" if tone else f"anullsrc=r=16000:cl=mono:d={seconds}"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"color=c=black:s=64x48:r=1:d={seconds}",
-                    "-f", "lavfi", "-i", audio, "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
-                    "-shortest", str(path)], check=True)
-    return path
+make_video = make_video_file  # conftest: ffmpeg-made video, silent or a tone
 
 
 @pytest.fixture(scope="module")
@@ -240,9 +236,7 @@ def to_words(srt: Path) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not RAVDESS_CLIP.is_file(), reason="RAVDESS clip not found in ../shared/data")
-def test_real_models_run_once_then_restyle_loads_none(tmp_path, run_cli, monkeypatch):
-    from test_emotions import small_head
-
+def test_real_models_run_once_then_restyle_loads_none(tmp_path, run_cli, monkeypatch, small_head):
     head = tmp_path / "head.safetensors"
     small_head(head)
     speech = tmp_path / "speech.mp4"

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from sentimentogram_cli.errors import ExitStatus
+from conftest import SHARED_DATA  # the project's data folder, in one place
 
-RAVDESS_CLIP = (Path(__file__).resolve().parents[2]
-                / "shared/data/emotional_speech/ravdess/Actor_01/03-01-05-01-01-01-01.opus")
+RAVDESS_CLIP = SHARED_DATA / "emotional_speech/ravdess/Actor_01/03-01-05-01-01-01-01.opus"
 FAST = ["--asr-model", "tiny.en"]
 
 
@@ -44,9 +44,7 @@ def media(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def head(tmp_path_factory):
-    from test_emotions import small_head
-
+def head(tmp_path_factory, small_head):
     path = tmp_path_factory.mktemp("head") / "head.safetensors"
     small_head(path)
     return path
@@ -180,6 +178,7 @@ def test_bad_culture_through_main(tmp_path, run_cli):
     assert "Traceback" not in output and "martian" in output
 
 
+@pytest.mark.slow  # runs the real encoders / Whisper
 @pytest.mark.skipif(not RAVDESS_CLIP.is_file(), reason="RAVDESS clip not found in ../shared/data")
 def test_non_ascii_path_with_spaces_works(tmp_path, media, head, run_cli):
     folder = tmp_path / "Vorträge 2024"
@@ -200,6 +199,7 @@ def test_non_ascii_path_with_spaces_works(tmp_path, media, head, run_cli):
     assert "wrote" in output and "real time" in output
 
 
+@pytest.mark.slow  # runs the real encoders / Whisper
 def test_silent_video_says_no_speech(tmp_path, media, head, run_cli):
     source = copy_to(media["silent"], tmp_path, "quiet.mp4")
     out = tmp_path / "pages"
@@ -212,6 +212,7 @@ def test_silent_video_says_no_speech(tmp_path, media, head, run_cli):
     assert "no speech found" in output
 
 
+@pytest.mark.slow  # runs the real encoders / Whisper
 def test_embed_video_puts_the_media_in_the_page(tmp_path, media, head, run_cli):
     source = copy_to(media["silent"], tmp_path, "quiet.mp4")
     code, output = run_cli(["render", str(source), *FAST, "--head", str(head), "--embed-video"])

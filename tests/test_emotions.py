@@ -4,35 +4,19 @@ The head is randomly initialised (its predictions mean nothing): these tests che
 (shapes, masking, aggregation), not accuracy, which `sentimentogram evaluate` measures.
 """
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from sentimentogram_cli.document import Segment, Word
 from sentimentogram_cli.constants import EMOTIONS, HEAD_FRAMES_PER_SECOND, SAMPLE_RATE
+from conftest import SHARED_DATA  # the project's data folder, in one place
 
-RAVDESS = Path(__file__).resolve().parents[2] / "shared/data/emotional_speech/ravdess/Actor_01"
+RAVDESS = SHARED_DATA / "emotional_speech/ravdess/Actor_01"
 CLIPS = ["03-01-05-01-01-01-01.opus", "03-01-03-01-02-01-01.opus"]  # angry "Kids…", happy "Dogs…"
 
 pytestmark = pytest.mark.skipif(not all((RAVDESS / c).is_file() for c in CLIPS),
                                 reason=f"RAVDESS clips not found under {RAVDESS}")
-
-
-def small_head(path: Path, audio_encoder: str = "whisper-base"):
-    """A randomly initialised head, saved and loaded back through the checkpoint format."""
-    import torch
-
-    from sentimentogram_cli.emotion.features import AUDIO_FEATURES, TextEncoder
-    from sentimentogram_cli.emotion.fusion import FusedEmotionModel, FusionConfig
-    from sentimentogram_cli.emotion.head import EmotionHead, HeadMetadata
-
-    torch.manual_seed(0)
-    model = FusedEmotionModel(FusionConfig(labels=EMOTIONS, dim=32, heads=2))
-    meta = HeadMetadata(version="test-random", audio_encoder=audio_encoder, text_encoder=TextEncoder.identity,
-                        feature_convention=AUDIO_FEATURES, window_seconds=3.0, hop_seconds=1.0, audio_layers=(6,))
-    EmotionHead(model, meta, np.zeros(512, np.float32), np.ones(512, np.float32)).save(path)
-    return EmotionHead.load(path, audio_encoder=audio_encoder, text_encoder=TextEncoder.identity)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +27,7 @@ def encoders():
 
 
 @pytest.fixture(scope="module")
-def head(tmp_path_factory):
+def head(tmp_path_factory, small_head):
     return small_head(tmp_path_factory.mktemp("head") / "head.safetensors")
 
 
@@ -66,6 +50,7 @@ def recording():
                    segment(t2, "Dogs are sitting by the door".split())]
 
 
+@pytest.mark.slow  # runs the real encoders / Whisper
 def test_windows_get_their_own_frames_and_text(recording, head, encoders, monkeypatch):
     """What ``recognise`` gives the head for each window: its text (None without words) and its
     own normalised frames; a window without words gets text gate 0."""
@@ -100,6 +85,7 @@ def test_windows_get_their_own_frames_and_text(recording, head, encoders, monkey
     assert calls[0][2].vad.shape == (len(calls[0][0]), 3)
 
 
+@pytest.mark.slow  # runs the real encoders / Whisper
 def test_utterance_windows_hold_one_utterance_each(recording, head, encoders, monkeypatch):
     """One window per short utterance (here 1.75 s each, 5 s apart), with ``short="tile"`` its
     own frames repeated to the window's length, its own words only; lines record their utterance."""
@@ -130,6 +116,7 @@ def test_utterance_windows_hold_one_utterance_each(recording, head, encoders, mo
     assert [line.utterance for line in lines] == [0, 1]
 
 
+@pytest.mark.slow  # runs the real encoders / Whisper
 def test_a_segment_across_a_pause_becomes_two_lines(recording, head, encoders):
     from sentimentogram_cli.emotion.recognise import recognise
 
@@ -141,6 +128,7 @@ def test_a_segment_across_a_pause_becomes_two_lines(recording, head, encoders):
     assert lines[0].end < lines[1].start
 
 
+@pytest.mark.slow  # runs the real encoders / Whisper
 def test_words_the_text_encoder_cannot_read_leave_the_audio_to_decide(recording, head, encoders):
     """MiniLM reads English only: for a Polish transcript the text branch is masked, gate 0."""
     from sentimentogram_cli.emotion.recognise import recognise
@@ -152,6 +140,7 @@ def test_words_the_text_encoder_cannot_read_leave_the_audio_to_decide(recording,
         assert all(g > 0 for g in gates) if text_used else all(g == 0 for g in gates), language
 
 
+@pytest.mark.slow  # runs the real encoders / Whisper
 def test_recognise_fills_every_word(recording, head, encoders):
     from sentimentogram_cli.emotion.recognise import recognise
 
@@ -221,6 +210,7 @@ def test_each_speaker_is_centred_on_the_frames_of_their_own_words():
     assert _window_speaker(Window(0.0, 3.0, [0, 1, 2]), spans, [None, None, None]) is None
 
 
+@pytest.mark.slow  # runs the real encoders / Whisper
 def test_speaker_ids_recentre_the_audio_of_their_own_words(recording, head, encoders):
     from sentimentogram_cli.emotion.recognise import recognise
 

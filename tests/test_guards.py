@@ -3,7 +3,6 @@ synthetic transcripts, and the guard in the transcription path on real speech (s
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +11,9 @@ from sentimentogram_cli.document import Word
 from sentimentogram_cli.constants import SAMPLE_RATE
 from sentimentogram_cli.transcription.guards import MAX_WORDS_PER_SECOND, failure, find_loop, words_per_second
 from sentimentogram_cli.transcription.speech import FRAME_SECONDS, Envelope
+from conftest import SHARED_DATA  # the project's data folder, in one place
 
-RAVDESS = Path(__file__).resolve().parents[2] / "shared/data/emotional_speech/ravdess/Actor_18"
+RAVDESS = SHARED_DATA / "emotional_speech/ravdess/Actor_18"
 SENTENCE = "Kids are talking by the door,".split()
 
 

@@ -82,6 +82,7 @@ def test_every_layer_equals_openai_whisper_encoder(variables, mel):
         assert np.corrcoef(got.ravel(), expected.ravel())[0, 1] > 0.99999, column
 
 
+@pytest.mark.slow  # runs the real encoders / Whisper
 def test_audio_encoder_frames_have_the_chosen_layers(mel):
     encoder = AudioEncoder(layers=(2, 3))
     audio = decode_audio(JFK)

@@ -25,8 +25,9 @@ from sentimentogram_cli.preferences.personal import (Shrinkage, choose_shrinkage
 from sentimentogram_cli.output.survey import PROBES, ask, candidate_pairs, render_survey
 from sentimentogram_cli.colour import contrast_ratio
 from sentimentogram_cli.typography import MIN_CONTRAST, PRESETS, style_table
+from conftest import SHARED_DATA  # the project's data folder, in one place
 
-SEED = Path(__file__).resolve().parents[2] / "shared/data/preferences/seed_user_study"
+SEED = SHARED_DATA / "preferences/seed_user_study"
 needs_seed = pytest.mark.skipif(not SEED.is_dir(), reason="needs ../shared/data/preferences/seed_user_study")
 SERIF, ITALIC, SIZE = FEATURES.index("serif"), FEATURES.index("italic"), FEATURES.index("size")
 

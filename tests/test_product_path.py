@@ -15,8 +15,9 @@ from sentimentogram_cli.document import AnalysedWord, Line, WordEmotion
 from sentimentogram_cli.training.alone import product_sample
 from sentimentogram_cli.training.corpora import Clip
 from sentimentogram_cli.training.product_path import clip_score, speech_extent, talk_groups, transcript_segments
+from conftest import SHARED_DATA  # the project's data folder, in one place
 
-RAVDESS = Path(__file__).resolve().parents[2] / "shared/data/emotional_speech/ravdess/Actor_18"
+RAVDESS = SHARED_DATA / "emotional_speech/ravdess/Actor_18"
 CLIPS = ["03-01-05-02-01-01-18.opus", "03-01-04-01-02-02-18.opus"]  # angry, sad
 
 

@@ -15,9 +15,10 @@ import pytest
 from sentimentogram_cli.constants import CHUNK_SAMPLES, SAMPLE_RATE
 from sentimentogram_cli.document import Analysis, Prosody
 from sentimentogram_cli.prosody import WordSpan, emphasis_of, syllables, word_prosody
+from conftest import SHARED_DATA  # the project's data folder, in one place
 
 ROOT = Path(__file__).resolve().parents[1]
-RAVDESS_CLIP = (ROOT.parent / "shared/data/emotional_speech/ravdess/Actor_01/03-01-01-01-01-01-01.opus")
+RAVDESS_CLIP = SHARED_DATA / "emotional_speech/ravdess/Actor_01/03-01-01-01-01-01-01.opus"
 
 
 def _tone(f0: float, db: float, seconds: float, voiced: bool, rng) -> np.ndarray:
@@ -341,7 +342,7 @@ def test_the_page_switch_turns_emphasis_on_and_off_live(make_analysis, browser, 
 
 # ---- end to end: a boosted word through render, in the page, the VTT and the ASS --------------
 
-E2E_CLIP = ROOT.parent / "shared/data/emotional_speech/ravdess/Actor_01/03-01-02-01-02-01-01.opus"
+E2E_CLIP = SHARED_DATA / "emotional_speech/ravdess/Actor_01/03-01-02-01-02-01-01.opus"
 
 
 @pytest.mark.slow

@@ -4,7 +4,6 @@ the real tiny.en model on real RAVDESS speech."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +12,9 @@ from sentimentogram_cli.document import Word
 from sentimentogram_cli.constants import SAMPLE_RATE
 from sentimentogram_cli.transcription.speech import FRAME_SECONDS, Envelope, envelope, merge_regions
 from sentimentogram_cli.transcription.timestamps import drop_stacked_repeats, repair_words
+from conftest import SHARED_DATA  # the project's data folder, in one place
 
-RAVDESS = Path(__file__).resolve().parents[2] / "shared/data/emotional_speech/ravdess/Actor_18"
+RAVDESS = SHARED_DATA / "emotional_speech/ravdess/Actor_18"
 
 
 def _env(duration: float, *speech: tuple[float, float]) -> Envelope:

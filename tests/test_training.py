@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from sentimentogram_cli.emotion.head import EmotionHead
+from conftest import SHARED_DATA  # the project's data folder, in one place
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = SHARED_DATA
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not (SHARED / "emotional_speech" / "labels.csv").is_file(),

@@ -15,9 +15,10 @@ from sentimentogram_cli.devices import cuda_device_count, resolve_device
 from sentimentogram_cli.errors import ModelError, SentimentogramError
 from sentimentogram_cli.media import decode_audio
 from sentimentogram_cli.transcription.transcribe import Transcript, transcribe, transcript_from_openai_result
+from conftest import SHARED_DATA  # the project's data folder, in one place
 
 ROOT = Path(__file__).resolve().parents[1]
-JFK_CANDIDATES = (ROOT / "examples" / "jfk.flac", ROOT.parent / "shared" / "data" / "examples" / "jfk.flac")
+JFK_CANDIDATES = (ROOT / "examples" / "jfk.flac", SHARED_DATA / "examples" / "jfk.flac")
 JFK = next((p for p in JFK_CANDIDATES if p.is_file()), None)
 needs_jfk = pytest.mark.skipif(JFK is None, reason="examples/jfk.flac (or ../shared/data/examples/jfk.flac) is absent")
 
@@ -82,6 +83,7 @@ def test_openai_whisper_jfk_checks_hold(jfk_audio, model):
     assert transcript.language == "en" and 0.5 < transcript.language_probability <= 1.0
 
 
+@pytest.mark.slow  # runs the real encoders / Whisper
 def test_silence_gives_no_segments():
     # Runs Silero VAD from the ONNX file inside the faster-whisper wheel: no network needed.
     transcript = transcribe(np.zeros(5 * SAMPLE_RATE, dtype=np.float32), model_name="tiny.en")
