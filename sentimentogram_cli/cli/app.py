@@ -119,6 +119,7 @@ def render(
     emphasis: str = _EMPHASIS,
     font: Optional[str] = _FONT,
     embed_video: bool = _EMBED,
+    reading_speed: Optional[float] = typer.Option(None, "--reading-speed", metavar="CPS", min=5, max=60, show_default=False, help="Captions' reading speed, characters a second (default: the age group's: 20 for adults, 15 for children; or the style file's [captions] max_cps)."),
     asr_model: str = _ASR_MODEL,
     language: Optional[str] = _LANGUAGE,
     window: float = _WINDOW,
@@ -144,7 +145,7 @@ def render(
 
     settings = dict(options=_analysis_options(language, window, hop, speakers),
                     style=_emphasised(_style(culture, age, style_file, profile, font), emphasis),
-                output=_output(out, formats + (",json" if json_out else ""), embed_video),
+                output=_output(out, formats + (",json" if json_out else ""), embed_video, reading_speed),
                 cache=_cache(no_cache, cache_dir), force=force)
     analyser = _analyser(device, asr_model, backend, head)  # one set of models for every input
     if workers is not None and ray is None:
