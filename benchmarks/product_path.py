@@ -39,7 +39,7 @@ from sentimentogram_cli.emotion.features import AudioEncoder, TextEncoder  # noq
 from sentimentogram_cli.emotion.head import EmotionHead  # noqa: E402
 from sentimentogram_cli.emotion.recognise import encode_recording  # noqa: E402
 from sentimentogram_cli.training.alone import alone_frames, encode_alone, product_sample  # noqa: E402
-from sentimentogram_cli.training.calibration import expected_calibration_error  # noqa: E402
+from sentimentogram_cli.training.calibration import expected_calibration_error, fit_temperature, softmax  # noqa: E402
 from sentimentogram_cli.training.corpora import load_clip_audio, read_clips  # noqa: E402
 from sentimentogram_cli.training.data import TrainingData  # noqa: E402
 from sentimentogram_cli.training.evaluation import clip_inputs, score  # noqa: E402
@@ -70,7 +70,9 @@ def ua_of(head, probs: np.ndarray, labels: list[str]) -> dict:
             "ece": expected_calibration_error(probs, y)}
 
 
-def with_weight(head, weight: float | None, k: float | None):
+def with_weight(head, weight: float | None, k: float | None, temperature: float | None = None):
+    if temperature is not None:
+        head.metadata.temperature = temperature
     if weight is not None:
         head.metadata.recording_mean_weight = weight
     if k is not None:
@@ -83,7 +85,8 @@ def three_ways(head, data, path: ProductPath, indices: list[int], use_text: bool
     labels = [clips[i].label for i in indices]
     alone = path.clips(clips, indices, use_text=use_text)
     row = {"alone": ua_of(head, alone.probabilities, labels),
-           "alone_audio_gate": float(alone.gates[:, 1].mean())}
+           "alone_audio_gate": float(alone.gates[:, 1].mean()),
+           "_probs": alone.probabilities, "_y": np.array([head.labels.index(label) for label in labels])}
     if talks:
         order, talk = path.talks(clips, talk_groups(clips, indices), use_text=use_text)
         row["talks"] = ua_of(head, talk.probabilities, [clips[i].label for i in order])
@@ -120,6 +123,7 @@ def main() -> None:
     parser.add_argument("--weight", type=float, default=None, help="recording-mean weight w (default: the head's)")
     parser.add_argument("--k", type=float, nargs="*", default=[None],
                         help="shrinkage k in seconds, one run each (default: the head's)")
+    parser.add_argument("--temperature", type=float, default=None, help="for the validation head (default: its own)")
     parser.add_argument("--no-talks", action="store_true")
     parser.add_argument("--no-loco", action="store_true")
     parser.add_argument("--corpora", nargs="*", default=list(CORPORA))
@@ -130,18 +134,22 @@ def main() -> None:
     clips = data.clips
     sample = product_sample(clips, VALIDATION_SPEAKERS, TEST_SPEAKERS)
     encoder = AudioEncoder()
-    alone = alone_frames(clips, sample, encoder, args.cache)  # encode what is missing, once
-    data.alone = {i: alone[i] for i in sample if clips[i].speaker not in VALIDATION_SPEAKERS | TEST_SPEAKERS}
+    needed = sample if not args.no_loco else [i for i in sample if clips[i].speaker in VALIDATION_SPEAKERS]
+    alone = alone_frames(clips, needed, encoder, args.cache)  # encode what is missing, once
+    data.alone = {i: alone[i] for i in needed if clips[i].speaker not in VALIDATION_SPEAKERS | TEST_SPEAKERS}
     text_encoder = TextEncoder(delta=TextEncoder.check_identity(EmotionHead.load(args.head).metadata.text_encoder))
     result = {"recipe": args.recipe, "weight": args.weight, "runs": []}
     for k in args.k:
         run = {"k": k, "validation": {}, "loco": {}}
-        head = with_weight(EmotionHead.load(args.head), args.weight, k)
+        head = with_weight(EmotionHead.load(args.head), args.weight, k, args.temperature)
         path = ProductPath(head, encoder, text_encoder, args.cache)
         path.alone = alone
         for corpus in ("ravdess", "ased"):
             idx = [i for i in sample if clips[i].speaker in VALIDATION_SPEAKERS and clips[i].corpus == corpus]
-            run["validation"][corpus] = three_ways(head, data, path, idx, True, not args.no_talks)
+            run["validation"][corpus] = three_ways(head, data, path, idx, False, not args.no_talks)
+            with_words = path.clips(clips, idx, use_text=True)
+            run["validation"][corpus]["alone_with_transcript"] = ua_of(head, with_words.probabilities,
+                                                                       [clips[i].label for i in idx])
         if not args.no_loco:
             for corpus in args.corpora:
                 train = [i for i, c in enumerate(clips) if c.corpus != corpus
@@ -154,8 +162,13 @@ def main() -> None:
                 path.alone = alone
                 run["loco"][corpus] = three_ways(loco, data, path, idx, False, not args.no_talks)
                 print(corpus, json.dumps(run["loco"][corpus]), flush=True)
+        if run["loco"]:
+            run["calibration"] = product_calibration(run["loco"])
         result["runs"].append(run)
         print_run(run)
+        for rows in (run["validation"], run["loco"]):
+            for row in rows.values():
+                row.pop("_probs", None), row.pop("_y", None)
     result["cost_cpu_seconds_per_clip"] = costs(data, encoder, sample[:8])
     print("encoder CPU seconds per clip:", json.dumps(result["cost_cpu_seconds_per_clip"]))
     if args.json:
@@ -163,21 +176,44 @@ def main() -> None:
         args.json.write_text(json.dumps(result, indent=1))
 
 
+def product_calibration(loco: dict) -> dict:
+    """One temperature for what render outputs, fitted on the clip scores of the clips alone
+    (log of the averaged probabilities; leave-one-corpus-out heads at T = 1): for each corpus,
+    fitted on the other corpora and scored on it (ECE); and one on all of them, to ship."""
+    out = {"ece_t1": {}, "ece_loco_t": {}, "t_loco": {}}
+    logs = {c: np.log(np.clip(row["_probs"], 1e-9, None)) for c, row in loco.items()}
+    for corpus, row in loco.items():
+        others = [c for c in loco if c != corpus]
+        t = fit_temperature(np.concatenate([logs[c] for c in others]), np.concatenate([loco[c]["_y"] for c in others]))
+        out["t_loco"][corpus] = t
+        out["ece_t1"][corpus] = expected_calibration_error(softmax(logs[corpus]), row["_y"])
+        out["ece_loco_t"][corpus] = expected_calibration_error(softmax(logs[corpus], t), row["_y"])
+    out["t_all"] = fit_temperature(np.concatenate(list(logs.values())), np.concatenate([r["_y"] for r in loco.values()]))
+    out["mean_ece_t1"] = float(np.mean(list(out["ece_t1"].values())))
+    out["mean_ece_loco_t"] = float(np.mean(list(out["ece_loco_t"].values())))
+    return out
+
+
 def print_run(run: dict) -> None:
     print(f"\nk = {run['k']}")
-    print("| set | corpus | n | clips alone | talks | packed-speaker | gap | ECE alone |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| set | corpus | n | clips alone | talks | packed-speaker | gap | ECE alone | alone, with transcript |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, rows in (("validation speakers", run["validation"]), ("leave-one-corpus-out", run["loco"])):
         for corpus, row in rows.items():
             talks = f"{row['talks']['ua']:.1%}" if "talks" in row else "—"
             print(f"| {name} | {corpus} | {row['alone']['n']} | {row['alone']['ua']:.1%} | {talks} | "
                   f"{row['packed']['ua']:.1%} | {row['packed']['ua'] - row['alone']['ua']:+.1%} | "
-                  f"{row['alone']['ece']:.3f} |")
+                  f"{row['alone']['ece']:.3f} | "
+                  + (f"{row['alone_with_transcript']['ua']:.1%} |" if "alone_with_transcript" in row else "— |"))
     if run["loco"]:
         for way in ("alone", "talks", "packed"):
             values = [row[way]["ua"] for row in run["loco"].values() if way in row]
             if values:
                 print(f"leave-one-corpus-out mean, {way}: {np.mean(values):.1%}")
+    if "calibration" in run:
+        cal = run["calibration"]
+        print(f"product path ECE, leave-one-corpus-out: {cal['mean_ece_t1']:.3f} at T = 1, "
+              f"{cal['mean_ece_loco_t']:.3f} with T fitted on the other corpora; T on all: {cal['t_all']:.2f}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ __all__ = [
     "whisper_model_bin",
     "minilm_dir",
     "head_checkpoint_path",
+    "HEAD_SHA256",
+    "verify_shipped_head",
     "text_delta_path",
 ]
 
@@ -134,6 +136,17 @@ def minilm_dir() -> Path:
 
 def head_checkpoint_path() -> Path:
     return PACKAGE_DIR / "models" / "emotion_head.safetensors"
+
+
+# The emotion head that ships in this package (MODEL_CARD.md), checked when it is loaded by default.
+HEAD_SHA256 = "2934812daabb84ec9eda29dd99588246a917d17821d4a1532d67570612b0dd87"
+
+
+def verify_shipped_head(path: Path) -> None:
+    """Refuse a shipped head whose bytes are not the pinned ones (a head passed by path is the
+    caller's own and is not checked)."""
+    if hashlib.sha256(Path(path).read_bytes()).hexdigest() != HEAD_SHA256:
+        raise ModelError(f"{path} does not match its pinned SHA-256: refusing to load it")
 
 
 # The fine-tuned top layers of MiniLM that ship in this package (emotion.text_delta).

@@ -233,3 +233,28 @@ def test_speaker_ids_recentre_the_audio_of_their_own_words(recording, head, enco
         head.metadata.recording_mean_weight = weight
     with pytest.raises(ValueError, match="speaker ids"):
         recognise(audio, segments, head, *encoders, speakers=["A"])
+
+
+def test_the_shipped_head_is_pinned_by_its_sha256(tmp_path, monkeypatch):
+    """The default head loads only when its bytes are the pinned ones; a head given by path is the
+    caller's and loads whatever its bytes."""
+    import hashlib
+    import shutil
+
+    from sentimentogram_cli import assets
+    from sentimentogram_cli.emotion import head as head_module
+    from sentimentogram_cli.emotion.head import EmotionHead
+    from sentimentogram_cli.errors import ModelError
+
+    shipped = assets.head_checkpoint_path()
+    assert hashlib.sha256(shipped.read_bytes()).hexdigest() == assets.HEAD_SHA256
+    changed = tmp_path / "emotion_head.safetensors"
+    head = EmotionHead.load(shipped)
+    head.metadata.temperature = 2.0  # one changed number: other bytes
+    head.save(changed)
+    monkeypatch.setattr(head_module, "head_checkpoint_path", lambda: changed)
+    with pytest.raises(ModelError, match="pinned SHA-256"):
+        EmotionHead.load()
+    mine = tmp_path / "mine.safetensors"
+    shutil.copy(changed, mine)
+    assert EmotionHead.load(mine).metadata.temperature == 2.0

@@ -16,7 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from safetensors import safe_open
 
-from ..assets import head_checkpoint_path
+from ..assets import head_checkpoint_path, verify_shipped_head
 from ..constants import HEAD_FRAMES_PER_SECOND
 from ..errors import ModelError
 from .features import AUDIO_FEATURES
@@ -137,9 +137,12 @@ class EmotionHead:
     def load(cls, path: Path | None = None, device: str = "cpu", *,
              audio_encoder: str | None = None, text_encoder: str | None = None) -> "EmotionHead":
         """Load a checkpoint (the shipped one by default); name the encoders in use to check them."""
+        shipped = path is None or Path(path).resolve() == head_checkpoint_path().resolve()
         path = Path(path) if path else head_checkpoint_path()
         if not path.is_file():
             raise ModelError(f"emotion head checkpoint not found: {path}")
+        if shipped:
+            verify_shipped_head(path)
         try:
             with safe_open(str(path), framework="pt") as f:
                 meta = f.metadata() or {}

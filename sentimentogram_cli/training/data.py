@@ -78,7 +78,8 @@ class AudioNormaliser:
     """
 
     def __init__(self, data: TrainingData, mean: np.ndarray, std: np.ndarray, weight: float,
-                 layers: tuple[int, ...], seconds: float = 0.0):
+                 layers: tuple[int, ...], seconds: float = 0.0, only: list[int] | None = None):
+        """``only``: the clips that will be asked for (their speakers' centres are all that is computed)."""
         self.data, self.mean, self.std, self.weight, self.seconds = data, mean, std, weight, seconds
         self.columns = data.layer_columns(layers)
         self._speaker_of = [clip.speaker or clip.corpus for clip in data.clips]
@@ -86,8 +87,10 @@ class AudioNormaliser:
         self._augmented_centres: dict[str, np.ndarray] = {}
         if weight:
             by_speaker: dict[str, list[int]] = defaultdict(list)
+            wanted = None if only is None else {self._speaker_of[i] for i in only}
             for i, speaker in enumerate(self._speaker_of):
-                by_speaker[speaker].append(i)
+                if wanted is None or speaker in wanted:
+                    by_speaker[speaker].append(i)
             for speaker, indices in by_speaker.items():
                 total = sum(self.raw(i).sum(axis=0, dtype=np.float64) for i in indices)
                 count = sum(len(data.frames[i]) for i in indices)

@@ -32,7 +32,7 @@ def clip_inputs(head: EmotionHead, data: TrainingData, indices: list[int], text:
     with the clip's label, from ``sentences``).
     """
     norm = AudioNormaliser(data, head.audio_mean, head.audio_std, head.metadata.recording_mean_weight,
-                           head.metadata.audio_layers, head.metadata.recording_mean_seconds)
+                           head.metadata.audio_layers, head.metadata.recording_mean_seconds, only=list(indices))
     rng = np.random.default_rng(seed)
     by_label = sentences.by_label() if sentences is not None else {}
     audio, tokens, labels = [], [], []
