@@ -355,3 +355,33 @@ def test_the_page_shows_each_cue_on_its_lines_and_lights_each_word(browser, make
             assert rows == cue_text(analysis, cue), (rows, cue)
     finally:
         context.close()
+
+
+def test_random_word_lists_keep_the_hard_rules():
+    """300 random word lists (pauses, zero-length and 9 s words, speaker changes, one long word,
+    reading speeds 12-25): every word once, no overlap, gaps of 2 frames or none, no cue over
+    7 s or across a long silence or speakers, each word inside its cue, lead at most 0.5 s."""
+    import random
+
+    tokens = TALK.split() + ["a", "the", "No.", "Yes!", "x", "-", "ok,", "supercalifragilisticexpialidocious"]
+    for seed in range(300):
+        rnd = random.Random(seed)
+        t, words, speaker = rnd.random(), [], "A"
+        for _ in range(rnd.randint(1, 80)):
+            if rnd.random() < 0.05:
+                speaker = "B" if speaker == "A" else "A"
+            start = t + rnd.choice([0.0, 0.02, 0.1, 0.3, 0.5, 1.0, 2.5]) * rnd.random()
+            length = rnd.choice([0.0, 0.05, 0.2, 0.4, 0.8, 9.0 if rnd.random() < 0.01 else 0.3])
+            words.append(W(" " + rnd.choice(tokens), round(start, 3), round(start + length, 3),
+                           speaker if seed % 2 else None))
+            t = start + length
+        rules = CaptionRules(max_cps=rnd.choice([12, 15, 20, 25]))
+        cues = cut_cues(words, rules, t + rnd.random() * 3)
+        assert verbatim(words, cues), seed
+        for cue, rep in zip(cues, check_cues(words, cues, rules)):
+            first, last = words[cue.lines[0][0]], words[cue.lines[-1][1] - 1]
+            assert cue.start <= first.start + 1e-9 and cue.end >= last.end - 1e-9, (seed, cue)
+            assert first.start - cue.start <= rules.max_lead + 1e-6, (seed, cue)
+            assert not rep.broken & {"lines", "overlap", "gap", "silence", "speaker"}, (seed, rep)
+            assert "long" not in rep.broken or len(cue.word_indices()) == 1, (seed, rep)
+            assert "chars" not in rep.broken or any(" " not in line for line in rep.lines), (seed, rep)

@@ -46,9 +46,13 @@ def time_cues(words: Sequence[TimedWord], layouts: Sequence[Layout], rules: Capt
             return max(0.0, first[k + 1] - last[k] - rules.min_gap)
         return limit - last[k]
 
+    def lead_cap(k: int) -> float:
+        """The most lead cue k may have: max_lead, and never past max_duration."""
+        return max(0.0, min(rules.max_lead, rules.max_duration - (last[k] - first[k])))
+
     def lead_wanted(k: int) -> float:
         """What cue k needs before its first word, beyond its words and the gap after it."""
-        return min(rules.max_lead, max(0.0, need[k] - (last[k] - first[k]) - room_after(k)))
+        return min(lead_cap(k), max(0.0, need[k] - (last[k] - first[k]) - room_after(k)))
 
     starts, ends = list(first), list(last)
     starts[0] = first[0] - min(lead_wanted(0), max(0.0, first[0]))
@@ -75,8 +79,8 @@ def time_cues(words: Sequence[TimedWord], layouts: Sequence[Layout], rules: Capt
             grow = rest - rules.min_gap if rest >= rules.min_gap else rest
             x += min(grow, max(0.0, hold_cap - x))
             rest = gap - x - lead
-            if 0 < rest < rules.min_gap:  # held to max_duration: chain with the later cue's lead
-                lead += rest
+            if 0 < rest < rules.min_gap and lead + rest <= lead_cap(k + 1):  # held to max_duration:
+                lead += rest  # chain with the later cue's lead
         ends[k] = last[k] + x
         starts[k + 1] = first[k + 1] - lead
     out = []
