@@ -31,6 +31,7 @@ from .rules import CaptionRules
 __all__ = ["TimedWord", "Layout", "blocks", "line_text", "segment"]
 
 _RULE_COST = 25.0  # a cue that cannot meet reading speed or minimum duration
+_HOPELESS_COST = 1.5  # ... in a block no cut can read slowly enough
 _ONE_WORD = 10.0  # a one-word cue inside a longer utterance
 _CUE = 1.0  # every cue: fewer, fuller cues when the grammar does not care
 _INNER_SENTENCE = 2.5  # a sentence ends inside a line of the cue ("door! Kids are…")
@@ -100,6 +101,11 @@ class _Block:
         for k, (t, w) in enumerate(zip(self.tokens, words[first:stop])):
             self.pre.append(self.pre[-1] + len(t) + (1 if k and t and w.text[:1].isspace() else 0))
         self.end_limit = end_limit
+        # A block read too fast whichever way it is cut (its speech outruns the reading speed over
+        # all the time it may be shown): every cue of it breaks the speed, so a breach costs
+        # little more than grammar, and the cuts follow the grammar instead of merging cues.
+        n = stop - first
+        self.hopeless = n > 1 and self.length(0, n) > rules.max_cps * self.available(0, n, capped=False)
 
     def length(self, i: int, j: int) -> int:
         """Characters of block words [i, j) on one line (relative indices)."""
@@ -138,7 +144,7 @@ class _Block:
                 best = (1.0, tuple(edges))
         return best
 
-    def available(self, i: int, j: int) -> float:
+    def available(self, i: int, j: int, capped: bool = True) -> float:
         """The longest time cue [i, j) could be shown: its words, the gap after it (all of it
         inside the block, what the next block leaves after its own lead otherwise) and, for a
         block's first cue, the lead before its first word."""
@@ -153,7 +159,7 @@ class _Block:
             tail = gap if j < self.stop - a else max(0.0, gap - r.min_gap - r.max_lead)
         else:
             tail = r.max_duration if self.end_limit is None else max(0.0, self.end_limit - end)
-        return min(r.max_duration, end - start + lead + max(0.0, tail))
+        return min(r.max_duration if capped else float("inf"), end - start + lead + max(0.0, tail))
 
     def cue_cost(self, i: int, j: int) -> tuple[float, tuple[int, ...]] | None:
         r, n = self.rules, self.stop - self.first
@@ -177,8 +183,10 @@ class _Block:
         chars = sum(self.length(x, y) for x, y in zip((i, *line_breaks), (*line_breaks, j)))
         avail = self.available(i, j)
         need = max(r.min_duration, chars / r.max_cps)
-        if avail + 1e-9 < need:
+        if avail + 1e-9 < r.min_duration:  # too short: always avoidable by cutting elsewhere
             cost += _RULE_COST * (1.0 + (need - avail) / need)
+        elif avail + 1e-9 < need:  # too fast
+            cost += (_HOPELESS_COST if self.hopeless else _RULE_COST) * (1.0 + (need - avail) / need)
         return cost, line_breaks
 
     def cut(self) -> list[Layout]:
