@@ -139,7 +139,7 @@ def head_checkpoint_path() -> Path:
 
 
 # The emotion head that ships in this package (MODEL_CARD.md), checked when it is loaded by default.
-HEAD_SHA256 = "2934812daabb84ec9eda29dd99588246a917d17821d4a1532d67570612b0dd87"
+HEAD_SHA256 = "1912f717559c488af5ee639dccfaa9c7c886d81a04f97a4b2ff2ffe64dade8d1"
 
 
 def verify_shipped_head(path: Path) -> None:
