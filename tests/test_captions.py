@@ -94,7 +94,7 @@ def test_never_between_article_and_noun():
     words = speak("we walked all the way down to the old harbour where a small boat was waiting "
                   "for the children and the dog", cps=12)
     for cue in cut_cues(words):
-        for a, b in cue.lines:
+        for _, b in cue.lines:
             assert words[b - 1].text.strip() not in ("the", "a", "to")
 
 

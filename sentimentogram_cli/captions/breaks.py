@@ -53,7 +53,7 @@ _ADJECTIVES = {
     "great", "large", "whole", "real", "best", "worst", "better", "worse", "other", "same", "own",
     "first", "last", "next", "only", "early", "late", "hard", "easy", "important", "different",
     "nice", "beautiful", "happy", "sad", "angry", "afraid", "dark", "bright", "black", "white", "red",
-    "blue", "green", "true", "false", "whole", "entire", "certain", "main", "major", "single", "public",
+    "blue", "green", "true", "false", "entire", "certain", "main", "major", "single", "public",
     "private", "special", "strong", "weak", "full", "empty", "free", "open", "clear", "simple",
     "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "hundred",
     "thousand", "million", "billion", "dear", "poor", "fine", "huge", "tiny", "wonderful",

@@ -83,7 +83,7 @@ def check_cues(words: Sequence[TimedWord], cues: Sequence[Cue], rules: CaptionRu
             broken.add("speed")
             # The most time the cue could have: from the lead before its first word (or the
             # previous cue's last word) to the next cue's first word, all of it.
-            first, last = cue.lines[0][0], cue.lines[-1][1] - 1
+            first = cue.lines[0][0]
             lo = words[first].start - rules.max_lead
             if k > 0:
                 lo = max(lo, words[cues[k - 1].lines[-1][1] - 1].end)
