@@ -27,8 +27,8 @@ from ..emphasis_style import emphasise
 from ..style import Style
 from ..typography import MIN_CONTRAST, WordStyle, style_word
 from .layout import CaptionLayout, caption_layout
-from ..captions import cues_for
-from .subtitles import WORD_JOINER, class_name, label_styles, plain, speaker_colours, speaker_names
+from ..captions import CaptionRules
+from .subtitles import WORD_JOINER, class_name, label_styles, plain, speaker_colours, speaker_names, styled_cues
 
 __all__ = ["ASS_FONT_NAMES", "ACTIVE_SCALE", "BURN_HEADROOM", "not_yet_colour", "ass_font_name", "caption_cues", "to_ass"]
 
@@ -114,11 +114,12 @@ def _word_overrides(own: WordStyle, preset: WordStyle, base: float, minimum: flo
     return "".join(tags)
 
 
-def caption_cues(analysis: Analysis) -> list[tuple[float, float, list[list[AnalysedWord]]]]:
-    """(start, end, text lines of words) of each caption, as the captions package cuts them
-    (``cues_for``: the analysis's own cues, or cues cut now), each shown until the next starts."""
+def caption_cues(analysis: Analysis, style: Style | None = None, rules: CaptionRules | None = None
+                 ) -> list[tuple[float, float, list[list[AnalysedWord]]]]:
+    """(start, end, text lines of words) of each caption: the cues VTT, SRT and the page show for
+    this style (its age group's reading speed, or ``rules``), each shown until the next starts."""
     words = analysis.words
-    cues = [(c.start, c.end, [words[a:b] for a, b in c.lines if b > a]) for c in cues_for(analysis)]
+    cues = [(c.start, c.end, [words[a:b] for a, b in c.lines if b > a]) for c in styled_cues(analysis, style, rules)]
     cues = [(start, max(end, start + 0.01), lines) for start, end, lines in cues if any(lines)]
     return [(start, min(end, cues[k + 1][0]) if k + 1 < len(cues) and cues[k + 1][0] > start else end, lines)
             for k, (start, end, lines) in enumerate(cues)]
@@ -186,7 +187,7 @@ class _Writer:
         """One event with ``\\kf`` karaoke per word (the export)."""
         origin = int(round(start * 100))  # karaoke durations count from the event's rounded start
         cursor, parts = origin, []
-        for n, line in enumerate(lines):
+        for line in lines:
             text = []
             for w in line:
                 tags, word = self.word(w)
@@ -230,17 +231,18 @@ class _Writer:
 
 
 def to_ass(analysis: Analysis, style: Style | None = None, size: tuple[int, int] | None = None, *,
-           layout: CaptionLayout | None = None, per_word: bool = False) -> str:
+           layout: CaptionLayout | None = None, per_word: bool = False, rules: CaptionRules | None = None) -> str:
     """Advanced SubStation Alpha with one style per emotion.
 
     ``size`` is the video's (width, height), so that sizes in the file are its pixels; ``layout``
     (default: ``caption_layout`` of that size) places the captions. ``per_word``: one event per
     change of the active word (the burn) instead of ``\\kf`` karaoke in one event per cue.
+    ``rules``: the caption rules (default: the style's, as for VTT and SRT).
     """
     layout = layout or caption_layout(*(size or _DEFAULT_SIZE))
     writer = _Writer(analysis, style or Style(), layout)
     out = writer.header(analysis)
-    for start, end, lines in caption_cues(analysis):
+    for start, end, lines in caption_cues(analysis, style, rules):
         if per_word:
             out += writer.per_word(start, end, lines)
         else:

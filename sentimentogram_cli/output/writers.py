@@ -106,7 +106,7 @@ class AssWriter(Writer):
             size = media.size
         elif media is not None and analysis.media_kind == "video":
             size = probe(media).size
-        return to_ass(analysis, self.style, size)
+        return to_ass(analysis, self.style, size, rules=self.rules)
 
 
 WRITERS: dict[str, type[Writer]] = {w.extension: w for w in (HtmlWriter, JsonWriter, VttWriter, SrtWriter, AssWriter)}
