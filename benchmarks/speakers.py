@@ -320,7 +320,7 @@ def emotion_accuracy(items, asr_model: str) -> dict:
 
     analyser = _analyser(asr_model)
     hits = {"recording": [], "per speaker": []}
-    for rec, words, true, pieces, emb in items:
+    for rec, words, _true, pieces, emb in items:
         turns = turns_mod.turns_from_embeddings(words, pieces, emb, None)
         segs = transcript(rec, asr_model)
         split = [s for s, _ in split_segments(segs, turns.word_speakers)]
@@ -344,6 +344,52 @@ def emotion_accuracy(items, asr_model: str) -> dict:
     return out
 
 
+def render_cost() -> dict:
+    """CPU of the speakers stage (``find_turns``: embeddings and clustering) against a whole
+    render (``--speakers off``, a subprocess: CPU from its rusage) of render_vs_whisper.py's
+    5-minute talk, the same talk benchmarks/emphasis.py --render uses."""
+    import resource
+    import subprocess
+    import tempfile
+
+    import soundfile
+    from sentimentogram_cli.media import decode_audio
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from word_accuracy import _labels, build_talk, talk_plan
+
+    labels = _labels()
+    talks = [build_talk(n, p, o, i, labels, decode_audio) for i, (n, p, o) in enumerate(talk_plan(False))]
+    gap = np.zeros(int(0.8 * SAMPLE_RATE), np.float32)
+    audio = np.concatenate([x for t in talks for x in (t.audio, gap)][:-1])
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "talk.wav"
+        soundfile.write(wav, audio, SAMPLE_RATE, subtype="PCM_16")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = subprocess.run([sys.executable, "-m", "sentimentogram_cli", "render", str(wav), "--format", "html,json",
+                               "--speakers", "off", "--no-cache", "--out", str(Path(tmp) / "out")],
+                              capture_output=True, text=True, cwd=ROOT)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode:
+            raise SystemExit(done.stderr[-2000:])
+        render_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        doc = json.loads((Path(tmp) / "out.json").read_text())
+    words = [Word(w["text"], w["start"], w["end"], w["probability"]) for line in doc["lines"] for w in line["words"]]
+    t0 = time.process_time()
+    encoder = SpeakerEncoder("cpu")
+    load = time.process_time() - t0
+    t0 = time.process_time()
+    turns = find_turns([audio], len(audio), words, encoder)
+    cpu = time.process_time() - t0
+    out = {"seconds": len(audio) / SAMPLE_RATE, "words": len(words), "render_cpu": render_cpu,
+           "speakers_cpu": cpu, "encoder_load_cpu": load, "speakers_found": len(turns.speakers),
+           "share": (cpu + load) / render_cpu}
+    print(f"\nrender of a {out['seconds']:.0f} s talk ({len(words)} words), --speakers off: {render_cpu:.1f} CPU s; "
+          f"speakers stage on its words {cpu:.2f} CPU s + encoder load {load:.2f} CPU s = {out['share']:.1%} of the "
+          f"render (target <= 10%); {len(turns.speakers)} speaker(s) found")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--asr-model", default="base")
@@ -351,7 +397,11 @@ def main() -> None:
     parser.add_argument("--emotion", action="store_true", help="emotion accuracy with/without per-speaker normalisation")
     parser.add_argument("--render", action="store_true", help="speakers stage against a whole 5-min render")
     parser.add_argument("--json", type=Path, help="write every figure here")
+    parser.add_argument("--render-only", action="store_true", help="only the render cost")
     args = parser.parse_args()
+    if args.render_only:
+        render_cost()
+        return
     sets = datasets()
     encoder = SpeakerEncoder("cpu")
     grid = np.round(np.arange(0.15, 0.71, 0.025), 3)
@@ -384,6 +434,8 @@ def main() -> None:
     if args.emotion:
         dialogues = [it for it in prepared["report"][0] if len({t.speaker for t in it[0].turns}) > 1]
         results["emotion"] = emotion_accuracy(dialogues, args.asr_model)
+    if args.render:
+        results["render"] = render_cost()
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str))
 
