@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from sentimentogram_cli.constants import (CHUNK_SAMPLES, EMPHASIS_DB, EMPHASIS_OCTAVES,  # noqa: E402
                                           EMPHASIS_SEMITONES, EMPHASIS_THRESHOLD, SAMPLE_RATE)
-from sentimentogram_cli.document import Prosody, Word  # noqa: E402
+from sentimentogram_cli.document import Word  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SPEECH = DATA / "emotional_speech"

@@ -146,8 +146,8 @@ def child_emotions(spec: dict) -> dict:
     analyser, load = _load_models(spec)
     audio = sg.decode_audio(spec["input"])
     lines = sg.Analysis.load(spec["analysis"]).lines  # the words the render found
-    segments = [sg.Segment(l.start, l.end, l.text, [sg.Word(w.text, w.start, w.end, w.probability) for w in l.words])
-                for l in lines]
+    segments = [sg.Segment(ln.start, ln.end, ln.text, [sg.Word(w.text, w.start, w.end, w.probability) for w in ln.words])
+                for ln in lines]
     words = [w for s in segments for w in s.words]
     wav = write_wav(audio, Path(spec["workdir"]) / "audio16k.wav")
     groups = word_groups(words)

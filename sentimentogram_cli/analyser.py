@@ -80,7 +80,8 @@ class StageTimer:
     the cache."""
 
     def __init__(self, progress: ProgressCallback | None = None):
-        self.progress, self.seconds = progress, {}
+        self.progress = progress
+        self.seconds: dict[str, float] = {}
         self._started: dict[str, float] = {}
 
     def __call__(self, stage: str, fraction: float) -> None:
@@ -265,6 +266,8 @@ class Analyser:
         """
         options = _options(options, deprecated, "analyse")
         cache = AnalysisCache.of(cache)
+        source: Path | np.ndarray
+        load: Callable[[Callable[[float], None]], tuple[Sequence[np.ndarray], int]]
         if isinstance(media, np.ndarray):
             audio = _array_audio(media, sample_rate)
             name, kind, duration, source = "recording", "audio", len(audio) / SAMPLE_RATE, audio
@@ -275,7 +278,7 @@ class Analyser:
             info = media if isinstance(media, MediaInfo) else probe(media)
             name, kind, duration, source = info.path.name, info.kind, info.duration, info.path
             load = lambda report: _decode(info, report)  # noqa: E731
-        key = self.cache_key(source, options, cache) if cache else None
+        key = self.cache_key(source, options, cache) if cache else ""
         analysis = cache.load(key) if cache else None
         if analysis is not None:  # the same bytes under another name or extension: it describes this input
             analysis.source, analysis.media_kind = name, kind

@@ -53,8 +53,8 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def cache_key(parts: dict) -> str:
-    """A stable hash of JSON-able ``parts`` (key order does not matter)."""
+def cache_key(parts: dict | list) -> str:
+    """A stable hash of JSON-able ``parts`` (a dict's key order does not matter)."""
     text = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from .analyser import AnalysisOptions, Analyser
 from .constants import AUDIO_EXTENSIONS
@@ -56,7 +56,7 @@ class BatchFailed(SentimentogramError):
     def __init__(self, report: "BatchReport"):
         n = len(report.failed)
         super().__init__(f"{n} of {len(report.entries)} input{'s' if len(report.entries) > 1 else ''} failed")
-        self.exit_status = report.exit_status
+        self.exit_status = ExitStatus(report.exit_status)
 
 
 @dataclass
@@ -135,6 +135,7 @@ def claim_outputs(items: Sequence[BatchInput], output: OutputOptions | None = No
     planned = []
     for item in items:
         if item.error is None:
+            assert item.path is not None  # an input without an error was found on disk
             try:
                 paths = output.paths(item.path)
                 for p in paths.values():
@@ -153,8 +154,8 @@ def render_entry(item: BatchInput, *, analyser: Analyser, progress=None, **rende
     force) and say how it went; any failure, even an unexpected one, becomes a failed entry."""
     started = time.perf_counter()
     try:
-        if item.error is not None:
-            raise item.error
+        if item.error is not None or item.path is None:
+            raise item.error or InputError(f"{item.name}: not found")
         result = render(item.path, analyser=analyser, progress=progress, **render_args)
         entry = BatchEntry(item.name, result.status, result.duration, result.outputs, notes=list(result.notes))
     except Exception as exc:  # a bug must not cost the rest of the batch
@@ -175,7 +176,8 @@ def run_batch(items: Sequence[BatchInput], analyser: Analyser, *, options: Analy
     each input at its end. An input that fails, even unexpectedly, is reported and the rest go on.
     (``distributed.render_on_ray`` is the same over a Ray cluster.)
     """
-    settings = dict(analyser=analyser, options=options, style=style, output=output, cache=cache, force=force)
+    settings: dict[str, Any] = dict(analyser=analyser, options=options, style=style, output=output, cache=cache,
+                                    force=force)
     entries = []
     for i, item in enumerate(claim_outputs(items, output)):
         with (progress_for(i, item) if progress_for and item.error is None else nullcontext(None)) as progress:

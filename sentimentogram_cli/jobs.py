@@ -172,7 +172,7 @@ def render(path: str | os.PathLike, *, analyser: Analyser | None = None, options
     timer = StageTimer(progress)
     analysis = analyser.analyse(info, options, progress=timer, cache=cache)
     analysis = trim_analysis(analysis, span, shift=False)
-    status = "rendered" if timer.seconds else "restyled"  # no stage ran: the analysis was cached
+    status: RenderStatus = "rendered" if timer.seconds else "restyled"  # no stage ran: the analysis was cached
     if cache:
         cache.begin_outputs(list(paths.values()), render_key)
     outputs = _write(analysis, paths, style, info, output.embed_video, timer, output.reading_speed)
@@ -285,19 +285,22 @@ def burn(path: str | os.PathLike, *, analyser: Analyser | None = None, options: 
         identity = cache.content_hash(Path(document)) if cache else ""
     analyser = analyser or (default_analyser() if analysis is None else None)
     if analysis is None and cache:
+        assert analyser is not None  # made just above when there is no analysis
         identity = analyser.cache_key(path, options, cache)
     key = _burn_key(path, identity, style, picture, layout, target, cache) if cache else None
-    if key and not force and cache.up_to_date([target], key):
+    if key and cache and not force and cache.up_to_date([target], key):
         return BurnResult(input=path, output=target, duration=span.duration(info.duration), n_words=0,
                           analysis_from="", seconds=time.perf_counter() - started, status="skipped",
                           size=(frame.width, frame.height))
     notes: list[str] = []
+    source: AnalysisSource
     if analysis is not None:
-        analysis, source = analysis if isinstance(analysis, Analysis) else Analysis.load(analysis), "document"
+        analysis, source = analysis if isinstance(analysis, Analysis) else Analysis.load(Path(analysis)), "document"
         if span.end is not None and analysis.duration and analysis.duration + 0.5 < span.end:
             notes.append(f"the analysis covers {analysis.duration:.1f} s: captions stop there")
         analysis = trim_analysis(analysis, span)
     else:
+        assert analyser is not None
         timer = StageTimer(progress)
         whole = cache.load(identity) if cache else None
         if whole is not None or span.whole:
@@ -308,7 +311,7 @@ def burn(path: str | os.PathLike, *, analyser: Analyser | None = None, options: 
         source = "models" if timer.seconds else "cache"
     if progress:
         progress("burn", 0.0)
-    if key:
+    if key and cache:
         cache.begin_outputs([target], key)
     burn_subtitles(info, to_ass(analysis, style, layout=layout, per_word=True), target,
                    (lambda f: progress("burn", f)) if progress else None, picture=picture, extra_fonts=extra_fonts)

@@ -93,4 +93,4 @@ class Style:
                 "profile": file_sha256(self.profile) if self.profile else None,
                 **({"font": self.font_choice.family,
                     "font_file": file_sha256(self.font_choice.file) if self.font_choice.file else None}
-                   if self.font is not None else {})}
+                   if self.font_choice is not None else {})}

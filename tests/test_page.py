@@ -64,7 +64,7 @@ def test_a_transcript_word_cannot_inject_a_script(make_analysis):
     data = script_json(html, "analysis")
     assert data["lines"][0]["words"][1]["text"].strip() == ATTACK
     assert data["source"] == f"{ATTACK}.mp4"
-    for attrs, text in scripts[:2]:
+    for _attrs, text in scripts[:2]:
         assert not set("<>&") & set(text)
 
 

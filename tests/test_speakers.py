@@ -371,7 +371,7 @@ def test_render_a_two_speaker_dialogue(tmp_path, run_cli):
     html = wav.with_suffix(".html").read_text(encoding="utf-8")
     vtt, srt = wav.with_suffix(".vtt").read_text(encoding="utf-8"), wav.with_suffix(".srt").read_text(encoding="utf-8")
     for name in ("Speaker A", "Speaker B"):
-        assert f'class="spk-chip" style="--spk:' in html and name in html
+        assert 'class="spk-chip" style="--spk:' in html and name in html
         assert f"<v {name}>" in vtt and f"[{name}]" in srt
     code, output = run_cli(["restyle", str(wav.with_suffix(".json")), "--format", "html,vtt,srt",
                             "--speaker-names", "A=Host,B=Guest", "--out", str(tmp_path / "named.html")])

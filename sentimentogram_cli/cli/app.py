@@ -91,8 +91,10 @@ _FONT = typer.Option(None, "--font", metavar="NAME|FILE", show_default=False, he
 
 def _output(out: Optional[str], formats: str, embed_video: bool, reading_speed: Optional[float] = None):
     from ..jobs import OutputOptions
+    from ..output.paths import names_folder, parse_formats
 
-    return OutputOptions(out=out, formats=formats, embed_video=embed_video, reading_speed=reading_speed)
+    return OutputOptions(out=Path(out) if out else None, folder=names_folder(out), formats=parse_formats(formats),
+                         embed_video=embed_video, reading_speed=reading_speed)
 
 
 def _emphasised(style, emphasis: str):
@@ -169,12 +171,17 @@ def render(
         with _media_progress() as update:
             report = render_on_ray(items, analyser=dict(device=device.value, asr_model=asr_model, backend=backend.value,
                                                         head=head), address=ray, workers=workers, on_update=update,
-                                   on_done=lambda e: e.status == "failed" and print_done(e), **settings)
+                                   on_done=_print_failure, **settings)
     else:
         report = run_batch(items, analyser, progress_for=_batch_progress(len(items)), on_done=print_done, **settings)
     Console().print(results_table(report))
     if report.failed:
         raise BatchFailed(report)  # main() prints it as the last line and exits with its status
+
+
+def _print_failure(entry) -> None:
+    if entry.status == "failed":
+        print_done(entry)
 
 
 def _batch_progress(total: int):
@@ -309,13 +316,13 @@ def _stage_progress(stages: tuple[str, ...] | None = None, transient: bool = Fal
 
     The bars appear with the first stage, so an error found by the early checks prints alone.
     """
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
     from ..analyser import STAGES
 
     bars = Progress(TextColumn("{task.description:<10}"), BarColumn(), TaskProgressColumn(),
                     TimeElapsedColumn(), console=console, transient=transient)
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def update(stage: str, fraction: float) -> None:
         if stage not in (stages or (*STAGES, "page")):
@@ -393,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> ExitStatus:
     except typer.Exit as exc:  # --version
         return ExitStatus(exc.exit_code)
     except typer.TyperException as exc:  # usage errors: bad option, bad choice, missing argument
-        exc.show()
+        exc.show()  # type: ignore[attr-defined]  # Typer's vendored ClickException, which is one
         return ExitStatus(exc.exit_code)
     except (KeyboardInterrupt, typer.Abort):
         console.print("[yellow]interrupted[/]")

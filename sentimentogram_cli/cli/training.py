@@ -99,7 +99,7 @@ def evaluate(
 
         if labels is None and data_dir is None:
             raise UsageError("evaluate needs --labels CSV, or --data FOLDER (the shared corpora) for the held-out speakers")
-        run_evaluate_clips(labels, checkpoint, data_dir, cache_dir, getattr(device, "value", device), console,
+        run_evaluate_clips(labels, checkpoint, data_dir, cache_dir, device.value, console,
                            parse_protocols(protocol), asr=asr, asr_model=asr_model, audio_only=audio_only,
                            json_out=json_out)
         return

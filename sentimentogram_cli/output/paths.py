@@ -75,16 +75,16 @@ def check_outputs(paths: dict[str, Path], input_path: Path, out: Path | None = N
         if path.is_dir():
             raise OutputError(f"{path} is a directory")
     first = next(iter(paths.values()))
-    for folder in {p.parent for p in paths.values()}:
-        if not folder.is_dir():
-            raise OutputError(f"cannot write {first}: folder {folder} does not exist")
-        for stale in folder.glob(".sentimentogram-*.part"):  # probes of a run killed right here
+    for parent in {p.parent for p in paths.values()}:
+        if not parent.is_dir():
+            raise OutputError(f"cannot write {first}: folder {parent} does not exist")
+        for stale in parent.glob(".sentimentogram-*.part"):  # probes of a run killed right here
             try:
                 stale.unlink(missing_ok=True)
             except OSError:
                 pass
         try:  # os.access says yes to root even on read-only or virtual file systems: really try
-            fd, probe_file = tempfile.mkstemp(prefix=".sentimentogram-", suffix=".part", dir=folder)
+            fd, probe_file = tempfile.mkstemp(prefix=".sentimentogram-", suffix=".part", dir=parent)
         except OSError as exc:
             raise OutputError(f"cannot write {first}: {exc.strerror or exc}") from None
         os.close(fd)

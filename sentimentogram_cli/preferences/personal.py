@@ -217,7 +217,7 @@ class Selection:
     def best(self, allowed: np.ndarray | None = None) -> Shrinkage:
         """Most held-out answers right; then the lowest log-loss; then the most shrinkage."""
         allowed = np.ones(len(self.grid), bool) if allowed is None else np.asarray(allowed, bool)
-        keys = [(-round(float(c), 6), round(float(l), 9), i) for i, (c, l) in
+        keys = [(-round(float(c), 6), round(float(loss), 9), i) for i, (c, loss) in
                 enumerate(zip(self.correct, self.log_loss)) if allowed[i]]
         return self.grid[min(keys)[2]]
 
