@@ -189,7 +189,7 @@ def test_non_ascii_path_with_spaces_works(tmp_path, media, head, run_cli):
     page = folder / "Kinder an der Tür — take 1.html"
     data = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
     assert data["source"] == source.name
-    assert data["settings"] == {"window": 3.0, "hop": 1.0}  # the style is not part of the analysis
+    assert data["settings"] == {"window": 3.0, "hop": 1.0, "speakers": "auto"}  # the style is not part of the analysis
     assert data["models"]["head"] == "test-random" and data["models"]["asr"] == "whisper-tiny.en"
     words = [w for line in data["lines"] for w in line["words"]]
     assert len(words) >= 3 and all(w["emotion"]["emotion"] in data["labels"] for w in words)
