@@ -69,16 +69,15 @@ class Style:
         """The ``font`` found (a FontError, one line, when there is no such font), or None."""
         return resolve_font(self.font) if self.font is not None else None
 
-
     def table(self) -> dict[str, WordStyle]:
         """The style of a fully confident, typical word of each emotion (what the page's legend
         shows, and what a style file overrides)."""
         return style_table(self.culture, self.age, self.overrides)
+
     def notes(self) -> list[str]:
         """A line when the mapper changes a colour or size the overrides ask for (contrast and
         size limits): the user should know their file was not taken literally."""
         return override_notes(self.overrides)
-
 
     def check(self) -> None:
         """Read the style file and the profile now (UsageError or a profile error if either is

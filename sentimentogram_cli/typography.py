@@ -33,9 +33,9 @@ __all__ = [
     "PRESETS",
     "AGE_SCALES",
     "MIN_CONTRAST",
+    "override_notes",
     "StyleOverrides",
     "StyleFileError",
-    "override_notes",
     "style_word",
     "style_table",
     "load_style_file",
@@ -392,10 +392,6 @@ def style_table(culture: str = "western", age: str = "adult",
     return table
 
 
-def css_font_stack(family: str) -> str:
-    """A CSS font-family value: the family, then a generic fallback of the same kind."""
-    generic = "serif" if family in _SERIF_FAMILIES else "sans-serif"
-    return f'"{family}", {generic}'
 def override_notes(overrides: StyleOverrides | None) -> list[str]:
     """One line naming each colour or size of ``overrides`` that the mapper changes to meet its
     limits (text contrast, the size range), as a typical confident word shows it; [] when none."""
@@ -416,4 +412,9 @@ def override_notes(overrides: StyleOverrides | None) -> list[str]:
                     changed[f"{where} size"] = f"{where} size {wanted['size']:g} shows as {got.size:.2f} ({lo:.2f} to {hi:.2f})"
     return ["style adjusted to stay readable: " + "; ".join(changed.values())] if changed else []
 
+
+def css_font_stack(family: str) -> str:
+    """A CSS font-family value: the family, then a generic fallback of the same kind."""
+    generic = "serif" if family in _SERIF_FAMILIES else "sans-serif"
+    return f'"{family}", {generic}'
 
