@@ -382,3 +382,28 @@ def test_render_a_two_speaker_dialogue(tmp_path, run_cli):
     code, output = run_cli(["restyle", str(wav.with_suffix(".json")), "--speaker-names", "C=Nobody",
                             "--out", str(tmp_path / "bad.html")])
     assert code != 0 and "no speaker 'C'" in output and "Traceback" not in output
+
+
+@pytest.mark.browser
+def test_page_speaker_filter_and_caption_chip_in_chromium(browser, make_analysis, tmp_path):
+    """In Chromium: choosing a speaker in the transcript panel hides the other's lines; clicking
+    a word of the second speaker shows that speaker's chip above the caption."""
+    from sentimentogram_cli.output.page import render_page
+
+    path = tmp_path / "dialogue.html"
+    path.write_text(render_page(_dialogue(make_analysis, ("Host", "Guest"))), encoding="utf-8")
+    tab = browser.new_page()
+    try:
+        tab.goto(path.as_uri())
+        visible = 'document.querySelectorAll(".tline:not(.filtered-out)").length'
+        assert tab.evaluate(visible) == 3
+        tab.check('input[name="speaker-filter"][value="B"]')
+        assert tab.evaluate(visible) == 1
+        assert tab.evaluate('document.querySelector(".tline:not(.filtered-out)").dataset.speaker') == "B"
+        tab.check('input[name="speaker-filter"][value=""]')
+        assert tab.evaluate(visible) == 3
+        tab.click('.tline[data-speaker="B"] .tword')
+        tab.wait_for_function('!document.getElementById("caption-speaker").hidden')
+        assert tab.inner_text("#caption-speaker") == "Guest"
+    finally:
+        tab.close()
