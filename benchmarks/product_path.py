@@ -161,7 +161,8 @@ def main() -> None:
                 path = ProductPath(loco, encoder, text_encoder, args.cache)
                 path.alone = alone
                 run["loco"][corpus] = three_ways(loco, data, path, idx, False, not args.no_talks)
-                print(corpus, json.dumps(run["loco"][corpus]), flush=True)
+                print(corpus, json.dumps({k: v for k, v in run["loco"][corpus].items() if not k.startswith("_")}),
+                      flush=True)
         if run["loco"]:
             run["calibration"] = product_calibration(run["loco"])
         result["runs"].append(run)
