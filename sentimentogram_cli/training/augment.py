@@ -84,7 +84,7 @@ class WaveAugmenter:
 def augmented_frames(clips: list[Clip], indices: list[int], encoder, cache_dir: Path, voices: Sequence[Path],
                      seed: int = 0, progress: Callable[[int, int], None] | None = None) -> dict[int, np.ndarray]:
     """Clip index -> frames of its augmented audio, the clips packed by speaker as in training."""
-    key = cache_key(encoder.identity, AUGMENT_VERSION, encoder.layers, seed, [str(clips[i].path) for i in indices],
+    key = cache_key(encoder.identity, AUGMENT_VERSION, encoder.layers, seed, [str(Path(clips[i].path).resolve()) for i in indices],
                     [str(v) for v in voices])
     subset = [clips[i] for i in indices]
 

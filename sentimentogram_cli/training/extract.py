@@ -21,7 +21,7 @@ _BLOCK = 256
 def clip_frames(clips: list[Clip], encoder: AudioEncoder, cache_dir: Path,
                 progress: Callable[[int, int], None] | None = None) -> RaggedArrays:
     """(frames, encoder.dim) per clip, in the order of ``clips``."""
-    key = cache_key(encoder.identity, FEATURE_CONVENTION, encoder.layers, [str(c.path) for c in clips])
+    key = cache_key(encoder.identity, FEATURE_CONVENTION, encoder.layers, [str(Path(c.path).resolve()) for c in clips])
 
     def compute():
         order = packing_order(clips)
