@@ -5,6 +5,7 @@ normalisation, cost.
     python benchmarks/speakers.py --alternative   # + Whisper-encoder states as the embedding
     python benchmarks/speakers.py --emotion       # + emotion accuracy per utterance, with/without
     python benchmarks/speakers.py --render        # + speakers stage against a whole 5-min render
+    python benchmarks/speakers.py --no-projection # raw GE2E embeddings (before turns.project)
 
 Dialogues are built from ``../shared/data/emotional_speech``: each turn is one clip (silence
 trimmed by energy) or, for about one turn in five, its first 0.35 s or 0.6 s of speech (a one- or
@@ -217,11 +218,16 @@ def wder(found: list[str], true: list[str]) -> float:
 # ---- embeddings -------------------------------------------------------------------------------
 
 
+PROJECT = True  # --no-projection: the raw GE2E embeddings (the figures before the projection)
+
+
 def ge2e_embeddings(encoder, rec: Recording, words: list[Word]):
     pieces = turns_mod.cut_pieces(words)
     chunks = [rec.audio]
     t0 = time.process_time()
     emb = encoder.embed([piece_audio(chunks, len(rec.audio), p.start, p.end) for p in pieces])
+    if PROJECT:
+        emb = turns_mod.project(emb)
     return pieces, emb, time.process_time() - t0
 
 
@@ -398,13 +404,17 @@ def main() -> None:
     parser.add_argument("--render", action="store_true", help="speakers stage against a whole 5-min render")
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--render-only", action="store_true", help="only the render cost")
+    parser.add_argument("--no-projection", action="store_true",
+                        help="cluster the raw GE2E embeddings (without turns.project), threshold re-chosen")
     args = parser.parse_args()
+    global PROJECT
+    PROJECT = not args.no_projection
     if args.render_only:
         render_cost()
         return
     sets = datasets()
     encoder = SpeakerEncoder("cpu")
-    grid = np.round(np.arange(0.15, 0.71, 0.025), 3)
+    grid = np.round(np.arange(0.15, 1.21, 0.025), 3)
     results: dict = {"library_merge_distance": turns_mod.MERGE_DISTANCE}
     prepared = {split: prepare(recs, args.asr_model, encoder, args.alternative) for split, recs in sets.items()}
     for label, idx in (("GE2E (resemblyzer)", 0), ("Whisper encoder states", 1)):

@@ -27,6 +27,7 @@ __all__ = [
     "HEAD_SHA256",
     "verify_shipped_head",
     "text_delta_path",
+    "speaker_projection_path",
 ]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -161,4 +162,19 @@ def text_delta_path(verify: bool = True) -> Path:
             raise ModelError(f"the text-encoder delta is missing ({path}): reinstall sentimentogram")
         if hashlib.sha256(path.read_bytes()).hexdigest() != _TEXT_DELTA_SHA256:
             raise ModelError(f"{path} does not match its pinned SHA-256: refusing to load it")
+    return path
+
+
+# The emotion-invariant speaker projection that ships in this package (speakers.turns; made by
+# scripts/fit_speaker_projection.py).
+_SPEAKER_PROJECTION_SHA256 = "98d7f9a8d64a82e7fc8ed8def69f9830081985637ea875c7c71369f926dac77f"
+
+
+def speaker_projection_path() -> Path:
+    """The shipped speaker projection, its SHA-256 checked like the other shipped weights."""
+    path = PACKAGE_DIR / "models" / "speaker_projection.npz"
+    if not path.is_file():
+        raise ModelError(f"the speaker projection is missing ({path}): reinstall sentimentogram")
+    if hashlib.sha256(path.read_bytes()).hexdigest() != _SPEAKER_PROJECTION_SHA256:
+        raise ModelError(f"{path} does not match its pinned SHA-256: refusing to load it")
     return path

@@ -3,7 +3,7 @@
 ``find_turns`` gives each word of a transcript the speaker who said it: the words are cut into
 pieces at pauses (``turns.cut_pieces``), each piece's audio is embedded by Resemblyzer's GE2E
 voice encoder (``encoder.SpeakerEncoder``, weights from the ``resemblyzer`` wheel, SHA-256
-checked) and the embeddings are clustered (``turns.cluster``). ``split_segments`` then cuts the
+checked), projected (``turns.project``: the shipped emotion-invariant projection) and clustered (``turns.cluster``). ``split_segments`` then cuts the
 recogniser's segments wherever the speaker changes, so no caption line spans two speakers.
 """
 
@@ -17,7 +17,7 @@ from ..constants import SAMPLE_RATE
 from ..document import Analysis, Segment, Word
 from ..errors import UsageError
 from .encoder import ENCODER_ID, SpeakerEncoder
-from .turns import MAX_SPEAKERS, Turns, cut_pieces, turns_from_embeddings
+from .turns import MAX_SPEAKERS, Turns, cut_pieces, project, turns_from_embeddings
 
 __all__ = ["ENCODER_ID", "SpeakerEncoder", "Turns", "parse_speakers", "find_turns", "split_segments",
            "piece_audio", "rename_speakers"]
@@ -56,7 +56,7 @@ def find_turns(chunks: Sequence[np.ndarray], n_samples: int, words: Sequence[Wor
     to ``turns.cluster`` (thresholds)."""
     pieces = cut_pieces(words)
     audio = [piece_audio(chunks, n_samples, p.start, p.end) for p in pieces]
-    embeddings = encoder.embed(audio)
+    embeddings = project(encoder.embed(audio))  # emotion-invariant projection (turns.project)
     if progress:
         progress(0.9)
     return turns_from_embeddings(words, pieces, embeddings, None if speakers == "auto" else int(speakers), **kwargs)
