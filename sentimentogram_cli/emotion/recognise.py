@@ -20,7 +20,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..document import AnalysedWord, Line, Segment
-from ..constants import CHUNK_SAMPLES, HEAD_FRAMES_PER_SECOND, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
+from ..media import chunk_audio
+from ..constants import HEAD_FRAMES_PER_SECOND, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
 from ..spill import SpilledRows
 from .features import SAMPLES_PER_HEAD_FRAME, frames_for_span
 from .windows import (UTTERANCE_GAP_SECONDS, aggregate_words, layout_utterance_windows, layout_windows,
@@ -273,6 +274,6 @@ def recognise(audio: np.ndarray, segments: Sequence[Segment], head, audio_encode
               progress: Callable[[float], None] | None = None, **kwargs) -> list[Line]:
     """``recognise_chunks`` for a recording held whole in memory (16 kHz mono float32); takes its
     keywords too (``language``, ``speakers``: one id or None per word, in order over all segments)."""
-    chunks = [audio[i: i + CHUNK_SAMPLES] for i in range(0, len(audio), CHUNK_SAMPLES)]
+    chunks = chunk_audio(audio)
     return recognise_chunks(chunks, len(audio), segments, head, audio_encoder, text_encoder,
                             window=window, hop=hop, progress=progress, **kwargs)
