@@ -216,7 +216,8 @@ def _check_field(where: str, name: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise bad("true or false")
         return value
-    ranges = {"size": (0.5, 3.0), "letter_spacing": (-0.2, 0.5), "animation_strength": (0.0, 1.0)}
+    ranges = {"size": (0.5, 3.0), "letter_spacing": (-0.2, 0.5), "animation_strength": (0.0, 1.0),
+              "baseline_shift": (-0.5, 0.5)}
     if name in ranges:
         lo, hi = ranges[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
