@@ -184,7 +184,8 @@ def table(report: dict) -> tuple[list[str], list[list[str]]]:
                 lambda s: f"{s['duration_s']:.1f} · {s['words']} · {s['windows']} · {s['paper_groups']}"),
             row("models: load + warm-up, once per process (s)", lambda s: f"{sum(s['load_s'].values()):.1f}")]
     rows += [row(f"render: {k} (s)", lambda s, k=k: f"{s['stages_s'][k]:.2f}")
-             for k in ("decode", "transcribe", "encode audio", "encode text", "emotion head", "page", "other")]
+             for k in ("decode", "transcribe", "speakers", "encode audio", "encode text", "emotion head", "prosody",
+                       "page", "other")]
     rows += [row("**full render (s)**", lambda s: f"{s['render_s']:.2f}"),
              row("real-time factor (render s / media s)", lambda s: f"{s['realtime_factor']:.3f}"),
              row("faster-whisper alone, same model and settings (s)", lambda s: f"{s['asr_alone_s']:.2f}"),

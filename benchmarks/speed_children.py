@@ -106,9 +106,11 @@ def child_render(spec: dict) -> dict:
             cpu["render"].append(_cpu() - c0)
             assert result.status == "rendered", result.status
             s, audio_s, text_s = result.stage_seconds, busy.get("encode", 0.0), busy.get("embed", 0.0)
-            renders.append({"decode": s["decode"], "transcribe": s["transcribe"], "encode audio": audio_s,
+            renders.append({"decode": s["decode"], "transcribe": s["transcribe"],
+                            "speakers": s.get("speakers", 0.0), "encode audio": audio_s,
                             "encode text": text_s, "emotion head": s["emotions"] - audio_s - text_s,
-                            "page": s["page"], "other": wall - sum(s.values()), "total": wall})
+                            "prosody": s.get("prosody", 0.0), "page": s["page"],
+                            "other": wall - sum(s.values()), "total": wall})
     cached = []
     for culture in ("eastern", "accessible", "western"):  # the cache of the last render holds the analysis
         t0 = time.perf_counter()

@@ -65,7 +65,8 @@ def test_speed_benchmark_short_mode(tmp_path):
     # Windows stay inside utterances: the example's 7 short sentences (one per emotion) are a window or more each.
     assert summary["words"] >= 10 and summary["windows"] >= 7 and summary["paper_groups"] >= 10
     stages = summary["stages_s"]
-    assert set(stages) == {"decode", "transcribe", "encode audio", "encode text", "emotion head", "page", "other", "total"}
+    assert set(stages) == {"decode", "transcribe", "speakers", "encode audio", "encode text", "emotion head", "prosody",
+                           "page", "other", "total"}
     assert all(stages[k] > 0 for k in ("decode", "transcribe", "encode audio", "encode text", "page"))
     assert sum(v for k, v in stages.items() if k != "total") == pytest.approx(stages["total"], rel=1e-6)
     assert summary["realtime_factor"] == pytest.approx(stages["total"] / summary["duration_s"])
