@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # research/ lives in the checkout, not in the wheel
 
 
 def plot(results: dict, png: Path) -> None:
@@ -25,7 +26,7 @@ def plot(results: dict, png: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sentimentogram_cli.training.adaptation_report import SHARES, ZERO_SHOT, summary
+    from research.adaptation_report import SHARES, ZERO_SHOT, summary
 
     table = summary(results)
     fig, ax = plt.subplots(figsize=(7.5, 4.6), dpi=120)
@@ -72,7 +73,7 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from sentimentogram_cli.training.adaptation_report import METHODS, markdown_table, run_comparison
+    from research.adaptation_report import METHODS, markdown_table, run_comparison
 
     if not args.table_only:
         from sentimentogram_cli.emotion.features import AudioEncoder

@@ -194,7 +194,7 @@ def test_finetune_learns_a_new_label_and_render_uses_it(tmp_path, run_cli):
 # ---- the leave-one-corpus-out comparison's bookkeeping -----------------------------------------
 
 def test_adaptation_speakers_are_nested_and_leave_test_speakers():
-    from sentimentogram_cli.training.adaptation_report import SHARES, adaptation_speakers
+    from research.adaptation_report import SHARES, adaptation_speakers
 
     speakers = [f"s{k}" for k in range(20)]
     chosen = [adaptation_speakers(speakers, share, draw=0) for share in SHARES]
@@ -205,7 +205,7 @@ def test_adaptation_speakers_are_nested_and_leave_test_speakers():
 
 
 def test_summary_averages_draws_then_corpora_and_needs_every_corpus():
-    from sentimentogram_cli.training.adaptation_report import ZERO_SHOT, markdown_table, summary
+    from research.adaptation_report import ZERO_SHOT, markdown_table, summary
 
     method = "fine-tune all layers"
     runs = {"a/0.20/0": {ZERO_SHOT: 0.4, method: {"ua": 0.6}}, "a/0.20/1": {ZERO_SHOT: 0.5, method: {"ua": 0.8}},

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..emotion.head import EmotionHead
-from .corpora import Clip
-from .data import TrainingData
-from .finetune import (FinetuneSettings, clip_views, finetune_head, label_ua, labelled_split, pooled_features,
+from sentimentogram_cli.emotion.head import EmotionHead
+from sentimentogram_cli.training.corpora import Clip
+from sentimentogram_cli.training.data import TrainingData
+from sentimentogram_cli.training.finetune import (FinetuneSettings, clip_views, finetune_head, label_ua, labelled_split, pooled_features,
                        predict_logits, source_moments)
-from .report import CORPORA, TEST_SPEAKERS, VALIDATION_SPEAKERS
+from sentimentogram_cli.training.report import CORPORA, TEST_SPEAKERS, VALIDATION_SPEAKERS
 
 __all__ = ["SHARES", "METHODS", "adaptation_speakers", "run_comparison", "summary", "markdown_table"]
 
