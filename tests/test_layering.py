@@ -23,7 +23,7 @@ NAME = "sentimentogram_cli"
 LAYERS = [
     "constants", "errors", "atomic", "colour", "document", "ranges", "devices", "assets", "media", "spill",
     "analysis_cache", "transcription", "emotion", "speakers", "prosody", "captions", "analyser",
-    "typography", "fonts", "emphasis_style", "preferences", "style", "output",
+    "typography", "style_file", "fonts", "emphasis_style", "preferences", "style", "output",
     "jobs", "batch", "distributed", "training",
     "__init__", "cli", "__main__",
 ]

@@ -9,9 +9,8 @@ from sentimentogram_cli.constants import AGE_GROUPS, CATEGORY_VAD, CULTURES, EMO
 from sentimentogram_cli.colour import contrast_ratio, ensure_contrast
 from sentimentogram_cli.errors import SentimentogramError, UsageError
 from sentimentogram_cli.style import Style
-from sentimentogram_cli.typography import (
-    ANIMATIONS, FONT_FACES, MIN_CONTRAST, PRESETS, StyleFileError, load_style_file, style_table, style_word,
-)
+from sentimentogram_cli.style_file import StyleFileError, load_style_file
+from sentimentogram_cli.typography import ANIMATIONS, FONT_FACES, MIN_CONTRAST, PRESETS, style_table, style_word
 
 
 def feeling(emotion="neutral", confidence=0.9, valence=None, arousal=None, dominance=None):

@@ -27,7 +27,8 @@ from ..emphasis_style import emphasise
 from ..errors import InputError
 from ..fonts import font_face_rule
 from ..style import Style
-from ..typography import (FONT_FACES, StyleOverrides, WordStyle, caption_rules, css_font_stack, style_table,
+from ..style_file import caption_rules
+from ..typography import (FONT_FACES, StyleOverrides, WordStyle, css_font_stack, style_table,
                           style_word)
 from .subtitles import speaker_colours, speaker_names
 from .templates import environment, inline_asset

@@ -26,7 +26,8 @@ from ..captions import CaptionRules, cues_for
 from ..constants import SPEAKER_COLOURS
 from ..document import AnalysedWord, Analysis, Cue, Line
 from ..style import Style
-from ..typography import WordStyle, caption_rules, css_font_stack
+from ..style_file import caption_rules
+from ..typography import WordStyle, css_font_stack
 
 __all__ = ["WORD_JOINER", "speaker_names", "speaker_colours", "row_speakers", "label_styles", "class_name", "cue_lines", "cue_bounds", "plain", "caption_rules_for",
            "styled_cues", "to_vtt", "to_srt"]

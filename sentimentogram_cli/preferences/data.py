@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ExitStatus, InputError, SentimentogramError
-from ..typography import StyleFileError, WordStyle, validate_overrides
+from ..style_file import StyleFileError, validate_overrides
+from ..typography import WordStyle
 from .space import SEED_STYLE_NAMES, SEED_STYLES, UserAttributes, normalise_emotion
 
 __all__ = ["ANSWERS_FORMAT", "ANSWERS_VERSION", "AnswersError", "Comparison", "AnswerSet", "load_answers"]

@@ -21,7 +21,8 @@ import numpy as np
 from ..constants import CULTURES, EMOTIONS
 from ..errors import ExitStatus, SentimentogramError
 from ..atomic import atomic_write_text
-from ..typography import PRESETS, StyleOverrides, WordStyle, load_style_file
+from ..style_file import load_style_file
+from ..typography import PRESETS, StyleOverrides, WordStyle
 from .candidates import apply_options, candidate_options
 from .personal import Shrinkage
 from .space import CONTEXT, FEATURES, UserAttributes, context_vector, style_features
