@@ -13,11 +13,9 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-import time
 import warnings
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,70 +25,24 @@ from .document import SCHEMA_VERSION, Analysis, Line, Segment
 from .analysis_cache import AnalysisCache, cache_key
 from .captions import CaptionRules, cut_cues
 from .assets import BUNDLED_ASR_MODEL, head_checkpoint_path, whisper_model_identity
-from .constants import CHUNK_SAMPLES, CHUNK_SECONDS, HOP_SECONDS, LANGUAGES, SAMPLE_RATE, WINDOW_SECONDS
+from .constants import CHUNK_SAMPLES, CHUNK_SECONDS, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
 from .devices import check_device
 from .errors import ModelError, UsageError, as_error
 from .spill import SpilledChunks
 from .media import MediaInfo, chunk_audio, iter_audio_chunks, probe, resample
 from .transcription.transcribe import BACKENDS
+from .analysis_options import AnalysisOptions, ProgressCallback, StageTimer, with_old_keywords
 
 __all__ = ["STAGES", "ProgressCallback", "StageTimer", "AnalysisOptions", "Analyser", "default_analyser", "analyse"]
 
 STAGES = ("decode", "transcribe", "speakers", "emotions", "prosody")
-# progress(stage, fraction done 0..1); called with 0.0 when a stage starts and 1.0 when it ends.
-ProgressCallback = Callable[[str, float], None]
 # A 16 kHz mono float32 recording, or a file (path, or what media.probe said about it).
 MediaInput = str | os.PathLike | MediaInfo | np.ndarray
 CacheArg = bool | str | os.PathLike | AnalysisCache | None  # see Analyser.analyse
 _ANALYSIS_VERSION = 6  # bump when the analysis code changes what it produces: old cache entries miss
-_WINDOW_RANGE = (0.5, 30.0)  # seconds
-_MIN_HOP = 0.1
 
 # Audio encoders that ship with the package, by the identity a head checkpoint records.
 _BUNDLED_AUDIO_ENCODERS = {whisper_model_identity(name): name for name in (BUNDLED_ASR_MODEL, "tiny.en")}
-
-
-@dataclass(frozen=True)
-class AnalysisOptions:
-    """The settings of one analysis: the spoken ``language`` (None: detected) and the emotion
-    model's ``window`` and ``hop`` in seconds. Checked when made (UsageError)."""
-
-    language: str | None = None
-    window: float = WINDOW_SECONDS
-    hop: float = HOP_SECONDS
-    speakers: str | int = "auto"  # who speaks: "auto" (finds how many, 1 included), a number, or "off"
-
-    def __post_init__(self) -> None:
-        from .speakers import parse_speakers
-
-        object.__setattr__(self, "speakers", parse_speakers(self.speakers))
-        if self.language is not None and self.language not in LANGUAGES:
-            raise UsageError(f"unknown language {self.language!r}: use a Whisper language code such as "
-                             f"en, de, fr, es, pl, zh (leave it out to detect it)")
-        lo, hi = _WINDOW_RANGE
-        if not lo <= self.window <= hi:
-            raise UsageError(f"window ({self.window} s) must be from {lo} to {hi} seconds")
-        if not _MIN_HOP <= self.hop <= self.window:
-            raise UsageError(f"hop ({self.hop} s) must be from {_MIN_HOP} s to the window ({self.window} s)")
-
-
-class StageTimer:
-    """A progress callback that also times each stage, from its 0.0 to its 1.0 (``seconds``),
-    and passes every call on to ``progress``. No stage timed after an analysis: it came from
-    the cache."""
-
-    def __init__(self, progress: ProgressCallback | None = None):
-        self.progress = progress
-        self.seconds: dict[str, float] = {}
-        self._started: dict[str, float] = {}
-
-    def __call__(self, stage: str, fraction: float) -> None:
-        if fraction == 0.0:
-            self._started[stage] = time.perf_counter()
-        elif fraction >= 1.0 and stage in self._started:
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - self._started.pop(stage)
-        if self.progress:
-            self.progress(stage, fraction)
 
 
 class Analyser:
@@ -264,7 +216,7 @@ class Analyser:
         the typed exceptions of ``errors``. The keywords ``language``, ``window`` and ``hop`` of
         the last release still work, with a DeprecationWarning.
         """
-        options = _options(options, deprecated, "analyse")
+        options = with_old_keywords(options, deprecated, "analyse")
         cache = AnalysisCache.of(cache)
         source: Path | np.ndarray
         load: Callable[[Callable[[float], None]], tuple[Sequence[np.ndarray], int]]
@@ -411,25 +363,8 @@ def default_analyser() -> Analyser:
 def analyse(media: MediaInput, options: AnalysisOptions | None = None, *, progress: ProgressCallback | None = None,
             cache: CacheArg = None, sample_rate: int | None = None, **deprecated: Any) -> Analysis:
     """The ``Analysis`` of ``media`` by the shared default Analyser (``Analyser.analyse``)."""
-    return default_analyser().analyse(media, _options(options, deprecated, "analyse"), progress=progress,
+    return default_analyser().analyse(media, with_old_keywords(options, deprecated, "analyse"), progress=progress,
                                       cache=cache, sample_rate=sample_rate)
-
-
-_OLD_KEYWORDS = ("language", "window", "hop")
-
-
-def _options(options: AnalysisOptions | None, old: dict[str, Any], where: str) -> AnalysisOptions:
-    """``options``, with the last release's ``language=``/``window=``/``hop=`` keywords folded in
-    (and a DeprecationWarning); any other keyword is the TypeError Python would raise."""
-    unknown = sorted(set(old) - set(_OLD_KEYWORDS))
-    if unknown:
-        raise TypeError(f"{where}() got an unexpected keyword argument {unknown[0]!r}")
-    if old:
-        spelled = ", ".join(f"{k}={v!r}" for k, v in old.items())
-        warnings.warn(f"{where}({', '.join(k + '=' for k in old)}...) is deprecated and goes in the next release: "
-                      f"pass options=AnalysisOptions({spelled})", DeprecationWarning, stacklevel=3)
-        return replace(options or AnalysisOptions(), **old)
-    return options or AnalysisOptions()
 
 
 def _array_audio(audio: np.ndarray, sample_rate: int | None) -> np.ndarray:
