@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
@@ -20,6 +19,7 @@ from .options import AgeGroup, Backend, Culture, Device, console, typer_app
 from ..constants import VERSION
 from ..errors import ExitStatus, UsageError, as_error
 from .prefs import app as prefs_app
+from .progress import batch_progress, media_progress, stage_progress
 from .summaries import print_done, print_summary, results_table
 
 __all__ = ["app", "main"]
@@ -158,7 +158,7 @@ def render(
     if not span.whole and (ray is not None or not is_single_file(inputs)):
         raise UsageError("--start/--end cut one recording: give a single file")
     if ray is None and is_single_file(inputs):
-        with _stage_progress() as progress:
+        with stage_progress() as progress:
             result = render_input(Path(inputs[0]), analyser=analyser, progress=progress, span=span, **settings)
         print_summary(result, Console())
         return
@@ -168,12 +168,12 @@ def render(
     if ray is not None:
         from ..distributed import render_on_ray
 
-        with _media_progress() as update:
+        with media_progress() as update:
             report = render_on_ray(items, analyser=dict(device=device.value, asr_model=asr_model, backend=backend.value,
                                                         head=head), address=ray, workers=workers, on_update=update,
                                    on_done=_print_failure, **settings)
     else:
-        report = run_batch(items, analyser, progress_for=_batch_progress(len(items)), on_done=print_done, **settings)
+        report = run_batch(items, analyser, progress_for=batch_progress(len(items)), on_done=print_done, **settings)
     Console().print(results_table(report))
     if report.failed:
         raise BatchFailed(report)  # main() prints it as the last line and exits with its status
@@ -182,33 +182,6 @@ def render(
 def _print_failure(entry) -> None:
     if entry.status == "failed":
         print_done(entry)
-
-
-def _batch_progress(total: int):
-    @contextmanager
-    def progress_for(i: int, item):
-        console.print(f"[bold]\\[{i + 1}/{total}][/] {escape(item.name)}", highlight=False, soft_wrap=True)
-        with _stage_progress(transient=True) as update:
-            yield update
-
-    return progress_for
-
-
-@contextmanager
-def _media_progress():
-    """One bar over a --ray batch: seconds of media done of the total, and the workers."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[media]}"),
-                   TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True)
-    task = bar.add_task("starting Ray", total=None, media="")
-
-    def update(p) -> None:
-        bar.update(task, completed=p.done, total=p.total or None, media=f"{p.done:.0f}/{p.total:.0f} s of media, "
-                   f"{p.finished}/{p.inputs} inputs", description=p.plan.describe() if p.plan else "starting Ray")
-
-    with bar:
-        yield update
 
 
 @app.command()
@@ -231,7 +204,7 @@ def restyle(
     captions are cut again when the age group, style file or --reading-speed asks other rules."""
     from ..jobs import restyle as restyle_document
 
-    with _stage_progress(("page",)) as progress:
+    with stage_progress(("page",)) as progress:
         result = restyle_document(analysis, style=_emphasised(_style(culture, age, style_file, profile, font), emphasis),
                                   output=_output(out, formats, embed_video, reading_speed), media=media,
                                   progress=progress, speaker_names=_speaker_names(speaker_names))
@@ -290,7 +263,7 @@ def burn(
     from ..jobs import burn as burn_video
     from ..ranges import TimeRange
 
-    with _stage_progress((*STAGES, "burn")) as progress:
+    with stage_progress((*STAGES, "burn")) as progress:
         result = burn_video(input, analyser=_analyser(device, asr_model, backend, head),
                             options=_analysis_options(language, window, hop, speakers),
                             style=_style(culture, age, style_file, profile, font), output=out, analysis=analysis,
@@ -307,41 +280,6 @@ def burn(
                   highlight=False, soft_wrap=True)
     for note in result.notes:
         summary.print(f"[bold]note[/] {escape(note)}", highlight=False, soft_wrap=True)
-
-
-@contextmanager
-def _stage_progress(stages: tuple[str, ...] | None = None, transient: bool = False):
-    """A Rich progress bar per stage on stderr (default: the analysis stages and "page");
-    yields the API's progress callback.
-
-    The bars appear with the first stage, so an error found by the early checks prints alone.
-    """
-    from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
-
-    from ..analyser import STAGES
-
-    bars = Progress(TextColumn("{task.description:<10}"), BarColumn(), TaskProgressColumn(),
-                    TimeElapsedColumn(), console=console, transient=transient)
-    tasks: dict[str, TaskID] = {}
-
-    def update(stage: str, fraction: float) -> None:
-        if stage not in (stages or (*STAGES, "page")):
-            return
-        if not bars.live.is_started:
-            bars.start()
-        if stage not in tasks:  # a bar per stage that runs: a cached analysis shows only "page"
-            tasks[stage] = bars.add_task(stage, total=1.0, start=False)
-        if fraction == 0.0:
-            bars.start_task(tasks[stage])
-        bars.update(tasks[stage], completed=fraction)
-        if fraction >= 1.0:
-            bars.stop_task(tasks[stage])
-
-    try:
-        yield update
-    finally:
-        if bars.live.is_started:  # stopping bars never shown would print a stray blank line
-            bars.stop()
 
 
 @app.command()
