@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import random
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import numpy as np
 from ..constants import EMOTIONS
 
 __all__ = ["Clip", "Sentence", "read_clips", "read_goemotions", "read_meld", "read_emobank",
-           "load_clip_audio", "packing_order"]
+           "load_clip_audio", "clips_by_speaker", "packing_order"]
 
 # Source label names -> ours (RAVDESS calm -> neutral, MELD joy -> happy).
 _LABEL_ALIASES = {
@@ -80,14 +81,20 @@ def load_clip_audio(path: Path) -> np.ndarray:
     return decode_audio(path)
 
 
+def clips_by_speaker(clips: Sequence[Clip], indices: Iterable[int]) -> dict[str, list[int]]:
+    """The ``indices`` of ``clips`` grouped by speaker (a clip without one counts as its corpus's)."""
+    by_speaker: dict[str, list[int]] = defaultdict(list)
+    for i in indices:
+        by_speaker[clips[i].speaker or clips[i].corpus].append(i)
+    return by_speaker
+
+
 def packing_order(clips: list[Clip], seed: int = 0) -> list[int]:
     """Clip indices grouped by speaker, shuffled within each speaker.
 
     Neighbours in a packed 30 s chunk are then the same voice in other emotions, as in a video.
     """
-    by_speaker: dict[str, list[int]] = defaultdict(list)
-    for i, clip in enumerate(clips):
-        by_speaker[clip.speaker or clip.corpus].append(i)
+    by_speaker = clips_by_speaker(clips, range(len(clips)))
     rng = random.Random(seed)
     order = []
     for speaker in sorted(by_speaker):

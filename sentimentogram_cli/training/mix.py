@@ -5,12 +5,12 @@ augmented audio (``training.augment``), chosen balanced over corpora, labels and
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .alone import alone_frames, product_sample
 from .augment import augmented_frames
+from .corpora import clips_by_speaker
 from .data import TrainingData
 from .train import TrainSettings
 
@@ -22,9 +22,7 @@ AUGMENT_PER_CORPUS = 400
 
 def voice_pool(clips, indices: Sequence[int], n: int = 200, seed: int = 0) -> list[Path]:
     """Clips for the "second voice" condition: a seeded sample across speakers."""
-    by_speaker: dict[str, list[int]] = defaultdict(list)
-    for i in indices:
-        by_speaker[clips[i].speaker or clips[i].corpus].append(i)
+    by_speaker = clips_by_speaker(clips, indices)
     rng = random.Random(seed)
     pool = []
     for speaker in sorted(by_speaker):

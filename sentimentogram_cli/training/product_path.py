@@ -13,7 +13,6 @@ with neither gets one empty word over its speech: the head then reads the audio 
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from ..document import Line, Segment, Word
 from ..media import chunk_audio
 from ..emotion.recognise import encode_recording, recognise_frames, recording_centre
 from .alone import alone_frames, render_audio
-from .corpora import Clip
+from .corpora import Clip, clips_by_speaker
 from .feature_cache import cache_key, cached
 
 __all__ = ["PROTOCOLS", "ProductScores", "speech_extent", "transcript_segments", "clip_score", "MemoTextEncoder",
@@ -90,9 +89,7 @@ class MemoTextEncoder:
 
 def talk_groups(clips: list[Clip], indices: Sequence[int], size: int = _TALK_CLIPS, seed: int = 0) -> list[list[int]]:
     """The clips of each speaker, shuffled, cut into talks of at most ``size`` clips."""
-    by_speaker: dict[str, list[int]] = defaultdict(list)
-    for i in indices:
-        by_speaker[clips[i].speaker or clips[i].corpus].append(i)
+    by_speaker = clips_by_speaker(clips, indices)
     rng = random.Random(seed)
     groups = []
     for speaker in sorted(by_speaker):
