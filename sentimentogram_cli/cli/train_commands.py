@@ -89,14 +89,18 @@ def run_train(data_dir: Path, out: Path, cache_dir: Path, hold_out: list[str], e
                       f"macro-F1 {result['macro_f1']:.3f}  ECE {result['ece']:.3f}")
 
 
-def run_finetune_text(data_dir: Path, out: Path, epochs: int, seed: int, console: Console) -> None:
-    """Fine-tune MiniLM's top layers on GoEmotions + MELD train and write them as a delta."""
+def run_finetune_text(data_dir: Path, out: Path, epochs: int, seed: int, console: Console, sample: int | None = None,
+                      context: bool = False, checkpoint: Path | None = None, score_test: bool = False) -> None:
+    """Fine-tune MiniLM's top layers on GoEmotions + MELD train and write them as a delta; score the
+    fine-tuning classifier on MELD dev (and test when asked)."""
     from transformers import AutoModel, AutoTokenizer
 
     from ..assets import TEXT_ENCODER_ID, minilm_dir
+    from ..constants import EMOTIONS
     from ..emotion.text_delta import save_text_delta
     from ..training.corpora import read_goemotions, read_meld
-    from ..training.text_finetune import TextFinetuneSettings, finetune_text_encoder
+    from ..training.metrics import classification_metrics
+    from ..training.text_finetune import TextFinetuneSettings, finetune_text_classifier, predict_text
 
     text_dir = Path(data_dir) / "text"
     if not (text_dir / "meld").is_dir():
@@ -104,11 +108,19 @@ def run_finetune_text(data_dir: Path, out: Path, epochs: int, seed: int, console
     sentences = read_goemotions(text_dir / "goemotions_ekman", "train") + read_meld(text_dir / "meld", "train")
     tokenizer = AutoTokenizer.from_pretrained(minilm_dir(), local_files_only=True)
     encoder = AutoModel.from_pretrained(minilm_dir(), local_files_only=True)
-    settings = TextFinetuneSettings(epochs=epochs, seed=seed)
+    settings = TextFinetuneSettings(epochs=epochs, seed=seed, max_sentences=sample, context=context)
     with _progress(console) as update:
-        finetune_text_encoder(encoder, tokenizer, sentences, settings, progress=lambda s, n: update("fine-tuning", s, n))
+        classifier = finetune_text_classifier(encoder, tokenizer, sentences, settings, checkpoint=checkpoint,
+                                              progress=lambda s, n: update("fine-tuning", s, n))
     save_text_delta(encoder, out, settings.layers, TEXT_ENCODER_ID, Path(out).stem)
     console.print(f"wrote {out} (layers {', '.join(map(str, settings.layers))} of MiniLM, float16)")
+    for split in ("dev", "test") if score_test else ("dev",):
+        scored = [s for s in read_meld(text_dir / "meld", split) if s.label in EMOTIONS]
+        predicted = predict_text(classifier, tokenizer, scored, context).argmax(axis=1)
+        result = classification_metrics([EMOTIONS.index(s.label) for s in scored], predicted, list(range(len(EMOTIONS))))
+        console.print(f"MELD {split}, the fine-tuning classifier{' with the previous line' if context else ''}: "
+                      f"weighted F1 {result['weighted_f1']:.3f}  UA {result['ua']:.1%}  (n={result['n']})",
+                      highlight=False)
 
 
 def print_metrics(console: Console, title: str, result: dict) -> None:

@@ -65,12 +65,19 @@ def train_text(
     out: Path = typer.Option(Path("text_encoder_delta.safetensors"), "--out", "-o", help="Where to write the fine-tuned layers."),
     epochs: int = typer.Option(1, help="Passes over GoEmotions + MELD train (the shipped delta: 1)."),
     seed: int = typer.Option(0, help="Random seed."),
+    sample: Optional[int] = typer.Option(None, "--sample", min=1, show_default=False, help="Train on a seeded sample of this many sentences (default: all of them, a full epoch)."),
+    context: bool = typer.Option(False, "--context", help="Read each MELD line after the line before it in its dialogue (pooled over the line alone)."),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", show_default=False, help="Save progress here every 50 steps, and resume from it when it exists."),
+    test: bool = typer.Option(False, "--test", help="Also score MELD test (choose settings on MELD dev, which is always scored)."),
 ) -> None:
-    """Fine-tune the text encoder's top layers for emotion (GoEmotions + MELD train): a small delta file."""
+    """Fine-tune the text encoder's top layers for emotion (GoEmotions + MELD train): a small delta file.
+
+    Prints the fine-tuning classifier's weighted F1 on MELD dev (the validation split)."""
     data = _data(data_dir)  # before the training code loads
     from .train_commands import run_finetune_text
 
-    run_finetune_text(data, out, epochs, seed, console)
+    run_finetune_text(data, out, epochs, seed, console, sample=sample, context=context, checkpoint=checkpoint,
+                      score_test=test)
 
 
 def evaluate(

@@ -46,6 +46,7 @@ class Sentence:
     vad: tuple[float, float, float] | None  # 0..1, EmoBank only
     source: str
     split: str
+    context: str = ""  # the line before it in its dialogue (MELD), else empty
 
 
 def read_clips(labels_csv: Path) -> list[Clip]:
@@ -118,11 +119,17 @@ def read_goemotions(folder: Path, split: str) -> list[Sentence]:
 
 
 def read_meld(folder: Path, split: str) -> list[Sentence]:
+    """MELD utterances, each with the one before it in its dialogue as ``context`` (rows are in
+    dialogue order: ``Dialogue_ID``, then ``Utterance_ID``)."""
+    sentences: list[Sentence] = []
+    previous: tuple[str, str] = ("", "")  # dialogue id, its last utterance
     with (Path(folder) / f"{split}_sent_emo.csv").open(newline="", encoding="utf-8") as f:
-        return [
-            Sentence(row["Utterance"].replace("\x92", "'"), canonical_label(row["Emotion"]), None, "meld", split)
-            for row in csv.DictReader(f)
-        ]
+        for row in csv.DictReader(f):
+            text = row["Utterance"].replace("\x92", "'")
+            context = previous[1] if previous[0] == row["Dialogue_ID"] else ""
+            sentences.append(Sentence(text, canonical_label(row["Emotion"]), None, "meld", split, context))
+            previous = (row["Dialogue_ID"], text)
+    return sentences
 
 
 def read_emobank(path: Path) -> list[Sentence]:
