@@ -266,6 +266,9 @@ def main(argv: list[str] | None = None) -> None:
                              "(tile), widened into its own pauses (context), or left short (span)")
     parser.add_argument("--gap", type=float, default=None, help="utterance design: the pause that ends an utterance (s)")
     parser.add_argument("--no-cache", action="store_true", help="transcribe again even when cached")
+    parser.add_argument("--head-metadata", nargs="*", default=[], metavar="KEY=JSON",
+                        help="override the head's metadata for this run (an A/B of its settings), "
+                             "e.g. recording_mean_weight=0.5 recording_mean_seconds=0")
     parser.add_argument("--json", type=Path, help="write every figure here")
     args = parser.parse_args(argv)
     if not (DATA / "labels.csv").is_file():
@@ -277,6 +280,10 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     talks = build_talks(args.quick)
     head, audio_encoder, text_encoder = load_models()
+    for key, value in _parse_decode(args.head_metadata).items():
+        if not hasattr(head.metadata, key):
+            raise SystemExit(f"the head's metadata has no field {key!r}")
+        setattr(head.metadata, key, value)
     designs = ("utterance", "global") if args.windows == "both" else (args.windows,)
     rows: dict[str, list] = {d: [] for d in designs}
     asr_seconds = media = 0.0
@@ -291,6 +298,8 @@ def main(argv: list[str] | None = None) -> None:
             lines = recognise(talk.audio, segments, head, audio_encoder, text_encoder, **kwargs)
             rows[design].append((talk.name, score(talk, lines)))
     settings = ", ".join(f"{k}={v}" for k, v in decode.items()) or "defaults"
+    if args.head_metadata:
+        settings += "; head metadata " + " ".join(args.head_metadata)
     for design in designs:
         print(f"\n### windows: {design}; words from {args.asr_model} ({settings})\n")
         print(table(rows[design]))
