@@ -6,6 +6,7 @@ normalisation, cost.
     python benchmarks/speakers.py --emotion       # + emotion accuracy per utterance, with/without
     python benchmarks/speakers.py --render        # + speakers stage against a whole 5-min render
     python benchmarks/speakers.py --no-projection # raw GE2E embeddings (before turns.project)
+    python benchmarks/speakers.py --memory 2 30   # peak memory of find_turns on 2- and 30-minute inputs
 
 Dialogues are built from ``../shared/data/emotional_speech``: each turn is one clip (silence
 trimmed by energy) or, for about one turn in five, its first 0.35 s or 0.6 s of speech (a one- or
@@ -396,6 +397,37 @@ def render_cost() -> dict:
     return out
 
 
+def memory(minutes: list[float], asr_model: str) -> dict:
+    """Peak memory (tracemalloc: numpy's and Python's allocations, above what is held before the
+    call) of ``find_turns`` on inputs of ``minutes`` made by repeating the first report dialogue
+    (its audio and its words, shifted), and its growth per minute between the shortest and the
+    longest (issue 25: flat in the length of the input)."""
+    import tracemalloc
+
+    rec = next(r for r in datasets()["report"] if len({t.speaker for t in r.turns}) == 2)
+    words = [w for s in transcript(rec, asr_model) for w in s.words]
+    encoder = SpeakerEncoder("cpu")
+    find_turns([rec.audio], len(rec.audio), words, encoder, "auto")  # imports and first-call caches, not counted
+    size, out = len(rec.audio), {}
+    for m in minutes:
+        copies = max(1, round(m * 60 * SAMPLE_RATE / size))
+        audio = np.tile(rec.audio, copies)
+        shifted = [Word(w.text, w.start + k * size / SAMPLE_RATE, w.end + k * size / SAMPLE_RATE, w.probability)
+                   for k in range(copies) for w in words]
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        find_turns([audio], len(audio), shifted, encoder, "auto")
+        peak = tracemalloc.get_traced_memory()[1] - base
+        tracemalloc.stop()
+        out[len(audio) / SAMPLE_RATE / 60] = peak
+        print(f"find_turns on {len(audio) / SAMPLE_RATE / 60:.1f} min ({len(shifted)} words): peak {peak / 2**20:.1f} MiB "
+              "above its input")
+    (m0, p0), (m1, p1) = min(out.items()), max(out.items())
+    if m1 > m0:
+        print(f"growth: {(p1 - p0) / 2**20 / (m1 - m0):.2f} MiB per minute of media (target: flat; issue 25)")
+    return {"peak_bytes_by_minutes": out}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--asr-model", default="base")
@@ -404,6 +436,8 @@ def main() -> None:
     parser.add_argument("--render", action="store_true", help="speakers stage against a whole 5-min render")
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--render-only", action="store_true", help="only the render cost")
+    parser.add_argument("--memory", type=float, nargs="+", metavar="MINUTES",
+                        help="only the peak memory of find_turns on inputs this many minutes long")
     parser.add_argument("--no-projection", action="store_true",
                         help="cluster the raw GE2E embeddings (without turns.project), threshold re-chosen")
     args = parser.parse_args()
@@ -411,6 +445,9 @@ def main() -> None:
     PROJECT = not args.no_projection
     if args.render_only:
         render_cost()
+        return
+    if args.memory:
+        memory(args.memory, args.asr_model)
         return
     sets = datasets()
     encoder = SpeakerEncoder("cpu")

@@ -117,6 +117,47 @@ def test_mel_spectrogram_matches_librosa():
     assert np.allclose(mel_spectrogram(x), ref, rtol=1e-4, atol=1e-6 * ref.max())
 
 
+def test_embed_streams_pieces_with_the_same_result():
+    """``embed`` takes a generator and gives what it gives for the list (the same batches), which
+    matches embedding every partial in one batch; its memory does not grow with the number of
+    pieces (issue 25): the peak for 150 pieces is that for 30, give or take the (n, 256) sums."""
+    import tracemalloc
+
+    from sentimentogram_cli.speakers import SpeakerEncoder
+    from sentimentogram_cli.speakers.encoder import PARTIAL_FRAMES, mel_spectrogram
+
+    encoder = SpeakerEncoder("cpu")
+    rng = np.random.default_rng(3)
+    lengths = [0.3, 1.0, 1.6, 2.5, 4.2, 0.8, 3.0]
+    pieces = [(rng.normal(size=int(s * 16000)) * 0.05).astype(np.float32) for s in lengths]
+    as_list = encoder.embed(pieces, batch=4)
+    assert np.array_equal(encoder.embed((p for p in pieces), batch=4), as_list)
+    # the reference: every piece's partials through the network at once, averaged per piece
+    from sentimentogram_cli.speakers.encoder import _levelled, _partial_starts
+
+    partials, owner = [], []
+    for k, wav in enumerate(pieces):
+        mel = mel_spectrogram(_levelled(wav))
+        starts = _partial_starts(len(mel))
+        partials += [mel[s: s + PARTIAL_FRAMES] for s in starts]
+        owner += [k] * len(starts)
+    assert len(partials) > 4  # several batches above
+    one = encoder._forward(partials)
+    ref = np.stack([one[np.asarray(owner) == k].sum(0) for k in range(len(pieces))])
+    ref /= np.linalg.norm(ref, axis=1, keepdims=True)
+    assert np.allclose(as_list, ref, atol=1e-5)
+
+    def peak(n: int) -> int:
+        gen = ((rng.normal(size=32000) * 0.05).astype(np.float32) for _ in range(n))
+        tracemalloc.start()
+        encoder.embed(gen, batch=8)
+        top = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return top
+
+    assert peak(150) - peak(30) < 2 ** 20  # the (n, 256) sums (~0.3 MB), not the 120 more pieces' audio (15 MB)
+
+
 def _clip(path: Path) -> np.ndarray:
     import soundfile as sf
 

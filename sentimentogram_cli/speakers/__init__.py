@@ -55,7 +55,7 @@ def find_turns(chunks: Sequence[np.ndarray], n_samples: int, words: Sequence[Wor
     16 kHz mono float32, ``n_samples`` long): ``speakers`` is "auto" or a number. ``kwargs`` go
     to ``turns.cluster`` (thresholds)."""
     pieces = cut_pieces(words)
-    audio = [piece_audio(chunks, n_samples, p.start, p.end) for p in pieces]
+    audio = (piece_audio(chunks, n_samples, p.start, p.end) for p in pieces)  # one piece at a time (issue 25)
     embeddings = project(encoder.embed(audio))  # emotion-invariant projection (turns.project)
     if progress:
         progress(0.9)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -128,28 +129,49 @@ class SpeakerEncoder:
         out[order] = raw
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
-    def embed(self, pieces: list[np.ndarray], batch: int = 64) -> np.ndarray:
-        """One unit-length 256-d embedding per piece of audio (16 kHz mono float32)."""
-        partials, owner = [], []
+    def embed(self, pieces: Iterable[np.ndarray], batch: int = 64) -> np.ndarray:
+        """One unit-length 256-d embedding per piece of audio (16 kHz mono float32).
+
+        Streams: ``pieces`` may be a generator; each piece's mel partials wait in a queue that is
+        run through the network ``batch`` partials at a time, so memory holds at most one batch of
+        partials and one piece's audio besides the (n, 256) sums, whatever the input's length
+        (issue 25). The batches are the same as over a list, so the result is too."""
+        sums: list[np.ndarray] = []
+        queue: list[np.ndarray] = []
+        owners: list[int] = []
+
+        def run(partials: list[np.ndarray], owner: list[int]) -> None:
+            for k, e in zip(owner, self._forward(partials)):
+                sums[k] += e
+
         for k, wav in enumerate(pieces):
-            wav = np.asarray(wav, np.float32)
-            rms = float(np.sqrt(np.mean(wav ** 2))) if len(wav) else 0.0
-            if rms > 0:
-                wav = wav * max(1.0, 10 ** (_TARGET_DBFS / 20) / rms)
-            mel = mel_spectrogram(wav)
-            if len(mel) <= PARTIAL_FRAMES:
-                starts = [0]
-            else:
-                starts = list(range(0, len(mel) - PARTIAL_FRAMES + 1, _PARTIAL_STEP))
-                if starts[-1] + PARTIAL_FRAMES < len(mel):
-                    starts.append(len(mel) - PARTIAL_FRAMES)
-            for s in starts:
-                partials.append(mel[s: s + PARTIAL_FRAMES])
-                owner.append(k)
-        if not partials:
+            sums.append(np.zeros(EMBEDDING_SIZE, np.float32))
+            mel = mel_spectrogram(_levelled(wav))
+            queue += [mel[s: s + PARTIAL_FRAMES].copy() for s in _partial_starts(len(mel))]
+            owners += [k] * (len(queue) - len(owners))
+            while len(queue) >= batch:
+                run(queue[:batch], owners[:batch])
+                del queue[:batch], owners[:batch]
+        if queue:
+            run(queue, owners)
+        if not sums:
             return np.zeros((0, EMBEDDING_SIZE), np.float32)
-        embedded = np.concatenate([self._forward(partials[b: b + batch]) for b in range(0, len(partials), batch)])
-        owner = np.asarray(owner)
-        out = np.zeros((len(pieces), EMBEDDING_SIZE), np.float32)
-        np.add.at(out, owner, embedded)
+        out = np.stack(sums)
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+def _levelled(wav: np.ndarray) -> np.ndarray:
+    """``wav`` raised to ``_TARGET_DBFS`` (never lowered)."""
+    wav = np.asarray(wav, np.float32)
+    rms = float(np.sqrt(np.mean(wav ** 2))) if len(wav) else 0.0
+    return wav * max(1.0, 10 ** (_TARGET_DBFS / 20) / rms) if rms > 0 else wav
+
+
+def _partial_starts(frames: int) -> list[int]:
+    """Where a piece's 1.6 s partials start, 0.77 s apart, the last one flush with its end."""
+    if frames <= PARTIAL_FRAMES:
+        return [0]
+    starts = list(range(0, frames - PARTIAL_FRAMES + 1, _PARTIAL_STEP))
+    if starts[-1] + PARTIAL_FRAMES < frames:
+        starts.append(frames - PARTIAL_FRAMES)
+    return starts
