@@ -6,7 +6,8 @@ MELD train and a scored split (dev by default: choose on dev, report test once),
 are mean-pooled (with ``--context`` the previous line of the dialogue is read first and pooled
 out), and a logistic regression fitted on MELD train is scored by weighted F1 and UA. It is fitted
 twice: with loss weights ∝ frequency^-½ (the fine-tuning's weighting) and plain (MELD's own
-frequencies, which weighted F1 favours).
+frequencies, which weighted F1 favours). Pooled embeddings are kept under ``--cache`` by the
+delta's SHA-256, so scoring another split later embeds MELD train no second time.
 
     python benchmarks/text_delta_probe.py shipped .cache/text_delta/full-epoch.safetensors
     python benchmarks/text_delta_probe.py --context .cache/text_delta/context.safetensors --split test
@@ -15,6 +16,7 @@ frequencies, which weighted F1 favours).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 
@@ -68,15 +70,26 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, power: float, l2: float = 1e-3) -
     return linear
 
 
-def probe(delta: Path, context: bool, split: str, data: Path) -> dict[str, dict]:
+def probe(delta: Path, context: bool, split: str, data: Path, cache: Path) -> dict[str, dict]:
     from transformers import AutoModel, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(minilm_dir(), local_files_only=True)
     model = AutoModel.from_pretrained(minilm_dir(), local_files_only=True)
     apply_text_delta(model, delta, TEXT_ENCODER_ID)
     model.eval()
+    digest = hashlib.sha256(Path(delta).read_bytes()).hexdigest()[:16]
+
+    def embedded(sentences: list[Sentence], name: str) -> np.ndarray:
+        """Pooled embeddings, cached by the delta's SHA-256, the reading and the split."""
+        path = cache / f"{digest}-{'context' if context else 'line'}-{name}.npy"
+        if not path.is_file():
+            cache.mkdir(parents=True, exist_ok=True)
+            np.save(path.with_name(path.stem + ".part.npy"), pooled(model, tokenizer, sentences, context))
+            path.with_name(path.stem + ".part.npy").replace(path)
+        return np.load(path)
+
     train, scored = (read_meld(data / "text" / "meld", s) for s in ("train", split))
-    x_train, x_scored = pooled(model, tokenizer, train, context), pooled(model, tokenizer, scored, context)
+    x_train, x_scored = embedded(train, "train"), embedded(scored, split)
     mean, std = x_train.mean(0), x_train.std(0) + 1e-6
     y_train = np.array([EMOTIONS.index(s.label) for s in train])
     y_scored = np.array([EMOTIONS.index(s.label) for s in scored])
@@ -95,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--context", action="store_true", help="read the previous line of the dialogue first")
     parser.add_argument("--split", choices=("dev", "test"), default="dev", help="the MELD split scored")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="the shared data folder")
+    parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "text_delta" / "probe",
+                        help="pooled embeddings kept here between runs")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     print(f"MELD {args.split}, linear probe on mean-pooled line tokens{' (previous line read first)' if args.context else ''}")
@@ -102,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.deltas:
         path = text_delta_path() if name == "shipped" else Path(name)
         try:
-            results = probe(path, args.context, args.split, args.data)
+            results = probe(path, args.context, args.split, args.data, args.cache)
         except (OSError, SentimentogramError) as exc:
             print(f"error: {name}: {exc}", file=sys.stderr)
             return 1
