@@ -5,7 +5,8 @@ defaults chosen on ``benchmarks/word_accuracy.py`` and ``benchmarks/hard_audio.p
 measurements are in docs/benchmarks.md). ``decode`` runs one faster-whisper pass and returns
 raw (text, start, end, probability) words; ``rescue_skipped`` finds the stretches where the
 voice-activity detector hears speech but no word was returned, and decodes each again on its own,
-without the previous-text prompt.
+without the previous-text prompt (or, with ``pack_rescue``, several packed into one window: each
+decode pays a Whisper encoder pass over a padded 30 s window, however little speech it holds).
 """
 
 from __future__ import annotations
@@ -19,12 +20,17 @@ from ..document import Word
 from ..constants import SAMPLE_RATE
 from .timestamps import norm_text
 
-__all__ = ["DecodeOptions", "RawSegment", "decode", "rescue_skipped", "token_budget"]
+__all__ = ["PACK_GAP", "PACK_SECONDS", "DecodeOptions", "RawSegment", "decode", "pack_stretches", "rescue_skipped",
+           "token_budget", "unpack_words"]
 
 # Speech this short is decoded with a token budget: no more than people say (6 words a second,
 # up to ~6 tokens a word in scripts Whisper splits finely) so a loop stops early instead of
 # running to Whisper's 448-token limit (a looping 3 s clip took 7x real time without it).
 _TOKENS_PER_SECOND, _TOKEN_FLOOR, _TOKEN_BUDGET_MAX = 40, 20, 220
+# With ``pack_rescue`` the second pass packs its stretches into windows of at most PACK_SECONDS
+# (Whisper's window is 30 s), PACK_GAP of silence between two stretches (issue 25).
+PACK_SECONDS, PACK_GAP = 28.0, 1.0
+_PACKED_BUDGET_MAX = 400  # a packed window's budget stays inside Whisper's 448 tokens with its prompt
 
 
 def token_budget(speech_seconds: float) -> int | None:
@@ -64,6 +70,11 @@ class DecodeOptions:
     rescue: bool = True  # decode again the speech stretches that got no word
     guard: bool = True  # drop failed decodes (guards: words per second, loops) and decode their speech again
     repair: bool = True  # timestamps: drop stacked repeats, snap to speech, spread stacked words
+    # The second pass's stretches packed into shared windows (one encoder pass per window, not per
+    # stretch). Off: on the word benchmark it cut the second pass's CPU by 59% on the repeated-
+    # sentence talk but found 84 words where alone gave 83 (one more outside the speech), and
+    # tiny.en heard "keeps" for "kids" in a packed window (docs/benchmarks.md, issue 25).
+    pack_rescue: bool = False
 
     def whisper_kwargs(self) -> dict:
         return {"beam_size": self.beam_size, "temperature": list(self.temperature),
@@ -99,6 +110,7 @@ class RawSegment:
     start: float
     end: float
     words: list[Word] = field(default_factory=list)
+    place: int | None = None  # the packed stretch it was decoded from (``unpack_words``)
 
 
 def decode(model, audio: np.ndarray, language: str | None, options: DecodeOptions, *, offset: float = 0.0,
@@ -135,27 +147,116 @@ def _covered(region: tuple[float, float], words: list[Word]) -> bool:
 def rescue_skipped(model, audio: np.ndarray, segments: list[RawSegment], regions: list[tuple[float, float]],
                    language: str | None, options: DecodeOptions, *, min_seconds: float = 0.3,
                    pad: float = 0.2) -> tuple[list[RawSegment], int]:
-    """Segments for the VAD ``regions`` no word covers, each decoded alone without the prompt.
-
-    A new word is kept unless an existing word with the same text overlaps it in time (the
-    first pass had it, only misplaced). Returns (new segments, stretches decoded again)."""
+    """Segments for the VAD ``regions`` no word covers, each decoded again on its own, without the
+    prompt; or, with ``options.pack_rescue``, packed into as few windows as hold them
+    (``pack_stretches``: PACK_GAP of silence between, at most PACK_SECONDS each), one decode per
+    window, words mapped back to their own stretch (``unpack_words``), a stretch of a packed window
+    that got no word decoded alone. A new word is kept unless an existing word with the same text
+    overlaps it in time (the first pass had it, only misplaced). Returns (new segments,
+    stretches decoded again)."""
     words = [w for s in segments for w in s.words]
     duration = len(audio) / SAMPLE_RATE
-    found, tried = [], 0
-    for a, b in regions:
-        if b - a < min_seconds or _covered((a, b), words):
-            continue
-        tried += 1
-        lo, hi = max(0.0, a - pad), min(duration, b + pad)
-        piece = audio[int(lo * SAMPLE_RATE): int(hi * SAMPLE_RATE)]
-        new, _ = decode(model, piece, language, options, offset=lo, vad_filter=False,
-                        condition_on_previous_text=False, temperature=options.retry_temperature,
-                        max_new_tokens=token_budget(b - a))
-        for seg in new:
+    todo = [(a, b) for a, b in regions if b - a >= min_seconds and not _covered((a, b), words)]
+    padded = [(max(0.0, a - pad), min(duration, b + pad)) for a, b in todo]
+    speech = {p: b - a for p, (a, b) in zip(padded, todo)}  # seconds of each stretch without its pad
+
+    def alone(lo: float, hi: float) -> list[RawSegment]:
+        return decode(model, audio[int(lo * SAMPLE_RATE): int(hi * SAMPLE_RATE)], language, options, offset=lo,
+                      vad_filter=False, condition_on_previous_text=False, temperature=options.retry_temperature,
+                      max_new_tokens=token_budget(speech[(lo, hi)]))[0]
+
+    found = []
+    for group in pack_stretches(padded) if options.pack_rescue else [[p] for p in padded]:
+        if len(group) == 1:
+            got = alone(*group[0])
+        else:
+            packed, places = _packed_audio(audio, group)
+            new, _ = decode(model, packed, language, options, vad_filter=False, condition_on_previous_text=False,
+                            temperature=options.retry_temperature,
+                            max_new_tokens=_packed_budget([speech[p] for p in group]))
+            got = unpack_words(new, places)
+            heard = {seg.place for seg in got}
+            got += [seg for k, p in enumerate(group) if k not in heard for seg in alone(*p)]
+        for seg in got:
             kept = [w for w in seg.words
                     if not any(norm_text(o.text) == norm_text(w.text) and o.start < w.end and o.end > w.start
                                for o in words)]
             if kept:
                 found.append(RawSegment(seg.text if len(kept) == len(seg.words) else "".join(w.text for w in kept),
                                         seg.start, seg.end, kept))
-    return found, tried
+    return found, len(todo)
+
+
+def _packed_budget(speech: list[float]) -> int | None:
+    """max_new_tokens of a window packed with stretches of these seconds of speech: the sum of
+    their allowances (``token_budget``'s rate; None, Whisper's own limit, past _PACKED_BUDGET_MAX)."""
+    budget = int(sum(_TOKEN_FLOOR + _TOKENS_PER_SECOND * s for s in speech))
+    return budget if budget <= _PACKED_BUDGET_MAX else None
+
+
+def pack_stretches(stretches: list[tuple[float, float]], gap: float = PACK_GAP,
+                   limit: float = PACK_SECONDS) -> list[list[tuple[float, float]]]:
+    """Consecutive stretches (s) grouped so each group, laid end to end with ``gap`` of silence
+    between, lasts at most ``limit`` (a stretch longer than that is a group of its own)."""
+    groups: list[list[tuple[float, float]]] = []
+    length = 0.0
+    for a, b in stretches:
+        if groups and length + gap + (b - a) <= limit:
+            groups[-1].append((a, b))
+            length += gap + b - a
+        else:
+            groups.append([(a, b)])
+            length = b - a
+    return groups
+
+
+def _packed_audio(audio: np.ndarray, group: list[tuple[float, float]]) -> tuple[np.ndarray, list[tuple[float, float, float]]]:
+    """The group's stretches joined by PACK_GAP of zeros, and per stretch (start in the packed
+    audio, start and end in the recording), seconds."""
+    silence = np.zeros(int(PACK_GAP * SAMPLE_RATE), np.float32)
+    parts: list[np.ndarray] = []
+    places: list[tuple[float, float, float]] = []
+    at = 0
+    for a, b in group:
+        piece = audio[int(a * SAMPLE_RATE): int(b * SAMPLE_RATE)]
+        if parts:
+            parts.append(silence)
+            at += len(silence)
+        places.append((at / SAMPLE_RATE, a, b))
+        parts.append(piece)
+        at += len(piece)
+    return np.concatenate(parts).astype(np.float32, copy=False), places
+
+
+def unpack_words(segments: list[RawSegment], places: list[tuple[float, float, float]]) -> list[RawSegment]:
+    """Segments decoded from packed audio, cut where their words change stretch, with times in the
+    recording: each word belongs to the stretch its midpoint falls in (or the nearest one) and is
+    kept inside that stretch's bounds."""
+    out = []
+    for seg in segments:
+        runs: list[tuple[int, list[Word]]] = []
+        for w in seg.words:
+            k = _place_of((w.start + w.end) / 2, places)
+            packed_start, a, b = places[k]
+            shift = a - packed_start
+            start = min(max(w.start + shift, a), b)
+            moved = Word(w.text, round(start, 3), round(min(max(w.end + shift, start), b), 3), w.probability)
+            if runs and runs[-1][0] == k:
+                runs[-1][1].append(moved)
+            else:
+                runs.append((k, [moved]))
+        for k, ws in runs:
+            text = seg.text if len(runs) == 1 else "".join(w.text for w in ws)
+            out.append(RawSegment(text, ws[0].start, ws[-1].end, ws, place=k))
+    return out
+
+
+def _place_of(t: float, places: list[tuple[float, float, float]]) -> int:
+    """The stretch (index into ``places``) that packed time ``t`` falls in, or the nearest."""
+    best, distance = 0, float("inf")
+    for k, (packed_start, a, b) in enumerate(places):
+        end = packed_start + (b - a)
+        d = 0.0 if packed_start <= t <= end else min(abs(t - packed_start), abs(t - end))
+        if d < distance:
+            best, distance = k, d
+    return best

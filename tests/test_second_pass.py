@@ -1,0 +1,74 @@
+"""The second pass with ``DecodeOptions.pack_rescue``: the speech stretches it decodes again packed
+into shared windows (transcription.decoding: pack_stretches, unpack_words, rescue_skipped):
+grouping, words mapped back to their own stretch, and one slow test with tiny.en on real RAVDESS
+speech."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sentimentogram_cli.constants import SAMPLE_RATE
+from sentimentogram_cli.document import Word
+from sentimentogram_cli.transcription.decoding import PACK_GAP, RawSegment, pack_stretches, unpack_words
+from conftest import SHARED_DATA
+
+RAVDESS = SHARED_DATA / "emotional_speech/ravdess/Actor_18"
+
+
+def test_stretches_pack_into_windows_no_longer_than_the_limit():
+    stretches = [(0.0, 10.0), (20.0, 30.0), (40.0, 47.0), (50.0, 52.0), (60.0, 95.0), (100.0, 101.0)]
+    groups = pack_stretches(stretches, gap=1.0, limit=28.0)
+    assert [s for g in groups for s in g] == stretches  # all kept, in order
+    assert groups[:2] == [[(0.0, 10.0), (20.0, 30.0)], [(40.0, 47.0), (50.0, 52.0)]]  # 10+1+10+1+7 > 28
+    for g in groups:
+        length = sum(b - a for a, b in g) + 1.0 * (len(g) - 1)
+        assert len(g) == 1 or length <= 28.0
+    assert [(60.0, 95.0)] in groups  # longer than a window: alone
+
+
+def test_words_go_back_to_their_own_stretch_and_segments_split_there():
+    # stretches at 10-12 s and 30-31.5 s of the recording, packed at 0 and 2 + PACK_GAP s
+    places = [(0.0, 10.0, 12.0), (2.0 + PACK_GAP, 30.0, 31.5)]
+    seg = RawSegment(" one two three", 0.1, 4.0, [Word(" one", 0.1, 0.6, 0.9), Word(" two", 0.7, 1.9, 0.9),
+                                                 Word(" three", 3.2, 4.0, 0.9)])
+    out = unpack_words([seg], places)
+    assert [s.place for s in out] == [0, 1]
+    assert [(w.text, w.start, w.end) for w in out[0].words] == [(" one", 10.1, 10.6), (" two", 10.7, 11.9)]
+    assert [(w.text, w.start, w.end) for w in out[1].words] == [(" three", 30.2, 31.0)]
+    assert out[1].text == " three" and (out[1].start, out[1].end) == (30.2, 31.0)
+
+
+def test_a_word_in_the_silence_between_goes_to_the_nearest_stretch_inside_its_bounds():
+    places = [(0.0, 10.0, 12.0), (2.0 + PACK_GAP, 30.0, 31.5)]
+    out = unpack_words([RawSegment(" uh", 2.1, 2.4, [Word(" uh", 2.1, 2.4, 0.5)])], places)
+    assert out[0].place == 0
+    w = out[0].words[0]
+    assert 10.0 <= w.start <= w.end <= 12.0
+
+
+@pytest.mark.slow
+def test_packed_second_pass_finds_each_stretch_at_its_own_time():
+    """Three utterances (3 s of silence between) the first pass gave no word: packed into one
+    window, each one's words come back inside its own stretch."""
+    from sentimentogram_cli.assets import load_whisper
+    from sentimentogram_cli.media import decode_audio
+    from sentimentogram_cli.transcription.decoding import DecodeOptions, rescue_skipped
+
+    clips = [decode_audio(RAVDESS / name) for name in
+             ("03-01-05-02-01-01-18.opus", "03-01-03-02-02-01-18.opus", "03-01-04-02-01-02-18.opus")]
+    gap = np.zeros(3 * SAMPLE_RATE, np.float32)
+    audio = np.concatenate([clips[0], gap, clips[1], gap, clips[2]])
+    bounds, t = [], 0.0
+    for c in clips:
+        bounds.append((t, t + len(c) / SAMPLE_RATE))
+        t += (len(c) + len(gap)) / SAMPLE_RATE
+    found, tried = rescue_skipped(load_whisper("tiny.en", "cpu"), audio, [], bounds, "en",
+                                  DecodeOptions(pack_rescue=True))
+    assert tried == 3
+    words = [w for s in found for w in s.words]
+    for a, b in bounds:  # every utterance has words, all inside the audio of its clip
+        assert any(a <= w.start and w.end <= b for w in words)
+    assert all(any(a - 0.21 <= w.start and w.end <= b + 0.21 for a, b in bounds) for w in words)  # 0.2 s pad
+    text = "".join(w.text for w in words).lower()
+    assert "kids" in text and "door" in text
