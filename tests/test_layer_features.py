@@ -106,3 +106,23 @@ def test_layers_outside_the_encoder_are_a_clear_error(variables):
 def test_truncated_model_file_is_a_clear_error():
     with pytest.raises(ModelError):
         read_ctranslate2_variables(assets.whisper_model_bin("base")[:5000])
+
+
+@pytest.mark.slow  # runs the real encoder (one layer)
+def test_a_short_last_chunk_is_encoded_at_its_own_length():
+    encoder = AudioEncoder(layers=(1,))
+    audio = decode_audio(JFK)  # 11 s: one short chunk
+    recording = np.concatenate([audio, audio, audio])  # 33 s: a full chunk and a 3 s tail
+    seen = []
+    encode = encoder._encode
+    encoder._encode = lambda mels: (seen.append(mels.shape), encode(mels))[1]
+    frames = encoder.encode(recording)
+    tail = len(recording) - 480_000
+    assert seen == [(1, 80, 3000), (1, 80, -(-tail // 640) * 4)]  # no 27 s of padding encoded
+    assert frames.shape == (int(np.ceil(len(recording) / 640)), 512)
+    padded = encoder.encode(recording, pad_last=True)  # the packed training features' convention
+    assert padded.shape == frames.shape
+    np.testing.assert_allclose(frames[:750], padded[:750], atol=1e-4)  # full chunks are unchanged
+    assert not np.allclose(frames[750:], padded[750:], atol=1e-3)
+    short = encoder.encode(audio)
+    assert short.shape == (int(np.ceil(len(audio) / 640)), 512) and np.isfinite(short).all()

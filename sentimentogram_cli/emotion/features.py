@@ -1,10 +1,15 @@
 """Encoder features for the emotion head: Whisper-encoder layer frames and MiniLM token embeddings.
 
 One convention, shared by training and rendering (``AUDIO_FEATURES``, recorded in every head):
-audio is cut into 30 s chunks (the last one zero-padded), each chunk's log-mel is computed on its
-own, the Whisper encoder runs once per chunk in torch up to the deepest layer the head uses
-(``whisper_layers``), the chosen layers' hidden states are concatenated, and frames are
-average-pooled in pairs (25 frames/s). Windows then slice their own frames.
+audio is cut into 30 s chunks, each chunk's log-mel is computed on its own, the Whisper encoder
+runs once per chunk in torch up to the deepest layer the head uses (``whisper_layers``), the
+chosen layers' hidden states are concatenated, and frames are average-pooled in pairs (25
+frames/s). Windows then slice their own frames.
+
+A recording's last, shorter chunk is encoded at its own length (the encoder's positions cut to
+it), not zero-padded to 30 s: a 3 s clip costs a tenth of a padded pass, and its frames then
+see no 27 s of padding the head never trained on (issues 24, 25). Packed training chunks
+(``encode_clips``) keep the padding of the cache they were extracted with.
 """
 
 from __future__ import annotations
@@ -69,25 +74,37 @@ class AudioEncoder:
         mel = torch.from_numpy(np.ascontiguousarray(mels)).to(self.device, self.dtype)
         return self.model(mel).float().cpu().numpy()
 
-    def _chunk_mel(self, chunk: np.ndarray) -> np.ndarray:
-        padded = np.zeros(CHUNK_SAMPLES, dtype=np.float32)
+    def _chunk_mel(self, chunk: np.ndarray, samples: int = CHUNK_SAMPLES) -> np.ndarray:
+        """The log-mel of ``chunk`` zero-padded to ``samples`` (a whole number of head frames)."""
+        padded = np.zeros(samples, dtype=np.float32)
         padded[: len(chunk)] = chunk
-        n_frames = CHUNK_SAMPLES // self.feature_extractor.hop_length
-        return self.feature_extractor(padded, padding=0)[:, :n_frames]
+        return self.feature_extractor(padded, padding=0)[:, : samples // self.feature_extractor.hop_length]
 
-    def encode(self, audio: np.ndarray, progress: Callable[[float], None] | None = None) -> np.ndarray:
-        """Frames for a whole recording: (ceil(seconds * 25), dim) float32."""
+    def _pooled(self, mels: np.ndarray) -> np.ndarray:
+        encoded = self._encode(mels)  # (batch, mel frames / 2, dim)
+        return encoded.reshape(len(mels), -1, FRAME_STRIDE, encoded.shape[-1]).mean(axis=2)
+
+    def encode(self, audio: np.ndarray, progress: Callable[[float], None] | None = None, *,
+               pad_last: bool = False) -> np.ndarray:
+        """Frames for a whole recording: (ceil(seconds * 25), dim) float32. Full 30 s chunks go
+        through the encoder in batches; a shorter last chunk alone at its own length, or padded
+        to 30 s with ``pad_last`` (the packed training features' convention)."""
         n_head_frames = int(np.ceil(len(audio) / SAMPLES_PER_HEAD_FRAME))
         starts = list(range(0, max(len(audio), 1), CHUNK_SAMPLES))
+        short_tail = not pad_last and len(audio) - starts[-1] < CHUNK_SAMPLES
+        full = starts[:-1] if short_tail else starts
         pieces = []
-        for b in range(0, len(starts), self.batch_size):
-            batch = starts[b : b + self.batch_size]
-            mels = np.stack([self._chunk_mel(audio[s : s + CHUNK_SAMPLES]) for s in batch])
-            encoded = self._encode(mels)  # (batch, 1500, dim)
-            pooled = encoded.reshape(len(batch), -1, FRAME_STRIDE, encoded.shape[-1]).mean(axis=2)
-            pieces.extend(pooled)
+        for b in range(0, len(full), self.batch_size):
+            batch = full[b : b + self.batch_size]
+            pieces.extend(self._pooled(np.stack([self._chunk_mel(audio[s : s + CHUNK_SAMPLES]) for s in batch])))
             if progress:
                 progress(min(1.0, (b + len(batch)) / len(starts)))
+        if short_tail:
+            tail = audio[starts[-1]:]
+            samples = max(1, -(-len(tail) // SAMPLES_PER_HEAD_FRAME)) * SAMPLES_PER_HEAD_FRAME
+            pieces.extend(self._pooled(self._chunk_mel(tail, samples)[None]))
+            if progress:
+                progress(1.0)
         return np.concatenate(pieces)[:n_head_frames].astype(np.float32)
 
     def encode_clips(self, clips: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -102,7 +119,7 @@ class AudioEncoder:
         def flush():
             if not group:
                 return
-            frames = self.encode(np.concatenate(group))
+            frames = self.encode(np.concatenate(group), pad_last=True)
             offset = 0
             for clip in group:
                 k = len(clip) // SAMPLES_PER_HEAD_FRAME

@@ -1,9 +1,9 @@
-"""Encoder frames of clips as ``render`` computes them: each clip alone, zero-padded to its own
-30 s chunk (one encoder pass per clip), cached on disk in blocks so a long run can resume.
+"""Encoder frames of clips as ``render`` computes them: each clip alone, one encoder pass at its
+own length (``AudioEncoder.encode``), cached on disk one file per clip so a long run can resume.
 
 Packed frames (``extract.clip_frames``) put a speaker's clips back to back; a user who renders one
 short clip gets this instead. ``product_sample`` is the fixed set of clips the product-path figures
-and the training mix use (encoding every clip alone costs one pass per clip: ~5 h on 2 cores).
+and the training mix use (one encoder pass per clip).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .feature_cache import cache_key
 
 __all__ = ["ALONE_CONVENTION", "SAMPLE_PER_CORPUS", "product_sample", "alone_frames", "encode_alone", "render_audio"]
 
-ALONE_CONVENTION = "alone-padded-ffmpeg-v1"
+ALONE_CONVENTION = "alone-ffmpeg-v2"  # v2: the last chunk at its own length (features.py)
 SAMPLE_PER_CORPUS = 80  # clips per corpus drawn from speakers that are neither validation nor test
 _BLOCK = 40
 
