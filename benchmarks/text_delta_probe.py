@@ -23,15 +23,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sentimentogram_cli.assets import TEXT_ENCODER_ID, minilm_dir, text_delta_path
-from sentimentogram_cli.constants import EMOTIONS
-from sentimentogram_cli.emotion.text_delta import apply_text_delta
-from sentimentogram_cli.errors import SentimentogramError
-from sentimentogram_cli.training.corpora import Sentence, read_meld
-from sentimentogram_cli.training.metrics import classification_metrics
-from sentimentogram_cli.training.text_finetune import encode_batch
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the checkout's package, not an installed copy
+
+from sentimentogram_cli.assets import TEXT_ENCODER_ID, minilm_dir, text_delta_path  # noqa: E402
+from sentimentogram_cli.constants import EMOTIONS  # noqa: E402
+from sentimentogram_cli.emotion.text_delta import apply_text_delta  # noqa: E402
+from sentimentogram_cli.errors import SentimentogramError  # noqa: E402
+from sentimentogram_cli.training.corpora import Sentence, read_meld  # noqa: E402
+from sentimentogram_cli.training.metrics import classification_metrics  # noqa: E402
+from sentimentogram_cli.training.text_finetune import encode_batch  # noqa: E402
 
 
 @torch.inference_mode()
