@@ -52,6 +52,11 @@ RECIPES = {
     "packed": TrainSettings(epochs=2, use_text=False),
     "mix": TrainSettings(epochs=2, use_text=False, recording_mean_weight=1.0, recording_mean_seconds=20.0,
                          alone_repeat=3),
+    # Half the clips centred on themselves, as render centres one short clip, half on their speaker.
+    "self-centred": TrainSettings(epochs=2, use_text=False, recording_mean_weight=1.0,
+                                  recording_mean_seconds=20.0, self_centred_rate=0.5),
+    "self-centred-all": TrainSettings(epochs=2, use_text=False, recording_mean_weight=1.0,
+                                      recording_mean_seconds=20.0, self_centred_rate=1.0),
 }
 
 

@@ -22,7 +22,7 @@ from .feature_cache import cache_key
 __all__ = ["ALONE_CONVENTION", "SAMPLE_PER_CORPUS", "product_sample", "alone_frames", "encode_alone", "render_audio"]
 
 ALONE_CONVENTION = "alone-ffmpeg-v2"  # v2: the last chunk at its own length (features.py)
-SAMPLE_PER_CORPUS = 80  # clips per corpus drawn from speakers that are neither validation nor test
+SAMPLE_PER_CORPUS = 480  # clips per corpus drawn from speakers that are neither validation nor test
 _BLOCK = 40
 
 

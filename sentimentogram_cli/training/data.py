@@ -118,6 +118,14 @@ class AudioNormaliser:
         frames = np.asarray(self.data.augmented[i], np.float32)[:, self.columns]
         return (frames - self._augmented_centres[speaker]) / self.std
 
+    def self_centred_clip(self, i: int) -> np.ndarray:
+        """Clip ``i``'s packed frames centred as if the clip were a recording of its own: what
+        ``render`` does with one short clip, whose speaker's voice it has no other sample of."""
+        frames = self.raw(i)
+        w = self.shrunk(len(frames)) if self.weight else 0.0
+        centre = self.mean if w == 0 else (1 - w) * self.mean + w * frames.astype(np.float64).mean(axis=0)
+        return ((frames - centre) / self.std).astype(np.float32)
+
     def alone_clip(self, i: int) -> np.ndarray:
         """Clip ``i`` encoded alone, normalised as ``render`` normalises that one clip."""
         frames = np.asarray(self.data.alone[i])[:, self.columns]

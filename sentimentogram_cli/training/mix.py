@@ -8,7 +8,7 @@ import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .alone import alone_frames, product_sample
+from .alone import SAMPLE_PER_CORPUS, alone_frames, product_sample
 from .augment import augmented_frames
 from .corpora import clips_by_speaker
 from .data import TrainingData
@@ -16,7 +16,7 @@ from .train import TrainSettings
 
 __all__ = ["ALONE_PER_CORPUS", "AUGMENT_PER_CORPUS", "prepare_mix", "voice_pool"]
 
-ALONE_PER_CORPUS = 80  # the clips training.alone.product_sample draws (its cached set)
+ALONE_PER_CORPUS = SAMPLE_PER_CORPUS  # the clips training.alone.product_sample draws (its cached set)
 AUGMENT_PER_CORPUS = 400
 
 

@@ -45,6 +45,9 @@ class TrainSettings:
     # How often each training clip that has frames encoded alone (TrainingData.alone: one short
     # clip as render sees it, zero padding around it, its own mean) is shown that way per epoch.
     alone_repeat: int = 0
+    # Share of audio samples centred on the clip itself (``AudioNormaliser.self_centred_clip``)
+    # instead of on its speaker: a short clip rendered alone brings no other sample of its voice.
+    self_centred_rate: float = 0.0
     # Chance that a clip with augmented frames (TrainingData.augmented) is also shown augmented.
     augment_rate: float = 0.0
     feature_noise: float = 0.1  # Gaussian noise on normalised frames, and time masking below
@@ -90,7 +93,8 @@ def _epoch_samples(data: TrainingData, clip_indices: list[int], norm: AudioNorma
             clip = data.clips[i]
             y = labels.index(clip.label)
             allowed = corpus_allowed[clip.corpus]
-            frames = norm.clip(i)
+            self_centred = settings.self_centred_rate and rng.random() < settings.self_centred_rate
+            frames = norm.self_centred_clip(i) if self_centred else norm.clip(i)
             own = settings.use_text and clip.text and rng.random() < settings.own_transcript_rate
             text = np.asarray(data.clip_text[i], np.float32) if own else None
             samples.append(Sample(_augment(frames, settings, rng), text, y, CATEGORY_VAD[clip.label], allowed))
@@ -207,6 +211,15 @@ def train_head(data: TrainingData, clip_indices: list[int], settings: TrainSetti
     return EmotionHead(model, metadata, norm.mean, norm.std)
 
 
+# Settings added after heads were cached: at their default they leave the cache key as it was,
+# so the heads trained before they existed are still found.
+_LATER_DEFAULTS = {"self_centred_rate": 0.0}
+
+
+def _key_settings(settings: TrainSettings) -> list:
+    return [(k, v) for k, v in sorted(settings.__dict__.items()) if _LATER_DEFAULTS.get(k, object()) != v]
+
+
 def cached_train_head(data: TrainingData, clip_indices: list[int], settings: TrainSettings, cache_dir: Path | None,
                       progress: Callable[[int, int], None] | None = None) -> EmotionHead:
     """``train_head``, remembered on disk: training is seeded and deterministic, so a head trained
@@ -216,7 +229,7 @@ def cached_train_head(data: TrainingData, clip_indices: list[int], settings: Tra
         return train_head(data, clip_indices, settings, progress)
     text_encoder = data.text_encoder if settings.use_text else None
     key = cache_key(VERSION, FEATURE_CONVENTION, data.audio_encoder, text_encoder, data.frame_layers,
-                    data.frames.data.shape, sorted(clip_indices), sorted(settings.__dict__.items()),
+                    data.frames.data.shape, sorted(clip_indices), _key_settings(settings),
                     *([sorted(set(data.alone) & set(clip_indices))] if settings.alone_repeat else []),
                     *([sorted(set(data.augmented) & set(clip_indices))] if settings.augment_rate else []))
     path = Path(cache_dir) / f"head-{key}.safetensors"
