@@ -1,5 +1,6 @@
 """Research probe (issue 24): does a short clip read better when its 30 s encoder chunk is filled
-by the clip repeated instead of zeros? Validation speakers only (RAVDESS 13-16 by default), the
+by the clip repeated instead of zeros (render before issue 24's change) or of nothing (render now:
+the clip encoded at its own length)? Validation speakers only (RAVDESS 13-16 by default), the
 shipped head, audio only, the product path's windows and clip score otherwise unchanged.
 
     python scripts/loop_fill_probe.py --data ../shared/data [--speakers ravdess-13 ...]
@@ -48,7 +49,7 @@ def main() -> None:
         lines = recognise_frames(frames, recording_centre(frames, head), len(audio), segments, head,
                                  path.text_encoder, language="-")
         looped.append(clip_score(lines, list(head.labels))[0])
-    for name, probs in (("zero padding (render today)", padded), ("clip repeated to 30 s", np.array(looped))):
+    for name, probs in (("own length (render today)", padded), ("clip repeated to 30 s", np.array(looped))):
         result = score(head, probs, labels)
         print(f"{name}: UA {result['ua']:.1%} (n={len(labels)})")
 
