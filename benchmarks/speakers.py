@@ -17,8 +17,10 @@ one speaker. Each recording is transcribed by the render's recogniser (Whisper b
 under .cache/benchmarks/speakers/), and each word's true speaker is the turn its middle falls in
 (or the nearest turn).
 
-Validation set (thresholds are chosen here): RAVDESS actors 1-8, nEMO speakers EB0, IC0, KD0,
-KS0. Report set: RAVDESS actors 9-16 (six mixed-gender and five same-gender pairs), TESS's two
+Validation set (the linkage, average or complete, and the threshold are chosen here, by the
+number of recordings whose speakers are counted right, then WDER): RAVDESS actors 1-8, nEMO
+speakers EB0, IC0, KD0, KS0, three draws of the recipe (60 monologues, 36 two-speaker and 12
+three-speaker dialogues; the first draw alone was the validation set before). Report set: RAVDESS actors 9-16 (six mixed-gender and five same-gender pairs), TESS's two
 speakers (OAF, YAF: one dialogue, two monologues each), nEMO MK0, MP0, SM0, TP0, WR0.
 WDER: share of words given the wrong speaker after the best one-to-one mapping of found to true
 speakers (Hungarian). Cost: CPU seconds of ``speakers.find_turns`` per minute of audio.
@@ -139,31 +141,37 @@ def monologue(name: str, speaker: str, clips, rng, n_turns: int = 8) -> Recordin
     return _build(name, [Turn(speaker, r["path"], None, _label(r)) for r in rows], rng)
 
 
-def datasets(seed: int = 21) -> dict[str, list[Recording]]:
+def datasets(seed: int = 21, extra_validation: int = 2) -> dict[str, list[Recording]]:
+    """The validation and report recordings; the validation speakers also get ``extra_validation``
+    more draws of the same recipe (other seeds, names ``validation<k>-…``), so settings are chosen
+    on 3x as many dialogues (the report set is unchanged by them)."""
     clips, rng = _clips(), np.random.default_rng(seed)
     rav = lambda a: f"ravdess-{a:02d}"  # noqa: E731
     out: dict[str, list[Recording]] = {}
-    for split, actors, nemo in (("validation", range(1, 9), ["EB0", "IC0", "KD0", "KS0"]),
-                                ("report", range(9, 17), ["MK0", "MP0", "SM0", "TP0", "WR0"])):
+    plan = [("validation", "validation", range(1, 9), ["EB0", "IC0", "KD0", "KS0"], rng),
+            ("report", "report", range(9, 17), ["MK0", "MP0", "SM0", "TP0", "WR0"], rng)]
+    plan += [("validation", f"validation{k + 2}", range(1, 9), ["EB0", "IC0", "KD0", "KS0"],
+              np.random.default_rng(seed + 1000 * (k + 1))) for k in range(extra_validation)]
+    for split, tag, actors, nemo, rng in plan:
         actors = list(actors)
         mixed = [(a, b) for a, b in itertools.combinations(actors, 2) if (a + b) % 2 == 1]
         same = [(a, b) for a, b in itertools.combinations(actors, 2) if (a + b) % 2 == 0]
         rng.shuffle(mixed)
         rng.shuffle(same)
         pairs = [("mixed", p) for p in mixed[:6]] + [("same", p) for p in same[:5]]
-        two = [dialogue(f"{split}-2-{kind}-{a}-{b}", [rav(a), rav(b)], clips, rng, 10) for kind, (a, b) in pairs]
+        two = [dialogue(f"{tag}-2-{kind}-{a}-{b}", [rav(a), rav(b)], clips, rng, 10) for kind, (a, b) in pairs]
         if split == "report":
-            two.append(dialogue(f"{split}-2-same-tess", ["tess-OAF", "tess-YAF"], clips, rng, 10))
+            two.append(dialogue(f"{tag}-2-same-tess", ["tess-OAF", "tess-YAF"], clips, rng, 10))
         else:
             c, d = actors[0], actors[2]
-            two.append(dialogue(f"{split}-2-same-{c}-{d}-b", [rav(c), rav(d)], clips, rng, 10))
+            two.append(dialogue(f"{tag}-2-same-{c}-{d}-b", [rav(c), rav(d)], clips, rng, 10))
         trios = [tuple(int(x) for x in rng.choice(actors, 3, replace=False)) for _ in range(4)]
-        three = [dialogue(f"{split}-3-{'-'.join(map(str, t))}", [rav(a) for a in t], clips, rng, 12) for t in trios]
+        three = [dialogue(f"{tag}-3-{'-'.join(map(str, t))}", [rav(a) for a in t], clips, rng, 12) for t in trios]
         mono_speakers = [rav(a) for a in actors] * 2 + [f"nemo-{s}" for s in nemo]
         if split == "report":
             mono_speakers += ["tess-OAF", "tess-YAF"] * 2
-        mono = [monologue(f"{split}-1-{s}-{i}", s, clips, rng) for i, s in enumerate(mono_speakers)]
-        out[split] = two + three + mono
+        mono = [monologue(f"{tag}-1-{s}-{i}", s, clips, rng) for i, s in enumerate(mono_speakers)]
+        out[split] = out.get(split, []) + two + three + mono
     return out
 
 
@@ -257,11 +265,12 @@ def whisper_embeddings(rec: Recording, words: list[Word]):
     return pieces, feats, time.process_time() - t0
 
 
-def evaluate(items, merge_distance: float) -> dict:
+def evaluate(items, merge_distance: float, linkage: str = turns_mod.LINKAGE) -> dict:
     """WDER and speaker counts of ``items`` (recording, words, truth, pieces, embeddings)."""
     rows = []
     for rec, words, true, pieces, emb in items:
-        turns = turns_mod.turns_from_embeddings(words, pieces, emb, None, merge_distance=merge_distance)
+        turns = turns_mod.turns_from_embeddings(words, pieces, emb, None, merge_distance=merge_distance,
+                                                linkage=linkage)
         n_true = len({t.speaker for t in rec.turns})
         rows.append({"name": rec.name, "true": n_true, "found": len(turns.speakers),
                      "wder": wder(turns.word_speakers, true), "words": len(words)})
@@ -283,8 +292,8 @@ def _score(summary: dict) -> tuple:
     return (right, -summary[2]["wder"] - summary.get(3, {"wder": 0})["wder"])
 
 
-def tune(items, grid) -> float:
-    best = max(grid, key=lambda d: _score(evaluate(items, d)))
+def tune(items, grid, linkage: str = turns_mod.LINKAGE) -> float:
+    best = max(grid, key=lambda d: _score(evaluate(items, d, linkage)))
     return float(best)
 
 
@@ -351,83 +360,6 @@ def emotion_accuracy(items, asr_model: str) -> dict:
     return out
 
 
-def render_cost() -> dict:
-    """CPU of the speakers stage (``find_turns``: embeddings and clustering) against a whole
-    render (``--speakers off``, a subprocess: CPU from its rusage) of render_vs_whisper.py's
-    5-minute talk, the same talk benchmarks/emphasis.py --render uses."""
-    import resource
-    import subprocess
-    import tempfile
-
-    import soundfile
-    from sentimentogram_cli.media import decode_audio
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from word_accuracy import _labels, build_talk, talk_plan
-
-    labels = _labels()
-    talks = [build_talk(n, p, o, i, labels, decode_audio) for i, (n, p, o) in enumerate(talk_plan(False))]
-    gap = np.zeros(int(0.8 * SAMPLE_RATE), np.float32)
-    audio = np.concatenate([x for t in talks for x in (t.audio, gap)][:-1])
-    with tempfile.TemporaryDirectory() as tmp:
-        wav = Path(tmp) / "talk.wav"
-        soundfile.write(wav, audio, SAMPLE_RATE, subtype="PCM_16")
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        done = subprocess.run([sys.executable, "-m", "sentimentogram_cli", "render", str(wav), "--format", "html,json",
-                               "--speakers", "off", "--no-cache", "--out", str(Path(tmp) / "out")],
-                              capture_output=True, text=True, cwd=ROOT)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if done.returncode:
-            raise SystemExit(done.stderr[-2000:])
-        render_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        doc = json.loads((Path(tmp) / "out.json").read_text())
-    words = [Word(w["text"], w["start"], w["end"], w["probability"]) for line in doc["lines"] for w in line["words"]]
-    t0 = time.process_time()
-    encoder = SpeakerEncoder("cpu")
-    load = time.process_time() - t0
-    t0 = time.process_time()
-    turns = find_turns([audio], len(audio), words, encoder)
-    cpu = time.process_time() - t0
-    out = {"seconds": len(audio) / SAMPLE_RATE, "words": len(words), "render_cpu": render_cpu,
-           "speakers_cpu": cpu, "encoder_load_cpu": load, "speakers_found": len(turns.speakers),
-           "share": (cpu + load) / render_cpu}
-    print(f"\nrender of a {out['seconds']:.0f} s talk ({len(words)} words), --speakers off: {render_cpu:.1f} CPU s; "
-          f"speakers stage on its words {cpu:.2f} CPU s + encoder load {load:.2f} CPU s = {out['share']:.1%} of the "
-          f"render (target <= 10%); {len(turns.speakers)} speaker(s) found")
-    return out
-
-
-def memory(minutes: list[float], asr_model: str) -> dict:
-    """Peak memory (tracemalloc: numpy's and Python's allocations, above what is held before the
-    call) of ``find_turns`` on inputs of ``minutes`` made by repeating the first report dialogue
-    (its audio and its words, shifted), and its growth per minute between the shortest and the
-    longest (issue 25: flat in the length of the input)."""
-    import tracemalloc
-
-    rec = next(r for r in datasets()["report"] if len({t.speaker for t in r.turns}) == 2)
-    words = [w for s in transcript(rec, asr_model) for w in s.words]
-    encoder = SpeakerEncoder("cpu")
-    find_turns([rec.audio], len(rec.audio), words, encoder, "auto")  # imports and first-call caches, not counted
-    size, out = len(rec.audio), {}
-    for m in minutes:
-        copies = max(1, round(m * 60 * SAMPLE_RATE / size))
-        audio = np.tile(rec.audio, copies)
-        shifted = [Word(w.text, w.start + k * size / SAMPLE_RATE, w.end + k * size / SAMPLE_RATE, w.probability)
-                   for k in range(copies) for w in words]
-        tracemalloc.start()
-        base = tracemalloc.get_traced_memory()[0]
-        find_turns([audio], len(audio), shifted, encoder, "auto")
-        peak = tracemalloc.get_traced_memory()[1] - base
-        tracemalloc.stop()
-        out[len(audio) / SAMPLE_RATE / 60] = peak
-        print(f"find_turns on {len(audio) / SAMPLE_RATE / 60:.1f} min ({len(shifted)} words): peak {peak / 2**20:.1f} MiB "
-              "above its input")
-    (m0, p0), (m1, p1) = min(out.items()), max(out.items())
-    if m1 > m0:
-        print(f"growth: {(p1 - p0) / 2**20 / (m1 - m0):.2f} MiB per minute of media (target: flat; issue 25)")
-    return {"peak_bytes_by_minutes": out}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--asr-model", default="base")
@@ -441,13 +373,15 @@ def main() -> None:
     parser.add_argument("--no-projection", action="store_true",
                         help="cluster the raw GE2E embeddings (without turns.project), threshold re-chosen")
     args = parser.parse_args()
+    import speaker_costs  # benchmarks/speaker_costs.py: the render share and the peak memory
+
     global PROJECT
     PROJECT = not args.no_projection
     if args.render_only:
-        render_cost()
+        speaker_costs.render_cost()
         return
     if args.memory:
-        memory(args.memory, args.asr_model)
+        speaker_costs.memory(args.memory, args.asr_model)
         return
     sets = datasets()
     encoder = SpeakerEncoder("cpu")
@@ -458,18 +392,25 @@ def main() -> None:
         if idx == 1 and not args.alternative:
             continue
         val_items, rep_items = prepared["validation"][idx], prepared["report"][idx]
-        chosen = tune(val_items, grid)
-        val, rep = evaluate(val_items, chosen), evaluate(rep_items, chosen)
-        _print(f"{label}: validation set, merge distance {chosen} (chosen here)", val)
-        _print(f"{label}: report set, merge distance {chosen}", rep)
+        # the linkage and the threshold are both chosen on validation; each linkage is shown
+        by_linkage = {lk: tune(val_items, grid, lk) for lk in ("average", "complete")}
+        linkage = max(by_linkage, key=lambda lk: _score(evaluate(val_items, by_linkage[lk], lk)))
+        for lk, d in by_linkage.items():
+            mark = " (chosen)" if lk == linkage else ""
+            _print(f"{label}, {lk} linkage{mark}: validation set, merge distance {d} (chosen here)",
+                   evaluate(val_items, d, lk))
+            _print(f"{label}, {lk} linkage{mark}: report set, merge distance {d}", evaluate(rep_items, d, lk))
+        chosen = by_linkage[linkage]
+        val, rep = evaluate(val_items, chosen, linkage), evaluate(rep_items, chosen, linkage)
         cpu = sum(prepared[s][2 + idx] for s in prepared)
         minutes = sum(prepared[s][4] for s in prepared) / 60
         print(f"{label}: embedding CPU {cpu / minutes:.2f} s per minute of audio")
-        results[label] = {"merge_distance": chosen, "validation": val, "report": rep,
+        results[label] = {"merge_distance": chosen, "linkage": linkage, "validation": val, "report": rep,
                           "cpu_seconds_per_minute": cpu / minutes}
         if idx == 0:
             lib = evaluate(rep_items, turns_mod.MERGE_DISTANCE)
-            _print(f"{label}: report set with the library's MERGE_DISTANCE {turns_mod.MERGE_DISTANCE}", lib)
+            _print(f"{label}: report set with the library's {turns_mod.LINKAGE} linkage, MERGE_DISTANCE "
+                   f"{turns_mod.MERGE_DISTANCE}", lib)
             results[label]["report_library_default"] = lib
             t0 = time.process_time()
             for rec, words, *_ in rep_items:
@@ -482,7 +423,7 @@ def main() -> None:
         dialogues = [it for it in prepared["report"][0] if len({t.speaker for t in it[0].turns}) > 1]
         results["emotion"] = emotion_accuracy(dialogues, args.asr_model)
     if args.render:
-        results["render"] = render_cost()
+        results["render"] = speaker_costs.render_cost()
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str))
 

@@ -46,9 +46,12 @@ def _same_partition(a, b) -> bool:
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
-def test_auto_finds_the_number_of_speakers(n):
+@pytest.mark.parametrize("linkage, threshold", [("average", RAW), ("complete", 0.45)])
+def test_auto_finds_the_number_of_speakers(n, linkage, threshold):
+    """Both linkages benchmarks/speakers.py chooses between (complete: the farthest pair of two
+    groups, so its threshold sits between the within-voice and the between-voice distances)."""
     x, truth = _voices(n, 8, spread=0.45, seed=n)
-    labels = cluster(x, np.full(len(x), 2.0), merge_distance=RAW)
+    labels = cluster(x, np.full(len(x), 2.0), merge_distance=threshold, linkage=linkage)
     assert _same_partition(labels, truth)
 
 

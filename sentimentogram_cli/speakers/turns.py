@@ -3,8 +3,9 @@ clustered into speakers.
 
 Pieces: runs of words between pauses of ``PIECE_GAP`` or more, cut further so none is longer than
 ``MAX_PIECE`` seconds; a change of speaker inside one Whisper segment almost always falls at such
-a pause, so it is found there. Clustering: agglomerative, average linkage on cosine distance,
-over the pieces long enough to carry a voice (``MIN_RELIABLE`` seconds); shorter pieces (one- or
+a pause, so it is found there. Clustering: agglomerative, average linkage on cosine distance
+(``LINKAGE``: complete linkage, measured against it by benchmarks/speakers.py, was no better on
+validation), over the pieces long enough to carry a voice (``MIN_RELIABLE`` seconds); shorter pieces (one- or
 two-word turns) join the nearest speaker. ``auto`` stops merging at ``MERGE_DISTANCE`` (chosen on
 validation dialogues in benchmarks/speakers.py), then folds speakers with less than
 ``MIN_SPEAKER_SHARE`` of the talk time (or ``MIN_SPEAKER_SECONDS``) into their nearest
@@ -29,13 +30,14 @@ import numpy as np
 from ..assets import speaker_projection_path
 from ..document import Speaker, Word
 
-__all__ = ["PIECE_GAP", "MAX_PIECE", "MIN_RELIABLE", "MERGE_DISTANCE", "MIN_SPEAKER_SHARE", "Piece",
+__all__ = ["PIECE_GAP", "MAX_PIECE", "MIN_RELIABLE", "MERGE_DISTANCE", "LINKAGE", "MIN_SPEAKER_SHARE", "Piece",
            "Turns", "cut_pieces", "cluster", "speaker_ids", "turns_from_embeddings", "load_projection", "project"]
 
 PIECE_GAP = 0.2  # seconds of pause between two words that starts a new piece
 MAX_PIECE = 3.0  # seconds: longer runs are cut at their widest pause
 MIN_RELIABLE = 0.7  # seconds of speech: pieces at least this long are clustered; shorter ones join
-MERGE_DISTANCE = 0.825  # cosine distance (average linkage, projected embeddings) where ``auto`` stops merging
+MERGE_DISTANCE = 0.825  # cosine distance (``LINKAGE``, projected embeddings) where ``auto`` stops merging
+LINKAGE = "average"  # how the distance between two groups of pieces is taken (chosen on validation)
 MIN_SPEAKER_SHARE = 0.08  # a found speaker with less of the talk time is folded into its neighbour
 MIN_SPEAKER_SECONDS = 2.0  # ... or with less than this many seconds
 MAX_SPEAKERS = 26  # ids A..Z
@@ -110,7 +112,7 @@ def _centroids(emb: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> np.n
 
 
 def cluster(embeddings: np.ndarray, durations: np.ndarray, speakers: int | None = None, *,
-            merge_distance: float = MERGE_DISTANCE, min_reliable: float = MIN_RELIABLE,
+            merge_distance: float = MERGE_DISTANCE, linkage: str = LINKAGE, min_reliable: float = MIN_RELIABLE,
             min_share: float = MIN_SPEAKER_SHARE, min_seconds: float = MIN_SPEAKER_SECONDS) -> np.ndarray:
     """A cluster label (0, 1, …) for each embedding (unit vectors, one per piece of ``durations``
     seconds): ``speakers`` clusters, or as many as ``auto`` finds when None."""
@@ -127,9 +129,9 @@ def cluster(embeddings: np.ndarray, durations: np.ndarray, speakers: int | None 
     emb = embeddings[reliable]
     if speakers is None:
         model = AgglomerativeClustering(n_clusters=None, distance_threshold=merge_distance, metric="cosine",
-                                        linkage="average")
+                                        linkage=linkage)
     else:
-        model = AgglomerativeClustering(n_clusters=min(speakers, len(reliable)), metric="cosine", linkage="average")
+        model = AgglomerativeClustering(n_clusters=min(speakers, len(reliable)), metric="cosine", linkage=linkage)
     sub = model.fit_predict(emb)
     weights = durations[reliable]
     if speakers is None:  # fold speakers too small to be one into their nearest neighbour

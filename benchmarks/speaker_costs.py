@@ -1,0 +1,96 @@
+"""What the speaker stage costs (issue 21, issue 25): its share of a whole 5-minute render, and
+the peak memory of ``speakers.find_turns`` against the input's length. Run through
+``benchmarks/speakers.py --render``, ``--render-only`` or ``--memory 2 30``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from speakers import ROOT, datasets, transcript  # benchmarks/speakers.py (this folder is on sys.path)
+
+from sentimentogram_cli.constants import SAMPLE_RATE
+from sentimentogram_cli.document import Word
+from sentimentogram_cli.speakers import SpeakerEncoder, find_turns
+
+
+def render_cost() -> dict:
+    """CPU of the speakers stage (``find_turns``: embeddings and clustering) against a whole
+    render (``--speakers off``, a subprocess: CPU from its rusage) of render_vs_whisper.py's
+    5-minute talk, the same talk benchmarks/emphasis.py --render uses."""
+    import resource
+    import subprocess
+    import tempfile
+
+    import soundfile
+    from sentimentogram_cli.media import decode_audio
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from word_accuracy import _labels, build_talk, talk_plan
+
+    labels = _labels()
+    talks = [build_talk(n, p, o, i, labels, decode_audio) for i, (n, p, o) in enumerate(talk_plan(False))]
+    gap = np.zeros(int(0.8 * SAMPLE_RATE), np.float32)
+    audio = np.concatenate([x for t in talks for x in (t.audio, gap)][:-1])
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "talk.wav"
+        soundfile.write(wav, audio, SAMPLE_RATE, subtype="PCM_16")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = subprocess.run([sys.executable, "-m", "sentimentogram_cli", "render", str(wav), "--format", "html,json",
+                               "--speakers", "off", "--no-cache", "--out", str(Path(tmp) / "out")],
+                              capture_output=True, text=True, cwd=ROOT)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode:
+            raise SystemExit(done.stderr[-2000:])
+        render_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        doc = json.loads((Path(tmp) / "out.json").read_text())
+    words = [Word(w["text"], w["start"], w["end"], w["probability"]) for line in doc["lines"] for w in line["words"]]
+    t0 = time.process_time()
+    encoder = SpeakerEncoder("cpu")
+    load = time.process_time() - t0
+    t0 = time.process_time()
+    turns = find_turns([audio], len(audio), words, encoder)
+    cpu = time.process_time() - t0
+    out = {"seconds": len(audio) / SAMPLE_RATE, "words": len(words), "render_cpu": render_cpu,
+           "speakers_cpu": cpu, "encoder_load_cpu": load, "speakers_found": len(turns.speakers),
+           "share": (cpu + load) / render_cpu}
+    print(f"\nrender of a {out['seconds']:.0f} s talk ({len(words)} words), --speakers off: {render_cpu:.1f} CPU s; "
+          f"speakers stage on its words {cpu:.2f} CPU s + encoder load {load:.2f} CPU s = {out['share']:.1%} of the "
+          f"render (target <= 10%); {len(turns.speakers)} speaker(s) found")
+    return out
+
+
+def memory(minutes: list[float], asr_model: str) -> dict:
+    """Peak memory (tracemalloc: numpy's and Python's allocations, above what is held before the
+    call) of ``find_turns`` on inputs of ``minutes`` made by repeating the first report dialogue
+    (its audio and its words, shifted), and its growth per minute between the shortest and the
+    longest (issue 25: flat in the length of the input)."""
+    import tracemalloc
+
+    rec = next(r for r in datasets()["report"] if len({t.speaker for t in r.turns}) == 2)
+    words = [w for s in transcript(rec, asr_model) for w in s.words]
+    encoder = SpeakerEncoder("cpu")
+    find_turns([rec.audio], len(rec.audio), words, encoder, "auto")  # imports and first-call caches, not counted
+    size, out = len(rec.audio), {}
+    for m in minutes:
+        copies = max(1, round(m * 60 * SAMPLE_RATE / size))
+        audio = np.tile(rec.audio, copies)
+        shifted = [Word(w.text, w.start + k * size / SAMPLE_RATE, w.end + k * size / SAMPLE_RATE, w.probability)
+                   for k in range(copies) for w in words]
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        find_turns([audio], len(audio), shifted, encoder, "auto")
+        peak = tracemalloc.get_traced_memory()[1] - base
+        tracemalloc.stop()
+        out[len(audio) / SAMPLE_RATE / 60] = peak
+        print(f"find_turns on {len(audio) / SAMPLE_RATE / 60:.1f} min ({len(shifted)} words): peak {peak / 2**20:.1f} MiB "
+              "above its input")
+    (m0, p0), (m1, p1) = min(out.items()), max(out.items())
+    if m1 > m0:
+        print(f"growth: {(p1 - p0) / 2**20 / (m1 - m0):.2f} MiB per minute of media (target: flat; issue 25)")
+    return {"peak_bytes_by_minutes": out}
