@@ -28,7 +28,7 @@ from .assets import BUNDLED_ASR_MODEL, head_checkpoint_path, whisper_model_ident
 from .constants import CHUNK_SAMPLES, CHUNK_SECONDS, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
 from .devices import check_device
 from .errors import ModelError, UsageError, as_error
-from .spill import SpilledChunks
+from .spill import SpilledChunks, release_freed_memory
 from .media import MediaInfo, chunk_audio, iter_audio_chunks, probe, resample
 from .transcription.transcribe import BACKENDS
 from .analysis_options import AnalysisOptions, ProgressCallback, StageTimer, with_old_keywords
@@ -281,6 +281,7 @@ class Analyser:
                 result = work(report)
             except Exception as exc:  # ffmpeg, CTranslate2, torch: one typed line (Ctrl-C passes)
                 raise as_error(exc, f"{name}: {stage_name} failed: ", ModelError) from exc
+            release_freed_memory()  # what the stage freed, before the next one allocates
             report(1.0)
             return result
 

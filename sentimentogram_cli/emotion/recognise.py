@@ -22,7 +22,7 @@ import numpy as np
 from ..document import AnalysedWord, Line, Segment
 from ..media import chunk_audio
 from ..constants import HEAD_FRAMES_PER_SECOND, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
-from ..spill import SpilledRows
+from ..spill import SpilledRows, release_freed_memory
 from .features import SAMPLES_PER_HEAD_FRAME, frames_for_span
 from .windows import (UTTERANCE_GAP_SECONDS, aggregate_words, layout_utterance_windows, layout_windows,
                       overlap_matrix, utterance_ids, window_text, word_spans)
@@ -94,6 +94,8 @@ def encode_recording(chunks: list[np.ndarray], n_samples: int, audio_encoder,
         else:
             store[filled: filled + len(frames)] = frames
         filled += len(frames)
+        del frames
+        release_freed_memory()  # the encoder's intermediates: gone before the next block
         if report:
             report(min(1.0, (b + step) / len(chunks)))
     return store if spill else store[:filled]
@@ -207,6 +209,8 @@ def recognise_frames(frames: np.ndarray, centre: np.ndarray, n_samples: int, seg
                   - (centres.get(_window_speaker(w, spans, speakers), centre) if centres else centre))
                  / head.audio_std for w in batch]
         results.append(head.predict(tokens, audio))
+        del audio, tokens
+        release_freed_memory()  # the batch's frames and the head's intermediates
         report(_ENCODE_SHARE + _PREDICT_SHARE * min(1.0, (b + len(batch)) / len(windows)))
     probs, vad, gates = (np.concatenate([getattr(r, k) for r in results]) for k in ("probabilities", "vad", "gates"))
     if design == "utterance":

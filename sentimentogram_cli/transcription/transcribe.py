@@ -24,6 +24,7 @@ from ..assets import BUNDLED_ASR_MODEL, load_whisper
 from ..constants import CHUNK_SAMPLES, SAMPLE_RATE
 from ..devices import resolve_device
 from ..errors import ModelError, SentimentogramError, one_line
+from ..spill import release_freed_memory
 from .decoding import DecodeOptions, RawSegment, decode, rescue_skipped, token_budget
 from .guards import failure, find_segment_loops
 from .language import detect_language
@@ -190,6 +191,7 @@ def transcribe_chunks(
         language = language or piece.language or None  # detected once, on the first piece
         segments += [_shift(s, a / SAMPLE_RATE) for s in piece.segments]
         notes += piece.notes
+        release_freed_memory()  # the piece's log-mel, VAD windows and decoder buffers
     return Transcript(language=detected, segments=segments, duration=round(n_samples / SAMPLE_RATE, 3),
                       language_probability=probability, notes=notes)
 
