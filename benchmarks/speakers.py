@@ -265,13 +265,14 @@ def whisper_embeddings(rec: Recording, words: list[Word]):
     return pieces, feats, time.process_time() - t0
 
 
-def evaluate(items, merge_distance: float, linkage: str = turns_mod.LINKAGE) -> dict:
-    """WDER and speaker counts of ``items`` (recording, words, truth, pieces, embeddings)."""
+def evaluate(items, merge_distance: float, linkage: str = turns_mod.LINKAGE, given: bool = False) -> dict:
+    """WDER and speaker counts of ``items`` (recording, words, truth, pieces, embeddings);
+    ``given``: the true number of speakers is asked for (``--speakers N``), not found."""
     rows = []
     for rec, words, true, pieces, emb in items:
-        turns = turns_mod.turns_from_embeddings(words, pieces, emb, None, merge_distance=merge_distance,
-                                                linkage=linkage)
         n_true = len({t.speaker for t in rec.turns})
+        turns = turns_mod.turns_from_embeddings(words, pieces, emb, n_true if given else None,
+                                                merge_distance=merge_distance, linkage=linkage)
         rows.append({"name": rec.name, "true": n_true, "found": len(turns.speakers),
                      "wder": wder(turns.word_speakers, true), "words": len(words)})
     return summarise(rows)
@@ -412,6 +413,9 @@ def main() -> None:
             _print(f"{label}: report set with the library's {turns_mod.LINKAGE} linkage, MERGE_DISTANCE "
                    f"{turns_mod.MERGE_DISTANCE}", lib)
             results[label]["report_library_default"] = lib
+            given = evaluate(rep_items, turns_mod.MERGE_DISTANCE, given=True)
+            _print(f"{label}: report set with the true number of speakers given (--speakers N)", given)
+            results[label]["report_number_given"] = given
             t0 = time.process_time()
             for rec, words, *_ in rep_items:
                 find_turns([rec.audio], len(rec.audio), words, encoder)
