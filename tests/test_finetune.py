@@ -216,3 +216,78 @@ def test_summary_averages_draws_then_corpora_and_needs_every_corpus():
     assert summary({"runs": runs}, shares=(0.2,), corpora=("a", "b", "c"))[method]["0.20"] is None
     text = markdown_table({"runs": runs}, shares=(0.2,), corpora=("a", "b"))
     assert "| fine-tune all layers | 60.0% |" in text
+
+
+# ---- choosing the epochs: folds in step, predictions pooled (a small random head, no encoder) ---
+
+def _separable_folder(sizes, dim=512, seed=0):
+    """Clips of uneven speakers whose frames carry their label (a direction per label) under noise."""
+    from sentimentogram_cli.training.data import TrainingData
+    from sentimentogram_cli.training.feature_cache import RaggedArrays
+
+    rng = np.random.default_rng(seed)
+    labels = ("neutral", "happy", "sad", "angry")
+    directions = rng.standard_normal((len(labels), dim)).astype(np.float32)
+    clips = _uneven(sizes)
+    frames = [(rng.standard_normal((20, dim)) + 0.8 * directions[labels.index(c.label)]).astype(np.float16)
+              for c in clips]
+    return TrainingData(clips, RaggedArrays.from_list(frames), [], {}, "whisper-base", "none", frame_layers=(6,))
+
+
+def test_pooled_ua_weighs_every_held_out_clip_alike():
+    from sentimentogram_cli.training.finetune_select import pooled_ua
+
+    # A fold of 3 clips (2 right) and a fold of 1 (wrong): per-fold mean UA would be 1/3 + 0 ... the
+    # pooled UA is the mean recall over the labels of all four clips.
+    truth = ["sad", "sad", "happy", "angry"]
+    predicted = ["sad", "happy", "happy", "excited"]  # "excited": a label only one fold's head had
+    assert pooled_ua(truth, predicted) == pytest.approx((0.5 + 1.0 + 0.0) / 3)
+    assert pooled_ua(["sad"], ["sad"]) == 1.0
+
+
+def test_the_loop_as_a_generator_is_the_loop_finetune_head_runs(tmp_path, small_head):
+    from sentimentogram_cli.training.finetune import FinetuneSettings, finetune_epochs, finetune_head
+
+    head = small_head(tmp_path / "h.safetensors")
+    data = _separable_folder([6, 4, 2])
+    train, validation = list(range(6, 12)), list(range(6))
+    settings = FinetuneSettings(max_epochs=3, patience=10, min_steps_per_epoch=1, batch_size=8)
+    result = finetune_head(head, data, train, validation, settings)
+    run = finetune_epochs(head, data, train, validation, settings)
+    stepped = [next(run).validation_ua for _ in range(4)]
+    run.close()
+    assert [h["validation_ua"] for h in result.history] == pytest.approx(stepped)
+    assert result.epochs == 3 and result.best_epoch == int(np.argmax(stepped))
+
+
+def test_folds_train_in_step_and_stop_once_the_pooled_ua_stops_rising(tmp_path, small_head):
+    from sentimentogram_cli.training.finetune import FinetuneSettings
+    from sentimentogram_cli.training.finetune_select import finetune_selected
+
+    head = small_head(tmp_path / "h.safetensors")
+    data = _separable_folder([8, 4, 3, 2, 1])  # five speakers, five folds of whole speakers
+    settings = FinetuneSettings(max_epochs=8, patience=2, min_steps_per_epoch=1, batch_size=8)
+    chosen = finetune_selected(head, data, list(range(18)), settings, use_text=False)
+    assert chosen.split == "speakers" and sorted(len(f) for f in chosen.folds) == [1, 2, 3, 4, 8]
+    assert len(chosen.curve) == len(chosen.fold_curves[0]) <= settings.max_epochs + 1
+    assert chosen.curve[chosen.epochs] == max(chosen.curve) > chosen.curve[0]  # separable: training helps
+    assert all(x < chosen.curve[chosen.epochs] for x in chosen.curve[: chosen.epochs])  # the first best
+    if len(chosen.curve) < settings.max_epochs + 1:  # stopped early: patience epochs without a better one
+        assert len(chosen.curve) - 1 - chosen.epochs == settings.patience
+    extra = chosen.head.metadata.extra["finetune"]
+    assert extra["epochs_trained"] == chosen.epochs and extra["validation_pooled"]
+    assert chosen.head.metadata.temperature == head.metadata.temperature
+
+
+def test_at_least_one_epoch_even_when_the_folds_prefer_the_starting_head(tmp_path, small_head, monkeypatch):
+    from sentimentogram_cli.training import finetune_select
+    from sentimentogram_cli.training.finetune import FinetuneSettings
+
+    falling = iter([0.9, 0.5, 0.6, 0.4, 0.3, 0.2, 0.1])  # the pooled UA after 0, 1, 2, ... epochs
+    monkeypatch.setattr(finetune_select, "pooled_ua", lambda truth, predicted: next(falling))
+    head = small_head(tmp_path / "h.safetensors")
+    data = _separable_folder([4, 3, 1])
+    settings = FinetuneSettings(max_epochs=6, patience=3, min_steps_per_epoch=1, batch_size=8)
+    chosen = finetune_select.finetune_selected(head, data, list(range(8)), settings, use_text=False)
+    assert chosen.curve == [0.9, 0.5, 0.6, 0.4]  # three epochs without beating epoch 0: stopped
+    assert chosen.epochs == 2 and chosen.head.metadata.extra["finetune"]["epochs_trained"] == 2

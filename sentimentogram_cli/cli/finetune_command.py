@@ -117,7 +117,7 @@ def run_finetune(labels_csv: Path, out: Path, head_path: Path | None, cache_dir:
     how = ("whole speakers held out" if result.split == "speakers" else "one speaker: clips held out by label")
     sizes = ", ".join(str(len(f)) for f in result.folds)
     console.print(f"validation: {len(result.folds)} fold{'s' if len(result.folds) > 1 else ''} of {sizes} clips "
-                  f"({how}); mean validation UA by epoch: "
+                  f"({how}); held-out UA by epoch, pooled over the folds: "
                   + " ".join(f"{x:.0%}" for x in result.curve), highlight=False)
     result.head.metadata.extra.update({
         "finetuned_on": str(labels_csv), "finetuned_from": str(head_path or "shipped head"),
@@ -129,7 +129,7 @@ def run_finetune(labels_csv: Path, out: Path, head_path: Path | None, cache_dir:
     console.print(f"chose {result.epochs} epochs, then trained on all {len(labelled)} labelled clips "
                   f"({trained:.1f} s in all, {trained_cpu:.0f} s of CPU time); temperature kept from the starting "
                   f"head ({result.head.metadata.temperature:.2f})")
-    console.print(f"[bold]held-out clips ({'audio + transcript' if use_text else 'audio only'}), mean UA over the "
+    console.print(f"[bold]held-out clips ({'audio + transcript' if use_text else 'audio only'}), UA pooled over the "
                   f"folds: before {result.curve[0]:.1%} → after {result.curve[result.epochs]:.1%}[/]", highlight=False)
     console.print(f"wrote {out}")
     return result

@@ -14,8 +14,9 @@ head had on its own training data (``SourceMoments``). Needs nothing from the tr
 from __future__ import annotations
 
 import copy
+import itertools
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -33,7 +34,7 @@ from .samples import crop_and_mask, crop_frames
 
 __all__ = ["FinetuneSettings", "FinetuneResult", "SourceMoments", "adapted_labels", "relabel_head",
            "speaker_split", "labelled_split", "clip_views", "predict_logits", "label_ua", "pooled_features", "source_moments",
-           "finetune_head"]
+           "EpochState", "finetune_epochs", "finetune_head"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class FinetuneSettings:
     feature_noise: float = 0.1
     time_mask_rate: float = 0.1
     own_transcript_rate: float = 0.5  # how often a clip with a transcript is shown with it
-    validation_share: float = 0.2  # share of the user's speakers held out (at least one)
+    validation_share: float = 0.2  # share of the labelled clips in each validation fold (finetune_select)
     seed: int = 0
 
     @property
@@ -235,15 +236,25 @@ def _audio_batch(views: list[np.ndarray], settings: FinetuneSettings, rng: np.ra
     return audio, mask
 
 
-def finetune_head(head: EmotionHead, data: TrainingData, train: Sequence[int], validation: Sequence[int],
-                  settings: FinetuneSettings = FinetuneSettings(), *, unlabelled: Sequence[int] = (),
-                  source: SourceMoments | None = None, use_text: bool = True,
-                  views: Mapping[int, np.ndarray] | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> FinetuneResult:
-    """Fine-tune a copy of ``head`` on the clips ``train`` of ``data`` (their labels may be a subset
-    of the head's, or new), keeping the epoch with the best UA on ``validation`` (no validation:
-    the last of ``epochs_without_validation``). ``unlabelled`` clips only feed the CORAL term;
-    ``views`` may hold every clip's normalised frames already (``clip_views``)."""
+@dataclass
+class EpochState:
+    """The fine-tuning loop after one epoch (0: the starting weights, relabelled)."""
+
+    model: FusedEmotionModel
+    labels: tuple[str, ...]  # the model's labels
+    epoch: int
+    loss: float | None  # mean training loss of the epoch (None at epoch 0)
+    predicted: list[str]  # the label predicted for each validation clip, in order
+    validation_ua: float  # 0.0 without validation clips
+
+
+def finetune_epochs(head: EmotionHead, data: TrainingData, train: Sequence[int], validation: Sequence[int],
+                    settings: FinetuneSettings = FinetuneSettings(), *, unlabelled: Sequence[int] = (),
+                    source: SourceMoments | None = None, use_text: bool = True,
+                    views: Mapping[int, np.ndarray] | None = None) -> Iterator[EpochState]:
+    """The fine-tuning loop of a copy of ``head`` on the clips ``train``, as a generator: the state
+    at epoch 0, then after every epoch, without end; the caller decides when to stop (one run's
+    early stopping in ``finetune_head``, several folds in step in ``finetune_select``)."""
     if settings.layers not in ("all", "last"):
         raise ValueError(f"layers must be 'all' or 'last', not {settings.layers!r}")
     if settings.alignment and source is None:
@@ -276,61 +287,92 @@ def finetune_head(head: EmotionHead, data: TrainingData, train: Sequence[int], v
     val_audio = [views[i] for i in validation]
     val_text = [_text_of(data, i) for i in validation] if use_text else None
 
-    def validate() -> float:
-        return label_ua(predict_logits(model, val_audio, val_text), labels, val_labels,
-                        allowed=labels)["ua"] if validation else 0.0
+    def state(epoch: int, loss: float | None) -> EpochState:
+        if not validation:
+            return EpochState(model, labels, epoch, loss, [], 0.0)
+        logits = predict_logits(model, val_audio, val_text)
+        return EpochState(model, labels, epoch, loss, [labels[j] for j in logits.argmax(axis=1)],
+                          label_ua(logits, labels, val_labels, allowed=labels)["ua"])
 
-    best_ua, best_state, best_epoch = validate(), copy.deepcopy(model.state_dict()), 0
-    history = [{"epoch": 0, "validation_ua": best_ua}]
+    yield state(0, None)
     order = np.array(list(range(len(train))))
     steps_per_epoch = max(settings.min_steps_per_epoch, -(-len(train) // settings.batch_size))
+    try:
+        for epoch in itertools.count(1):
+            model.train()
+            if settings.layers == "last":  # the frozen body keeps its dropout off
+                model.eval()
+                model.classifier.train()
+            draw = np.concatenate([rng.permutation(order)
+                                   for _ in range(-(-steps_per_epoch * settings.batch_size // len(order)))])
+            losses = []
+            for step in range(steps_per_epoch):
+                batch = draw[step * settings.batch_size : (step + 1) * settings.batch_size]
+                ids = [train[k] for k in batch]
+                audio, audio_mask = _audio_batch([views[i] for i in ids], settings, rng, dim)
+                text = [texts.get(i) if rng.random() < settings.own_transcript_rate else None for i in ids]
+                t, t_mask = pad_batch(text, model.config.text_dim)
+                out = model(t, t_mask, audio, audio_mask)
+                target = y[batch]
+                loss = F.cross_entropy(out.logits, target, weight=class_weight,
+                                       label_smoothing=settings.label_smoothing)
+                if settings.layers == "all" and settings.lambda_vad and has_vad[batch].any():
+                    m = has_vad[batch]
+                    loss = loss + settings.lambda_vad * F.mse_loss(out.vad[m], vad[batch][m])
+                if hook is not None:
+                    z = [hook.value]
+                    if unlabelled:
+                        picks = rng.choice(len(unlabelled), size=min(len(unlabelled), settings.batch_size),
+                                           replace=False)
+                        u_audio, u_mask = _audio_batch([views[unlabelled[k]] for k in picks], settings, rng, dim)
+                        u_t, u_t_mask = pad_batch([None] * len(picks), model.config.text_dim)
+                        model(u_t, u_t_mask, u_audio, u_mask)
+                        z.append(hook.value)
+                    loss = loss + settings.alignment * coral_loss(torch.cat(z), source)
+                optimiser.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+                optimiser.step()
+                losses.append(float(loss.detach()))
+            yield state(epoch, float(np.mean(losses)))
+    finally:
+        if hook is not None:
+            hook.handle.remove()
+
+
+def finetune_head(head: EmotionHead, data: TrainingData, train: Sequence[int], validation: Sequence[int],
+                  settings: FinetuneSettings = FinetuneSettings(), *, unlabelled: Sequence[int] = (),
+                  source: SourceMoments | None = None, use_text: bool = True,
+                  views: Mapping[int, np.ndarray] | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> FinetuneResult:
+    """Fine-tune a copy of ``head`` on the clips ``train`` of ``data`` (their labels may be a subset
+    of the head's, or new), keeping the epoch with the best UA on ``validation`` (no validation:
+    the last of ``epochs_without_validation``). ``unlabelled`` clips only feed the CORAL term;
+    ``views`` may hold every clip's normalised frames already (``clip_views``)."""
+    if views is None:
+        needed = list(train) + list(validation) + list(unlabelled)
+        views = dict(zip(needed, clip_views(head, data, needed)))
+    run = finetune_epochs(head, data, train, validation, settings, unlabelled=unlabelled, source=source,
+                          use_text=use_text, views=views)
+    first = next(run)
+    model, labels = first.model, first.labels
+    best_ua, best_state, best_epoch = first.validation_ua, copy.deepcopy(model.state_dict()), 0
+    history = [{"epoch": 0, "validation_ua": best_ua}]
     stale, epoch = 0, 0
     max_epochs = settings.max_epochs if validation else settings.epochs_without_validation
-    for epoch in range(1, max_epochs + 1):
-        model.train()
-        if settings.layers == "last":  # the frozen body keeps its dropout off
-            model.eval()
-            model.classifier.train()
-        draw = np.concatenate([rng.permutation(order) for _ in range(-(-steps_per_epoch * settings.batch_size // len(order)))])
-        losses = []
-        for step in range(steps_per_epoch):
-            batch = draw[step * settings.batch_size : (step + 1) * settings.batch_size]
-            ids = [train[k] for k in batch]
-            audio, audio_mask = _audio_batch([views[i] for i in ids], settings, rng, dim)
-            text = [texts.get(i) if rng.random() < settings.own_transcript_rate else None for i in ids]
-            t, t_mask = pad_batch(text, model.config.text_dim)
-            out = model(t, t_mask, audio, audio_mask)
-            target = y[batch]
-            loss = F.cross_entropy(out.logits, target, weight=class_weight, label_smoothing=settings.label_smoothing)
-            if settings.layers == "all" and settings.lambda_vad and has_vad[batch].any():
-                m = has_vad[batch]
-                loss = loss + settings.lambda_vad * F.mse_loss(out.vad[m], vad[batch][m])
-            if hook is not None:
-                z = [hook.value]
-                if unlabelled:
-                    picks = rng.choice(len(unlabelled), size=min(len(unlabelled), settings.batch_size), replace=False)
-                    u_audio, u_mask = _audio_batch([views[unlabelled[k]] for k in picks], settings, rng, dim)
-                    u_t, u_t_mask = pad_batch([None] * len(picks), model.config.text_dim)
-                    model(u_t, u_t_mask, u_audio, u_mask)
-                    z.append(hook.value)
-                loss = loss + settings.alignment * coral_loss(torch.cat(z), source)
-            optimiser.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-            optimiser.step()
-            losses.append(float(loss.detach()))
-        ua = validate()
-        history.append({"epoch": epoch, "loss": float(np.mean(losses)), "validation_ua": ua})
-        if progress:
-            progress(epoch, max_epochs)
-        if not validation or ua > best_ua:
-            best_ua, best_state, best_epoch, stale = ua, copy.deepcopy(model.state_dict()), epoch, 0
-        else:
-            stale += 1
-            if stale >= settings.patience:
+    if max_epochs:
+        for now in run:
+            epoch = now.epoch
+            history.append({"epoch": epoch, "loss": now.loss, "validation_ua": now.validation_ua})
+            if progress:
+                progress(epoch, max_epochs)
+            if not validation or now.validation_ua > best_ua:
+                best_ua, best_state, best_epoch, stale = now.validation_ua, copy.deepcopy(model.state_dict()), epoch, 0
+            else:
+                stale += 1
+            if epoch >= max_epochs or stale >= settings.patience:
                 break
-    if hook is not None:
-        hook.handle.remove()
+    run.close()
     model.load_state_dict(best_state)
     model.eval()
     for p in model.parameters():
@@ -339,8 +381,11 @@ def finetune_head(head: EmotionHead, data: TrainingData, train: Sequence[int], v
     metadata.temperature = 1.0
     adapted = EmotionHead(model, metadata, head.audio_mean, head.audio_std)
     if validation:  # calibrated on the validation speakers, as the shipped head is on its own
+        val_labels = [data.clips[i].label for i in validation]
         known = [k for k, label in enumerate(val_labels) if label in labels]
-        logits = predict_logits(model, [val_audio[k] for k in known], [val_text[k] for k in known] if val_text else None)
-        adapted.metadata.temperature = fit_temperature(logits, np.array([labels.index(val_labels[k]) for k in known]))
+        audio = [views[validation[k]] for k in known]
+        text = [_text_of(data, validation[k]) for k in known] if use_text else None
+        adapted.metadata.temperature = fit_temperature(predict_logits(model, audio, text),
+                                                       np.array([labels.index(val_labels[k]) for k in known]))
     adapted.metadata.extra["finetune"] = {**asdict(settings), "epochs_trained": epoch, "best_epoch": best_epoch}
     return FinetuneResult(adapted, epoch, best_epoch, history)
