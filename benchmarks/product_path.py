@@ -49,7 +49,8 @@ from sentimentogram_cli.training.report import CORPORA, TEST_SPEAKERS, VALIDATIO
 from sentimentogram_cli.training.train import TrainSettings, cached_train_head  # noqa: E402
 
 RECIPES = {
-    "packed": TrainSettings(epochs=2, use_text=False),
+    "packed": TrainSettings(epochs=2, use_text=False, recording_mean_weight=0.5, recording_mean_seconds=0.0,
+                            alone_repeat=0),
     "mix": TrainSettings(epochs=2, use_text=False, recording_mean_weight=1.0, recording_mean_seconds=20.0,
                          alone_repeat=3),
     # Half the clips centred on themselves, as render centres one short clip, half on their speaker.

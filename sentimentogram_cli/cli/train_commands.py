@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..emotion.head import EmotionHead
 from ..training.data import TrainingData, load_training_data
 from ..assets import text_delta_path
-from ..training.evaluation import calibrate, clip_inputs, score_clips
+from ..training.evaluation import calibrate, clip_inputs, score_clips, score_sentences
 from ..training.report import VALIDATION_SPEAKERS, ReportTable
 from ..training.train import TrainSettings, cached_train_head
 
@@ -82,6 +82,9 @@ def run_train(data_dir: Path, out: Path, cache_dir: Path, hold_out: list[str], e
                       f"temperature {fit['temperature']:.2f} (ECE {fit['ece_before']:.3f} → {fit['ece_after']:.3f})")
     head.save(out)
     console.print(f"wrote {out}")
+    meld, goemotions = (score_sentences(head, data.text[name]) for name in ("meld-test", "goemotions-test"))
+    console.print(f"text only (test splits, scored, never chosen on): MELD weighted F1 {meld['weighted_f1']:.3f}, "
+                  f"GoEmotions macro-F1 {goemotions['macro_f1']:.3f}")
     tested = [i for i, c in enumerate(data.clips) if c.speaker in held - VALIDATION_SPEAKERS]
     if tested:
         result = score_clips(head, clip_inputs(head, data, tested), use_text=False)

@@ -39,12 +39,15 @@ class TrainSettings:
     # flat voice + emotional words reads as the words (an emotional voice with flat words already
     # comes from the clips' own transcripts, labelled as the voice).
     neutral_voice_pair_rate: float = 0.5
-    recording_mean_weight: float = 0.5
+    # The recipe of head v3 (issue 24), chosen on validation speakers and leave-one-corpus-out by
+    # benchmarks/product_path.py: the recording mean at full weight, shrunk by k = 20 s of audio,
+    # and the clips encoded alone (training.mix) shown three times an epoch each.
+    recording_mean_weight: float = 1.0
     # k in seconds: the weight shrinks with the audio the mean is taken over, w·s/(s+k) (0: fixed).
-    recording_mean_seconds: float = 0.0
+    recording_mean_seconds: float = 20.0
     # How often each training clip that has frames encoded alone (TrainingData.alone: one short
-    # clip as render sees it, zero padding around it, its own mean) is shown that way per epoch.
-    alone_repeat: int = 0
+    # clip as render sees it, at its own length, its own mean) is shown that way per epoch.
+    alone_repeat: int = 3
     # Share of audio samples centred on the clip itself (``AudioNormaliser.self_centred_clip``)
     # instead of on its speaker: a short clip rendered alone brings no other sample of its voice.
     self_centred_rate: float = 0.0
@@ -74,7 +77,9 @@ def _seed_everything(seed: int) -> np.random.Generator:
 
 
 def _augment(frames: np.ndarray, settings: TrainSettings, rng: np.random.Generator) -> np.ndarray:
-    return crop_and_mask(frames, rng, settings.time_mask_rate)
+    # A compact float16 copy: an epoch holds every sample's crop (~18,000 with the clips encoded
+    # alone), and a crop that is a view would keep its whole float32 clip alive (half the memory).
+    return crop_and_mask(frames, rng, settings.time_mask_rate).astype(np.float16)
 
 
 def _epoch_samples(data: TrainingData, clip_indices: list[int], norm: AudioNormaliser,
