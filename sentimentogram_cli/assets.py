@@ -140,7 +140,7 @@ def head_checkpoint_path() -> Path:
 
 
 # The emotion head that ships in this package (MODEL_CARD.md), checked when it is loaded by default.
-HEAD_SHA256 = "5635dd8727336aa59f1cff844a1a6cd6b94b44e0a943377527d17c6389ca68f9"
+HEAD_SHA256 = "5a2fd39eb24348308199dea68a9ceaecfd805aec10cdf8c431e3c544af3ef06d"
 
 
 def verify_shipped_head(path: Path) -> None:
@@ -151,7 +151,7 @@ def verify_shipped_head(path: Path) -> None:
 
 
 # The fine-tuned top layers of MiniLM that ship in this package (emotion.text_delta).
-_TEXT_DELTA_SHA256 = "5258222fed4dde512dfdf4aa8ed97610ba2e60a43c5e3dafc2726668024fe384"
+_TEXT_DELTA_SHA256 = "b8ecc9db10403e24ef6d7f2d803a7b56bd191c1d810a372b82712750050b1646"
 
 
 def text_delta_path(verify: bool = True) -> Path:

@@ -52,7 +52,7 @@ def test_train_then_evaluate_on_a_few_clips(tmp_path, run_cli):
     assert code == 0, output
     head = EmotionHead.load(out)
     assert head.metadata.audio_encoder == "whisper-base" and head.metadata.audio_layers == (1, 2, 3, 4)
-    assert head.metadata.text_encoder.endswith("+text_encoder_delta")  # the shipped fine-tuned text layers
+    assert head.metadata.text_encoder.endswith("+text_encoder_delta_v2")  # the shipped fine-tuned text layers
     assert head.metadata.extra["held_out"] == ["ravdess-13", "ravdess-20"]
     # ravdess-13 is a validation speaker: it fits the temperature; ravdess-20 is scored.
     assert head.metadata.temperature != 1.0 and "temperature" in output
