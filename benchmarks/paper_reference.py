@@ -80,7 +80,8 @@ def paper_emotions(wav: Path, words: Sequence[Word], head, audio_encoder, text_e
     for group in groups:
         start, end = words[group[0]].start, max(words[group[-1]].end, words[group[0]].start + 0.02)
         clip = read_span(wav, start, end)
-        frames = head.normalise_recording(audio_encoder.encode(clip))  # one 30 s encoder call
+        # One 30 s encoder call, padded as the paper's Whisper-style encoder pads every group.
+        frames = head.normalise_recording(audio_encoder.encode(clip, pad_last=True))
         text = "".join(words[i].text for i in group).strip() or None
         tokens = text_encoder.embed([text])[0] if text else None  # one text-encoder call
         prediction = head.predict([tokens], [frames])  # one head call
