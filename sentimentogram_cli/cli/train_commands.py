@@ -82,9 +82,10 @@ def run_train(data_dir: Path, out: Path, cache_dir: Path, hold_out: list[str], e
                       f"temperature {fit['temperature']:.2f} (ECE {fit['ece_before']:.3f} → {fit['ece_after']:.3f})")
     head.save(out)
     console.print(f"wrote {out}")
-    meld, goemotions = (score_sentences(head, data.text[name]) for name in ("meld-test", "goemotions-test"))
-    console.print(f"text only (test splits, scored, never chosen on): MELD weighted F1 {meld['weighted_f1']:.3f}, "
-                  f"GoEmotions macro-F1 {goemotions['macro_f1']:.3f}")
+    if all(any(s.label is not None for s in data.text[name].sentences) for name in ("meld-test", "goemotions-test")):
+        meld, goemotions = (score_sentences(head, data.text[name]) for name in ("meld-test", "goemotions-test"))
+        console.print(f"text only (test splits, scored, never chosen on): MELD weighted F1 {meld['weighted_f1']:.3f}, "
+                      f"GoEmotions macro-F1 {goemotions['macro_f1']:.3f}")
     tested = [i for i, c in enumerate(data.clips) if c.speaker in held - VALIDATION_SPEAKERS]
     if tested:
         result = score_clips(head, clip_inputs(head, data, tested), use_text=False)

@@ -182,7 +182,9 @@ def train_head(data: TrainingData, clip_indices: list[int], settings: TrainSetti
     n_audio = sum(s.audio is not None for s in samples)
     total = (math.ceil(n_audio / settings.batch_size) + math.ceil((len(samples) - n_audio) / settings.batch_size)) * settings.epochs
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=settings.learning_rate,
-                                                    total_steps=total, pct_start=0.1)
+                                                    # 10% warm-up; at least two steps, or OneCycleLR
+                                                    # divides by zero on a tiny run of 10 steps.
+                                                    total_steps=total, pct_start=min(0.5, max(0.1, 2.0 / total)))
     step = 0
     model.train()
     for epoch in range(settings.epochs):
