@@ -127,15 +127,12 @@ def _stages(stdout: str) -> dict[str, float]:
 
 def build_talk_file(n_talks: int, folder: Path) -> tuple[Path, float]:
     import soundfile
-    from word_accuracy import _labels, build_talk, talk_plan
+    from word_accuracy import joined_talks
 
     from sentimentogram_cli.constants import SAMPLE_RATE
     from sentimentogram_cli.media import decode_audio
 
-    labels = _labels()
-    talks = [build_talk(n, p, o, i, labels, decode_audio) for i, (n, p, o) in enumerate(talk_plan(False)[:n_talks])]
-    gap = np.zeros(int(0.8 * SAMPLE_RATE), np.float32)
-    audio = np.concatenate([x for t in talks for x in (t.audio, gap)][:-1])
+    audio = joined_talks(decode_audio, n_talks)
     path = folder / f"talk{n_talks}.wav"
     soundfile.write(path, audio, SAMPLE_RATE, subtype="PCM_16")
     return path, len(audio) / SAMPLE_RATE

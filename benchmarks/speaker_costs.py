@@ -31,12 +31,9 @@ def render_cost() -> dict:
     from sentimentogram_cli.media import decode_audio
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from word_accuracy import _labels, build_talk, talk_plan
+    from word_accuracy import joined_talks
 
-    labels = _labels()
-    talks = [build_talk(n, p, o, i, labels, decode_audio) for i, (n, p, o) in enumerate(talk_plan(False))]
-    gap = np.zeros(int(0.8 * SAMPLE_RATE), np.float32)
-    audio = np.concatenate([x for t in talks for x in (t.audio, gap)][:-1])
+    audio = joined_talks(decode_audio)
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "talk.wav"
         soundfile.write(wav, audio, SAMPLE_RATE, subtype="PCM_16")

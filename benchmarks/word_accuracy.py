@@ -123,6 +123,15 @@ def build_talk(name: str, pause: float, order: str, index: int, labels: dict, de
     return Talk(name, audio.astype(np.float32), utterances)
 
 
+def joined_talks(decode, n_talks: int | None = None) -> np.ndarray:
+    """The first ``n_talks`` talks of the full plan (all by default) back to back, 0.8 s apart:
+    the long talk the speed, emphasis and speaker-cost benchmarks render."""
+    labels = _labels()
+    talks = [build_talk(n, p, o, i, labels, decode) for i, (n, p, o) in enumerate(talk_plan(False)[:n_talks])]
+    gap = np.zeros(int(0.8 * SAMPLE_RATE), np.float32)
+    return np.concatenate([x for t in talks for x in (t.audio, gap)][:-1])
+
+
 def build_talks(quick: bool) -> list[Talk]:
     from sentimentogram_cli.media import decode_audio
 

@@ -118,20 +118,21 @@ class AudioNormaliser:
         frames = np.asarray(self.data.augmented[i], np.float32)[:, self.columns]
         return (frames - self._augmented_centres[speaker]) / self.std
 
-    def self_centred_clip(self, i: int) -> np.ndarray:
-        """Clip ``i``'s packed frames centred as if the clip were a recording of its own: what
-        ``render`` does with one short clip, whose speaker's voice it has no other sample of."""
-        frames = self.raw(i)
+    def _as_recording(self, frames: np.ndarray) -> np.ndarray:
+        """``frames`` normalised as ``render`` normalises a recording made of them alone."""
+        frames = frames.astype(np.float32)
         w = self.shrunk(len(frames)) if self.weight else 0.0
         centre = self.mean if w == 0 else (1 - w) * self.mean + w * frames.astype(np.float64).mean(axis=0)
         return ((frames - centre) / self.std).astype(np.float32)
 
+    def self_centred_clip(self, i: int) -> np.ndarray:
+        """Clip ``i``'s packed frames centred as if the clip were a recording of its own: what
+        ``render`` does with one short clip, whose speaker's voice it has no other sample of."""
+        return self._as_recording(self.raw(i))
+
     def alone_clip(self, i: int) -> np.ndarray:
         """Clip ``i`` encoded alone, normalised as ``render`` normalises that one clip."""
-        frames = np.asarray(self.data.alone[i])[:, self.columns]
-        w = self.shrunk(len(frames)) if self.weight else 0.0
-        centre = self.mean if w == 0 else (1 - w) * self.mean + w * frames.astype(np.float64).mean(axis=0)
-        return ((frames.astype(np.float32) - centre) / self.std).astype(np.float32)
+        return self._as_recording(np.asarray(self.data.alone[i])[:, self.columns])
 
     def raw(self, i: int) -> np.ndarray:
         """Clip ``i``'s frames of the chosen layers, float32, not normalised."""
