@@ -15,7 +15,8 @@ Two sets of heads:
   scored on a fixed sample of it (training.alone.product_sample), audio only.
 
 ``--recipe`` picks how the leave-one-corpus-out heads are trained (``packed``: the recipe of head v2;
-``mix``: clips encoded alone added to the packed ones); ``--k`` scores the product path with the
+``mix``: clips encoded alone added to the packed ones; ``mix-augment``: and each of them also
+after a waveform condition); ``--k`` scores the product path with the
 recording-mean weight shrunk as w·s/(s+k) (``--weight`` w), the head's own setting by default.
 Everything it computes is cached (frames, heads), so a rerun costs the recognition only.
 
@@ -39,6 +40,7 @@ from sentimentogram_cli.emotion.features import AudioEncoder, TextEncoder  # noq
 from sentimentogram_cli.emotion.head import EmotionHead  # noqa: E402
 from sentimentogram_cli.emotion.recognise import encode_recording  # noqa: E402
 from sentimentogram_cli.training.alone import alone_frames, encode_alone, product_sample  # noqa: E402
+from sentimentogram_cli.training.augment import augmented_frames  # noqa: E402
 from sentimentogram_cli.training.calibration import expected_calibration_error, fit_temperature, softmax  # noqa: E402
 from sentimentogram_cli.training.corpora import load_clip_audio, read_clips  # noqa: E402
 from sentimentogram_cli.training.data import TrainingData  # noqa: E402
@@ -53,12 +55,19 @@ RECIPES = {
                             alone_repeat=0),
     "mix": TrainSettings(epochs=2, use_text=False, recording_mean_weight=1.0, recording_mean_seconds=20.0,
                          alone_repeat=3),
+    # The mix, and each clip of it also shown once after a waveform condition (training.augment).
+    "mix-augment": TrainSettings(epochs=2, use_text=False, recording_mean_weight=1.0, recording_mean_seconds=20.0,
+                                 alone_repeat=3, augment_rate=1.0),
     # Half the clips centred on themselves, as render centres one short clip, half on their speaker.
     "self-centred": TrainSettings(epochs=2, use_text=False, recording_mean_weight=1.0,
                                   recording_mean_seconds=20.0, self_centred_rate=0.5),
     "self-centred-all": TrainSettings(epochs=2, use_text=False, recording_mean_weight=1.0,
                                       recording_mean_seconds=20.0, self_centred_rate=1.0),
 }
+
+
+def _progress(done: int, total: int) -> None:
+    print(f"augmented clips encoded alone: {done}/{total}", flush=True)
 
 
 def audio_data(data_dir: Path, cache_dir: Path) -> TrainingData:
@@ -86,13 +95,17 @@ def with_weight(head, weight: float | None, k: float | None, temperature: float 
     return head
 
 
-def three_ways(head, data, path: ProductPath, indices: list[int], use_text: bool, talks: bool) -> dict:
+def three_ways(head, data, path: ProductPath, indices: list[int], use_text: bool, talks: bool,
+               noisy: ProductPath | None = None) -> dict:
+    """``noisy``: the same path reading the clips' augmented audio (adds "alone_noisy")."""
     clips = data.clips
     labels = [clips[i].label for i in indices]
     alone = path.clips(clips, indices, use_text=use_text)
     row = {"alone": ua_of(head, alone.probabilities, labels),
            "alone_audio_gate": float(alone.gates[:, 1].mean()),
            "_probs": alone.probabilities, "_y": np.array([head.labels.index(label) for label in labels])}
+    if noisy is not None:
+        row["alone_noisy"] = ua_of(head, noisy.clips(clips, indices, use_text=use_text).probabilities, labels)
     if talks:
         order, talk = path.talks(clips, talk_groups(clips, indices), use_text=use_text)
         row["talks"] = ua_of(head, talk.probabilities, [clips[i].label for i in order])
@@ -131,6 +144,8 @@ def main() -> None:
                         help="shrinkage k in seconds, one run each (default: the head's)")
     parser.add_argument("--temperature", type=float, default=None, help="for the validation head (default: its own)")
     parser.add_argument("--no-talks", action="store_true")
+    parser.add_argument("--noisy", action="store_true",
+                        help="also score the leave-one-corpus-out clips alone after a waveform condition")
     parser.add_argument("--no-loco", action="store_true")
     parser.add_argument("--corpora", nargs="*", default=list(CORPORA))
     parser.add_argument("--json", type=Path, default=None)
@@ -143,6 +158,9 @@ def main() -> None:
     needed = sample if not args.no_loco else [i for i in sample if clips[i].speaker in VALIDATION_SPEAKERS]
     alone = alone_frames(clips, needed, encoder, args.cache)  # encode what is missing, once
     data.alone = {i: alone[i] for i in needed if clips[i].speaker not in VALIDATION_SPEAKERS | TEST_SPEAKERS}
+    if RECIPES[args.recipe].augment_rate or args.noisy:
+        data.augmented = augmented_frames(clips, sorted(data.alone), encoder, args.cache,
+                                          frozenset(VALIDATION_SPEAKERS | TEST_SPEAKERS), progress=_progress)
     text_encoder = TextEncoder(delta=TextEncoder.check_identity(EmotionHead.load(args.head).metadata.text_encoder))
     result = {"recipe": args.recipe, "weight": args.weight, "runs": []}
     for k in args.k:
@@ -166,7 +184,11 @@ def main() -> None:
                 idx = [i for i in sample if clips[i].corpus == corpus]
                 path = ProductPath(loco, encoder, text_encoder, args.cache)
                 path.alone = alone
-                run["loco"][corpus] = three_ways(loco, data, path, idx, False, not args.no_talks)
+                noisy = None
+                if args.noisy:
+                    noisy = ProductPath(loco, encoder, text_encoder, args.cache)
+                    noisy.alone = data.augmented
+                run["loco"][corpus] = three_ways(loco, data, path, idx, False, not args.no_talks, noisy)
                 print(corpus, json.dumps({k: v for k, v in run["loco"][corpus].items() if not k.startswith("_")}),
                       flush=True)
         if run["loco"]:
@@ -213,7 +235,7 @@ def print_run(run: dict) -> None:
                   f"{row['alone']['ece']:.3f} | "
                   + (f"{row['alone_with_transcript']['ua']:.1%} |" if "alone_with_transcript" in row else "— |"))
     if run["loco"]:
-        for way in ("alone", "talks", "packed"):
+        for way in ("alone", "alone_noisy", "talks", "packed"):
             values = [row[way]["ua"] for row in run["loco"].values() if way in row]
             if values:
                 print(f"leave-one-corpus-out mean, {way}: {np.mean(values):.1%}")

@@ -66,7 +66,7 @@ def test_train_then_evaluate_on_a_few_clips(tmp_path, run_cli):
 
 def test_the_training_mix_shows_clips_alone_and_augmented(tmp_path):
     """A short real run of the mix `train` can use: some clips encoded alone (as render encodes one
-    short clip) and some clips' augmented audio (noise, room, phone band, a second voice), beside
+    short clip) and some clips' augmented audio (noise, room, phone band, MP3, a second voice), beside
     the packed ones, with the recording-mean weight shrunk by the seconds it is taken over."""
     import numpy as np
 
@@ -86,8 +86,8 @@ def test_the_training_mix_shows_clips_alone_and_augmented(tmp_path):
     assert data.alone and set(data.alone) <= set(train) and data.augmented and set(data.augmented) <= set(train)
     first = next(iter(data.alone))
     np.testing.assert_array_equal(data.alone[first], encode_alone(render_audio(data.clips[first].path), encoder))
-    assert data.augmented[first].shape == data.frames[first].shape  # same clip, same length, other audio
-    assert not np.allclose(np.asarray(data.augmented[first], np.float32), np.asarray(data.frames[first], np.float32))
+    assert data.augmented[first].shape == data.alone[first].shape  # same clip alone, same length, other audio
+    assert not np.allclose(np.asarray(data.augmented[first], np.float32), np.asarray(data.alone[first], np.float32))
 
     head = cached_train_head(data, train, settings, tmp_path / "heads")
     assert head.metadata.recording_mean_seconds == 20.0 and head.metadata.extra["settings"]["alone_repeat"] == 1

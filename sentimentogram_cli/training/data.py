@@ -48,8 +48,8 @@ class TrainingData:
     # Frames of some clips encoded alone, each in its own zero-padded 30 s chunk, as ``render``
     # encodes one short clip (training.alone): clip index -> float16 frames of all layers.
     alone: dict[int, np.ndarray] = field(default_factory=dict)
-    # Frames of some clips' augmented audio (training.augment: noise, room, phone band, a second
-    # voice), packed by speaker like ``frames``: clip index -> float16 frames of all layers.
+    # Frames of some clips' augmented audio (training.augment: noise, room, phone band, MP3, a
+    # second voice), each encoded alone like ``alone``: clip index -> float16 frames of all layers.
     augmented: dict[int, np.ndarray] = field(default_factory=dict)
 
     def layer_columns(self, layers: tuple[int, ...]) -> np.ndarray:
@@ -84,7 +84,6 @@ class AudioNormaliser:
         self.columns = data.layer_columns(layers)
         self._speaker_of = [clip.speaker or clip.corpus for clip in data.clips]
         self._centres: dict[str, np.ndarray] = {}
-        self._augmented_centres: dict[str, np.ndarray] = {}
         if weight:
             by_speaker: dict[str, list[int]] = defaultdict(list)
             wanted = None if only is None else {self._speaker_of[i] for i in only}
@@ -105,18 +104,8 @@ class AudioNormaliser:
         return self.weight * s / (s + self.seconds)
 
     def augmented_clip(self, i: int) -> np.ndarray:
-        """Clip ``i``'s augmented frames, centred on its speaker's augmented frames (a noisy
-        recording's own mean, as render would take it)."""
-        speaker = self._speaker_of[i]
-        if speaker not in self._augmented_centres:
-            members = [j for j in self.data.augmented if self._speaker_of[j] == speaker]
-            total = sum(np.asarray(self.data.augmented[j], np.float32)[:, self.columns].sum(axis=0, dtype=np.float64)
-                        for j in members)
-            count = sum(len(self.data.augmented[j]) for j in members)
-            w = self.shrunk(count) if self.weight else 0.0
-            self._augmented_centres[speaker] = ((1 - w) * self.mean + w * total / max(count, 1)).astype(np.float32)
-        frames = np.asarray(self.data.augmented[i], np.float32)[:, self.columns]
-        return (frames - self._augmented_centres[speaker]) / self.std
+        """Clip ``i``'s augmented audio encoded alone, normalised as ``render`` normalises it."""
+        return self._as_recording(np.asarray(self.data.augmented[i])[:, self.columns])
 
     def _as_recording(self, frames: np.ndarray) -> np.ndarray:
         """``frames`` normalised as ``render`` normalises a recording made of them alone."""
