@@ -8,11 +8,13 @@ the corpus has; validation and test speakers of the shipped head are never drawn
 about ``--share`` of the folder's clips: the whole speakers whose clips come nearest that share.
 Exactly what ``train --finetune`` runs (``finetune_selected`` with the command's settings) adapts
 the head on them; the folder's other speakers are the test. Printed: UA on those speakers before
-(zero-shot) and after, per draw, per corpus and the mean, with the CPU seconds of each fine-tune.
+(zero-shot) and after, per draw, per corpus and the mean, with the CPU seconds of each fine-tune,
+and the test recall of the labels the folder has but the labelled speakers lack.
 
 Features: each clip's packed frames (its speaker's clips back to back in 30 s chunks), centred on
 its speaker's mean over the folder: what the command encodes (``encode_user_clips``). UA is over
-the labels the folder has; the adapted head predicts only the labels it was given.
+the labels the folder has, before and after alike (the argmax among them); the adapted head keeps
+every label of the starting head, so a label the labelled speakers lack can still be predicted.
 
 Each run is cached in ``--results`` under a key made of the draw, the settings and the source of
 the fine-tuning modules, so a rerun prints at once and a changed procedure is measured again.
@@ -42,7 +44,8 @@ from product_path import RECIPES, audio_data  # noqa: E402  (same data and recip
 
 from sentimentogram_cli.training import finetune, finetune_select  # noqa: E402
 from sentimentogram_cli.training.data import TrainingData  # noqa: E402
-from sentimentogram_cli.training.finetune import FinetuneSettings, clip_views, label_ua, predict_logits  # noqa: E402
+from sentimentogram_cli.training.finetune import (FinetuneSettings, clip_views, label_ua, predict_logits,  # noqa: E402
+                                                  predicted_labels)
 from sentimentogram_cli.training.finetune_select import finetune_selected  # noqa: E402
 from sentimentogram_cli.training.report import CORPORA, TEST_SPEAKERS, VALIDATION_SPEAKERS  # noqa: E402
 from sentimentogram_cli.training.train import cached_train_head  # noqa: E402
@@ -120,21 +123,27 @@ def one_run(head, data, folder: list[int], settings: FinetuneSettings, share: fl
     speaker_of = [c.speaker for c in sub.clips]
     folder_labels = sorted({c.label for c in sub.clips})
     test_labels = [sub.clips[k].label for k in test]
+    missing = sorted(set(test_labels) - {sub.clips[k].label for k in labelled})
 
-    def ua(h) -> float:
+    def scores(h) -> tuple[float, dict[str, float]]:
+        """UA on the test speakers, and the recall of each label the labelled speakers lack."""
         logits = predict_logits(h.model, clip_views(h, sub, test))
-        return label_ua(logits, h.labels, test_labels, allowed=folder_labels)["ua"]
+        predicted = predicted_labels(logits, h.labels, folder_labels)
+        recall = {label: round(float(np.mean([p == label for p, t in zip(predicted, test_labels) if t == label])), 4)
+                  for label in missing}
+        return label_ua(logits, h.labels, test_labels, allowed=folder_labels)["ua"], recall
 
-    zero = ua(head)
+    zero, zero_recall = scores(head)
     cpu = time.process_time()
     selection = finetune_selected(head, sub, labelled, settings, use_text=False)
     cpu = time.process_time() - cpu
+    tuned, tuned_recall = scores(selection.head)
     sizes = {s: speaker_of.count(s) for s in sorted(set(speaker_of), key=lambda s: -speaker_of.count(s))}
     return {"folder": sizes, "labelled_speakers": sorted({speaker_of[k] for k in labelled}), "n_labelled": len(labelled), "n_test": len(test),
-            "zero_shot": zero, "finetuned": ua(selection.head), "epochs": selection.epochs,
+            "zero_shot": zero, "finetuned": tuned, "epochs": selection.epochs,
             "curve": [round(x, 4) for x in selection.curve], "folds": [len(f) for f in selection.folds],
-            "split": selection.split, "cpu_seconds": round(cpu, 1),
-            "labels_not_labelled": sorted(set(test_labels) - {sub.clips[k].label for k in labelled})}
+            "split": selection.split, "cpu_seconds": round(cpu, 1), "labels_not_labelled": missing,
+            "recall_not_labelled": {label: [zero_recall[label], tuned_recall[label]] for label in missing}}
 
 
 def test_curve(head, data, folder: list[int], settings: FinetuneSettings, share: float, seed: int,
@@ -221,7 +230,8 @@ def main() -> int:
             print(f"{corpus} seed {seed}: {row['zero_shot']:.1%} -> {row['finetuned']:.1%} "
                   f"({row['epochs']} epochs; curve {row['curve']}; {row['cpu_seconds']} CPU s)"
                   + (f"; test UA by epoch {row['test_curve']}" if "test_curve" in row else "")
-                  + (f"; not labelled: {row['labels_not_labelled']}" if row.get("labels_not_labelled") else ""), flush=True)
+                  + (f"; not labelled (test recall before, after): {row['recall_not_labelled']}"
+                     if row.get("labels_not_labelled") else ""), flush=True)
     print_table(rows)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -256,6 +266,10 @@ def print_table(rows: list[dict]) -> None:
     z, f = np.mean([m[0] for m in means]), np.mean([m[1] for m in means])
     print(f"| mean of corpora | {len(rows)} | {z:.1%} | {f:.1%} | {f - z:+.1%} | "
           f"{np.median([r['cpu_seconds'] for r in rows]):.0f} |")
+    recalls = [pair for r in rows for pair in r.get("recall_not_labelled", {}).values()]
+    if recalls:
+        print(f"\ntest recall of the {len(recalls)} labels a folder has but its labelled speakers lack "
+              f"(mean over them): before {np.mean([b for b, _ in recalls]):.1%}, after {np.mean([a for _, a in recalls]):.1%}")
 
 
 if __name__ == "__main__":

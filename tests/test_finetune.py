@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from sentimentogram_cli.emotion.head import EmotionHead
 from sentimentogram_cli.errors import InputError
@@ -107,10 +108,10 @@ def test_one_speaker_is_validated_on_held_out_clips_of_every_label():
         clip_folds(clips, range(3), 0.2)
 
 
-def test_adapted_labels_keep_the_head_order_then_new_ones():
+def test_adapted_labels_keep_every_label_of_the_head_then_new_ones():
     head = ("neutral", "happy", "sad", "angry", "fear", "disgust", "surprise")
-    assert adapted_labels(head, ["sad", "neutral", "sad"]) == ("neutral", "sad")
-    assert adapted_labels(head, ["zest", "angry", "awe"]) == ("angry", "awe", "zest")
+    assert adapted_labels(head, ["sad", "neutral", "sad"]) == head  # the labels not labelled stay
+    assert adapted_labels(head, ["zest", "angry", "awe"]) == head + ("awe", "zest")
 
 
 def test_label_ua_counts_a_label_the_model_lacks_as_missed():
@@ -156,8 +157,14 @@ def test_finetune_on_a_label_subset(tmp_path, run_cli):
                             str(tmp_path / "cache"), "--epochs", "4"])
     assert code == 0, output
     assert "before" in output and "after" in output and "wrote" in output
+    assert "none of your clips: fear, disgust, surprise" in " ".join(output.split())
     head = EmotionHead.load(out)
-    assert head.labels == ("neutral", "happy", "sad", "angry")  # the user's, in the shipped head's order
+    shipped = EmotionHead.load()
+    assert head.labels == shipped.labels  # every label of the shipped head, those not labelled included
+    # The rows of the labels no clip has keep the shipped head's weights.
+    for label in ("fear", "disgust", "surprise"):
+        row, start = head.labels.index(label), shipped.labels.index(label)
+        assert torch.equal(head.model.classifier[4].weight[row], shipped.model.classifier[4].weight[start])
     extra = head.metadata.extra
     # Four speakers of 4 clips: cross-validated over 4 folds of one speaker each, then one refit.
     assert [len(f) for f in extra["validation_folds"]] == [1, 1, 1, 1]
@@ -177,9 +184,9 @@ def test_finetune_learns_a_new_label_and_render_uses_it(tmp_path, run_cli):
     code, output = run_cli(["train", "--finetune", str(labels_csv), "--out", str(out), "--cache",
                             str(tmp_path / "cache"), "--epochs", "3", "--seed", "1"])
     assert code == 0, output
-    assert "new: excited" in output
+    assert "new: excited" in " ".join(output.split())
     head = EmotionHead.load(out)
-    assert head.labels == ("neutral", "angry", "excited")
+    assert head.labels == EmotionHead.load().labels + ("excited",)
 
     code, output = run_cli(["render", str(EXAMPLES / "jfk.flac"), "--head", str(out), "--asr-model", "tiny.en",
                             "--out", str(tmp_path / "jfk.html"), "--json", "--no-cache"])
@@ -187,9 +194,9 @@ def test_finetune_learns_a_new_label_and_render_uses_it(tmp_path, run_cli):
     import json
 
     analysis = json.loads((tmp_path / "jfk.json").read_text())
-    assert analysis["labels"] == ["neutral", "angry", "excited"]
+    assert analysis["labels"] == list(head.labels)
     word = analysis["lines"][0]["words"][0]["emotion"]
-    assert set(word["probabilities"]) == {"neutral", "angry", "excited"}
+    assert set(word["probabilities"]) == set(head.labels)
 
 
 # ---- the leave-one-corpus-out comparison's bookkeeping -----------------------------------------
@@ -278,6 +285,28 @@ def test_folds_train_in_step_and_stop_once_the_pooled_ua_stops_rising(tmp_path, 
     extra = chosen.head.metadata.extra["finetune"]
     assert extra["epochs_trained"] == chosen.epochs and extra["validation_pooled"]
     assert chosen.head.metadata.temperature == head.metadata.temperature
+
+
+def test_a_label_the_clips_lack_stays_in_the_head_and_is_still_predicted(tmp_path, small_head):
+    from sentimentogram_cli.training.finetune import (FinetuneSettings, clip_views, finetune_head, label_ua,
+                                                      predict_logits)
+
+    data = _separable_folder([12, 12, 12, 12])
+    angry = [i for i, c in enumerate(data.clips) if c.label == "angry"]
+    others = [i for i, c in enumerate(data.clips) if c.label != "angry"]
+    settings = FinetuneSettings(min_steps_per_epoch=4, batch_size=8, epochs_without_validation=6)
+    # A head that knows the four labels, then a user whose clips have every label but angry.
+    start = finetune_head(small_head(tmp_path / "h.safetensors"), data, others + angry, [], settings).head
+    adapted = finetune_head(start, data, others, [], settings.variant(seed=1)).head
+    assert adapted.labels == start.labels
+    row = start.labels.index("angry")
+    assert np.array_equal(adapted.model.classifier[4].weight[row].numpy(), start.model.classifier[4].weight[row].numpy())
+    assert not np.array_equal(adapted.model.classifier[4].weight[0].numpy(), start.model.classifier[4].weight[0].numpy())
+    four = ("neutral", "happy", "sad", "angry")
+    logits = predict_logits(adapted.model, clip_views(adapted, data, angry))
+    assert label_ua(logits, adapted.labels, ["angry"] * len(angry), allowed=four)["ua"] >= 0.9
+    probabilities = torch.softmax(torch.from_numpy(logits), dim=1)[:, row]
+    assert float(probabilities.mean()) > 1 / len(adapted.labels)  # not pushed towards zero
 
 
 def test_at_least_one_epoch_even_when_the_folds_prefer_the_starting_head(tmp_path, small_head, monkeypatch):

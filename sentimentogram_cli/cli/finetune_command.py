@@ -1,7 +1,8 @@
 """What ``sentimentogram train --finetune my_clips/labels.csv`` does: check the user's clip CSV,
 encode its clips once (cached), choose how many epochs on held-out clips (whole speakers where the
 folder has several; cross-validated when it is small: ``finetune_select.py``), fine-tune on every
-labelled clip for that long, keep the starting head's temperature, print the held-out UA before
+labelled clip for that long (the written head keeps every label of the starting head, and adds the
+user's new ones), keep the starting head's temperature, print the held-out UA before
 and after, and write the adapted head atomically.
 
 Kept apart from ``commands.py`` (the shared-corpora training and evaluation) because it reads
@@ -106,7 +107,10 @@ def run_finetune(labels_csv: Path, out: Path, head_path: Path | None, cache_dir:
     console.print(f"{len(clips)} clips ({len(labelled)} labelled, {len({clips[i].speaker for i in labelled})} "
                   f"speakers) encoded in {encoded:.1f} s ({encoded_cpu:.0f} s of CPU time)")
     new = [label for label in labels if label not in head.labels]
-    console.print(f"labels: {', '.join(labels)}" + (f" (new: {', '.join(new)})" if new else ""), highlight=False)
+    unlabelled_labels = [label for label in head.labels if label not in {clips[i].label for i in labelled}]
+    notes = ([f"new: {', '.join(new)}"] if new else []) + (
+        [f"kept from the starting head, none of your clips: {', '.join(unlabelled_labels)}"] if unlabelled_labels else [])
+    console.print(f"labels: {', '.join(labels)}" + (f" ({'; '.join(notes)})" if notes else ""), highlight=False)
     if len(labelled) < len(clips) and not settings.alignment:
         console.print(f"note: {len(clips) - len(labelled)} clips without a label are not used (the recipe learns "
                       f"from labelled clips only)")

@@ -3,12 +3,15 @@
 
 Why here: a user's speakers, language or microphone differ from the acted corpora the head was
 trained on, and a hundred labelled clips of their own go a long way. The encoders stay frozen (the
-user's clips are encoded once, cached); the head is copied, its output layer cut down or grown to
-the user's labels (rows of labels the head knows keep their weights, new labels start at zero), and
-it is trained on the user's training speakers with early stopping on held-out speakers
-(``speaker_split``: validation is always speaker-disjoint). Optionally a CORAL term pulls the
-pooled clip representation of the user's clips, labelled and unlabelled, toward the moments the
-head had on its own training data (``SourceMoments``). Needs nothing from the training corpora.
+user's clips are encoded once, cached); the head is copied, its output layer keeps every label it
+knows and grows by the user's new ones (which start at zero), and it is trained on the user's
+training speakers with early stopping on held-out speakers (``speaker_split``: validation is always
+speaker-disjoint). A label of the head that the user's clips lack stays predictable: by default its
+row keeps the starting weights and stays out of the loss (``absent_labels``), since a user who
+labelled some speakers only has not said that the others never sound that way. Optionally a CORAL
+term pulls the pooled clip representation of the user's clips, labelled and unlabelled, toward the
+moments the head had on its own training data (``SourceMoments``). Needs nothing from the training
+corpora.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ from .metrics import classification_metrics
 from .samples import crop_and_mask, crop_frames
 
 __all__ = ["FinetuneSettings", "FinetuneResult", "SourceMoments", "adapted_labels", "relabel_head",
-           "speaker_split", "labelled_split", "clip_views", "predict_logits", "label_ua", "pooled_features", "source_moments",
-           "EpochState", "finetune_epochs", "finetune_head"]
+           "speaker_split", "labelled_split", "clip_views", "predict_logits", "predicted_labels", "label_ua",
+           "pooled_features", "source_moments", "EpochState", "finetune_epochs", "finetune_head"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ class FinetuneSettings:
     time_mask_rate: float = 0.1
     own_transcript_rate: float = 0.5  # how often a clip with a transcript is shown with it
     validation_share: float = 0.2  # share of the labelled clips in each validation fold (finetune_select)
+    # Output rows of the head's labels that no training clip has: "frozen" (the starting weights,
+    # outside the loss's softmax) or "trained" (ordinary negatives of every clip).
+    absent_labels: str = "frozen"
     seed: int = 0
 
     @property
@@ -83,10 +89,10 @@ class FinetuneResult:
 
 
 def adapted_labels(head_labels: Sequence[str], user_labels: Sequence[str]) -> tuple[str, ...]:
-    """The adapted head's labels: the head's that the user has, in the head's order, then new ones
-    in alphabetical order."""
-    wanted = set(user_labels)
-    return tuple(label for label in head_labels if label in wanted) + tuple(sorted(wanted - set(head_labels)))
+    """The adapted head's labels: every label of the head, in its order (those the user did not
+    label included: other speakers may still sound that way), then the user's new ones in
+    alphabetical order."""
+    return tuple(head_labels) + tuple(sorted(set(user_labels) - set(head_labels)))
 
 
 def relabel_head(head: EmotionHead, labels: tuple[str, ...]) -> FusedEmotionModel:
@@ -164,17 +170,21 @@ def predict_logits(model: FusedEmotionModel, audio: Sequence[np.ndarray], text: 
     return np.concatenate(out) if out else np.zeros((0, len(model.config.labels)), np.float32)
 
 
+def predicted_labels(logits: np.ndarray, model_labels: Sequence[str], allowed: Sequence[str]) -> list[str]:
+    """Each row's label: the argmax over the model's labels that are in ``allowed``."""
+    columns = [j for j, label in enumerate(model_labels) if label in set(allowed)]
+    return [model_labels[columns[k]] for k in np.asarray(logits)[:, columns].argmax(axis=1)]
+
+
 def label_ua(logits: np.ndarray, model_labels: Sequence[str], true_labels: Sequence[str],
              allowed: Sequence[str] | None = None) -> dict:
     """Metrics over the true labels' classes; argmax restricted to ``allowed`` (default: the true
     labels) among the model's. A label the model lacks is never predicted (recall 0)."""
     allowed = set(allowed if allowed is not None else true_labels)
     names = sorted(set(true_labels) | set(model_labels))
-    columns = [j for j, label in enumerate(model_labels) if label in allowed]
-    if not columns:
+    if not allowed & set(model_labels):
         return {"ua": 0.0, "wa": 0.0, "macro_f1": 0.0, "n": len(true_labels)}
-    picked = np.asarray(logits)[:, columns].argmax(axis=1)
-    y_pred = np.array([names.index(model_labels[columns[k]]) for k in picked])
+    y_pred = np.array([names.index(label) for label in predicted_labels(logits, model_labels, allowed)])
     y_true = np.array([names.index(label) for label in true_labels])
     classes = sorted({names.index(label) for label in true_labels})
     result = classification_metrics(y_true, y_pred, classes)
@@ -244,7 +254,7 @@ class EpochState:
     labels: tuple[str, ...]  # the model's labels
     epoch: int
     loss: float | None  # mean training loss of the epoch (None at epoch 0)
-    predicted: list[str]  # the label predicted for each validation clip, in order
+    predicted: list[str]  # the label predicted for each validation clip (among the clips' labels), in order
     validation_ua: float  # 0.0 without validation clips
 
 
@@ -259,6 +269,8 @@ def finetune_epochs(head: EmotionHead, data: TrainingData, train: Sequence[int],
         raise ValueError(f"layers must be 'all' or 'last', not {settings.layers!r}")
     if settings.alignment and source is None:
         raise ValueError("an alignment weight needs the source moments of the starting head")
+    if settings.absent_labels not in ("frozen", "trained"):
+        raise ValueError(f"absent_labels must be 'frozen' or 'trained', not {settings.absent_labels!r}")
     random.seed(settings.seed)
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
@@ -270,7 +282,15 @@ def finetune_epochs(head: EmotionHead, data: TrainingData, train: Sequence[int],
         views = dict(zip(needed, clip_views(head, data, needed)))
     y = torch.tensor([labels.index(data.clips[i].label) for i in train])
     counts = torch.bincount(y, minlength=len(labels)).float()
-    class_weight = torch.where(counts > 0, counts.sum() / (len(labels) * counts.clamp(min=1)), torch.zeros(()))
+    present = counts > 0
+    class_weight = torch.where(present, counts.sum() / (int(present.sum()) * counts.clamp(min=1)), torch.zeros(()))
+    # "frozen": the loss sees only the labels of the training clips; the other rows keep the start.
+    columns = torch.arange(len(labels)) if settings.absent_labels == "trained" else torch.nonzero(present)[:, 0]
+    column_of = torch.full((len(labels),), -1, dtype=torch.long)
+    column_of[columns] = torch.arange(len(columns))
+    out_layer = model.classifier[4]
+    kept_rows = torch.nonzero(~present)[:, 0] if settings.absent_labels == "frozen" else torch.zeros(0, dtype=torch.long)
+    kept_weight, kept_bias = out_layer.weight.detach()[kept_rows].clone(), out_layer.bias.detach()[kept_rows].clone()
     vad = torch.tensor([CATEGORY_VAD.get(data.clips[i].label, (0.0, 0.0, 0.0)) for i in train], dtype=torch.float32)
     has_vad = torch.tensor([data.clips[i].label in CATEGORY_VAD for i in train])
     texts = {i: _text_of(data, i) for i in train} if use_text else {}
@@ -284,6 +304,7 @@ def finetune_epochs(head: EmotionHead, data: TrainingData, train: Sequence[int],
     hook = _PooledHook(model) if settings.alignment else None
 
     val_labels = [data.clips[i].label for i in validation]
+    scored = sorted({data.clips[i].label for i in train} | set(val_labels))  # the user's labels
     val_audio = [views[i] for i in validation]
     val_text = [_text_of(data, i) for i in validation] if use_text else None
 
@@ -291,8 +312,8 @@ def finetune_epochs(head: EmotionHead, data: TrainingData, train: Sequence[int],
         if not validation:
             return EpochState(model, labels, epoch, loss, [], 0.0)
         logits = predict_logits(model, val_audio, val_text)
-        return EpochState(model, labels, epoch, loss, [labels[j] for j in logits.argmax(axis=1)],
-                          label_ua(logits, labels, val_labels, allowed=labels)["ua"])
+        return EpochState(model, labels, epoch, loss, predicted_labels(logits, labels, scored),
+                          label_ua(logits, labels, val_labels, allowed=scored)["ua"])
 
     yield state(0, None)
     order = np.array(list(range(len(train))))
@@ -313,8 +334,7 @@ def finetune_epochs(head: EmotionHead, data: TrainingData, train: Sequence[int],
                 text = [texts.get(i) if rng.random() < settings.own_transcript_rate else None for i in ids]
                 t, t_mask = pad_batch(text, model.config.text_dim)
                 out = model(t, t_mask, audio, audio_mask)
-                target = y[batch]
-                loss = F.cross_entropy(out.logits, target, weight=class_weight,
+                loss = F.cross_entropy(out.logits[:, columns], column_of[y[batch]], weight=class_weight[columns],
                                        label_smoothing=settings.label_smoothing)
                 if settings.layers == "all" and settings.lambda_vad and has_vad[batch].any():
                     m = has_vad[batch]
@@ -333,6 +353,9 @@ def finetune_epochs(head: EmotionHead, data: TrainingData, train: Sequence[int],
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(trainable, 1.0)
                 optimiser.step()
+                with torch.no_grad():  # weight decay would shrink them
+                    out_layer.weight[kept_rows] = kept_weight
+                    out_layer.bias[kept_rows] = kept_bias
                 losses.append(float(loss.detach()))
             yield state(epoch, float(np.mean(losses)))
     finally:
