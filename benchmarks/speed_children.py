@@ -84,7 +84,15 @@ def child_render(spec: dict) -> dict:
     for obj, name in ((analyser.audio_encoder, "encode"), (analyser.text_encoder, "embed"), (analyser.head, "predict")):
         _count_time(obj, name, busy)
     ours: dict = {}
-    asr.transcribe = lambda audio, **kw: (ours.update(kw), baseline(audio, **kw))[1]  # record our settings
+    from sentimentogram_cli.transcription import transcribe as first_pass
+
+    decode = first_pass.decode  # the render's first pass (Silero's regions given, or its VAD filter run)
+
+    def recorded(model, audio, language, options, **kw):
+        ours.update(beam_size=options.beam_size, word_timestamps=True, vad_filter=kw.get("vad_filter", True))
+        return decode(model, audio, language, options, **kw)
+
+    first_pass.decode = recorded  # record our settings
     settings = {"word_timestamps": True, "vad_filter": True, "beam_size": BEAM_SIZE}
     work = Path(spec["workdir"])
     output = sg.OutputOptions(out=work / "page.html", formats=("html", "json"))

@@ -116,8 +116,12 @@ class RawSegment:
 def decode(model, audio: np.ndarray, language: str | None, options: DecodeOptions, *, offset: float = 0.0,
            vad_filter: bool = True, condition_on_previous_text: bool | None = None,
            temperature: tuple[float, ...] | None = None, max_new_tokens: int | None = None,
-           progress: Callable[[float], None] | None = None) -> tuple[list[RawSegment], object]:
-    """One faster-whisper pass: (segments of raw words with times + ``offset``, its info)."""
+           progress: Callable[[float], None] | None = None,
+           speech: list[dict] | None = None) -> tuple[list[RawSegment], object]:
+    """One faster-whisper pass: (segments of raw words with times + ``offset``, its info).
+    ``speech``: the regions (samples) faster-whisper's VAD filter keeps, when already found from
+    Silero's probabilities (``vad.speech_chunks`` with ``options.vad_parameters()``): that speech is
+    decoded and its times mapped back as the filter would, without running Silero again."""
     kwargs = options.whisper_kwargs()
     if condition_on_previous_text is not None:
         kwargs["condition_on_previous_text"] = condition_on_previous_text
@@ -125,8 +129,17 @@ def decode(model, audio: np.ndarray, language: str | None, options: DecodeOption
         kwargs["temperature"] = list(temperature)
     if max_new_tokens is not None:
         kwargs["max_new_tokens"] = max_new_tokens
-    pieces, info = model.transcribe(audio, language=language, word_timestamps=True, vad_filter=vad_filter,
-                                    vad_parameters=options.vad_parameters() if vad_filter else None, **kwargs)
+    if vad_filter and speech is not None:  # what WhisperModel.transcribe does with its own regions
+        from faster_whisper.transcribe import restore_speech_timestamps
+        from faster_whisper.vad import collect_chunks
+
+        kept = np.concatenate(collect_chunks(audio, speech)[0], axis=0)
+        pieces, info = model.transcribe(kept, language=language, word_timestamps=True, vad_filter=False, **kwargs)
+        if speech:
+            pieces = restore_speech_timestamps(pieces, speech, SAMPLE_RATE)
+    else:
+        pieces, info = model.transcribe(audio, language=language, word_timestamps=True, vad_filter=vad_filter,
+                                        vad_parameters=options.vad_parameters() if vad_filter else None, **kwargs)
     duration = len(audio) / SAMPLE_RATE
     out, done = [], 0.0
     for piece in pieces:  # a generator: decoding happens while we iterate it

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..constants import SAMPLE_RATE
+from .vad import speech_chunks, speech_probabilities
 
 __all__ = ["Envelope", "envelope", "vad_regions", "merge_regions", "speech_stretches"]
 
@@ -108,14 +109,14 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def vad_regions(audio: np.ndarray, *, threshold: float = 0.5, min_silence_ms: int = 200,
-                speech_pad_ms: int = 30, min_speech_ms: int = 150) -> list[tuple[float, float]]:
-    """Silero VAD speech regions (s), fine-grained: one per utterance rather than per paragraph."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    options = VadOptions(threshold=threshold, min_silence_duration_ms=min_silence_ms,
-                         speech_pad_ms=speech_pad_ms, min_speech_duration_ms=min_speech_ms)
+                speech_pad_ms: int = 30, min_speech_ms: int = 150,
+                probs: np.ndarray | None = None) -> list[tuple[float, float]]:
+    """Silero VAD speech regions (s), fine-grained: one per utterance rather than per paragraph.
+    ``probs``: Silero's probabilities of ``audio`` when already computed (``vad.speech_probabilities``)."""
+    probs = speech_probabilities(audio) if probs is None else probs
     return [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE)
-            for c in get_speech_timestamps(np.asarray(audio, np.float32), options)]
+            for c in speech_chunks(probs, len(audio), threshold=threshold, min_silence_duration_ms=min_silence_ms,
+                                   speech_pad_ms=speech_pad_ms, min_speech_duration_ms=min_speech_ms)]
 
 
 def merge_regions(regions: list[tuple[float, float]], gap: float) -> list[tuple[float, float]]:
@@ -130,14 +131,16 @@ def merge_regions(regions: list[tuple[float, float]], gap: float) -> list[tuple[
 
 
 def speech_stretches(audio: np.ndarray, env: Envelope | None = None, *, gap: float = 0.3,
-                     min_seconds: float = 0.3, vad_threshold: float = 0.25) -> list[tuple[float, float]]:
+                     min_seconds: float = 0.3, vad_threshold: float = 0.25,
+                     probs: np.ndarray | None = None) -> list[tuple[float, float]]:
     """Stretches of speech (s) where words are expected: runs of the energy envelope (pauses
     shorter than ``gap`` bridged, at least ``min_seconds`` long) that Silero also hears as
     speech at a lenient threshold. The envelope gives the bounds (sharp on clean speech);
     Silero keeps out noise and music that are merely loud. Silero at its usual 0.5 misses
-    whole soft utterances (measured: benchmarks/word_accuracy.py), hence the lenient threshold."""
+    whole soft utterances (measured: benchmarks/word_accuracy.py), hence the lenient threshold.
+    ``probs``: Silero's probabilities of ``audio`` when already computed (``vad_regions``)."""
     env = env or envelope(audio)
-    voiced = vad_regions(audio, threshold=vad_threshold)
+    voiced = vad_regions(audio, threshold=vad_threshold, probs=probs)
     out = []
     for a, b in merge_regions(env.runs(), gap):
         if b - a >= min_seconds and any(va < b and vb > a for va, vb in voiced):

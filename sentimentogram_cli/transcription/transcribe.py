@@ -30,6 +30,7 @@ from .guards import failure, find_segment_loops
 from .language import detect_language
 from .speech import envelope, speech_stretches
 from .timestamps import drop_stacked_repeats, repair_words
+from .vad import speech_chunks, speech_probabilities
 
 __all__ = ["BACKENDS", "LANGUAGE_UNSURE_BELOW", "PIECE_SECONDS", "DecodeOptions", "Transcript", "transcribe", "transcribe_chunks", "load_openai_whisper",
            "transcript_from_openai_result"]
@@ -215,13 +216,15 @@ def _transcribe_faster(
         return Transcript(language=language or "", segments=[], duration=0.0)
     try:
         env = envelope(audio)
-        stretches = speech_stretches(audio, env)
+        probs = speech_probabilities(audio)  # Silero once: thresholded for the stretches and the VAD filter
+        stretches = speech_stretches(audio, env, probs=probs)
         probability = 1.0
         if language is None and options.detect_on_speech:
             guess = detect_language(model, audio, stretches)
             language, probability = guess.code, guess.probability
         budget = token_budget(sum(b - a for a, b in stretches)) if stretches else None
-        raw, info = decode(model, audio, language, options, progress=progress, max_new_tokens=budget)
+        raw, info = decode(model, audio, language, options, progress=progress, max_new_tokens=budget,
+                           speech=speech_chunks(probs, len(audio), **options.vad_parameters()))
         if language is None:
             language, probability = info.language, float(info.language_probability)
         raw, notes = _second_pass(model, audio, raw, language, options, env, stretches)
