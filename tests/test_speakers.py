@@ -11,7 +11,7 @@ import pytest
 
 from sentimentogram_cli.document import Segment, Word
 from sentimentogram_cli.speakers import parse_speakers, split_segments
-from sentimentogram_cli.speakers.turns import cluster, cut_pieces, turns_from_embeddings
+from sentimentogram_cli.speakers.turns import agglomerate, cluster, cut_pieces, turns_from_embeddings
 from sentimentogram_cli.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,6 +73,25 @@ def test_a_rare_outlier_is_folded_in_and_short_pieces_join_the_nearest():
     durations[[0, 10]] = 0.3  # one-word turns: not clustered, they join the nearest speaker
     labels = cluster(x, durations, merge_distance=RAW)
     assert _same_partition(labels, truth)
+
+
+@pytest.mark.parametrize("linkage", ["average", "complete"])
+def test_agglomerate_is_scikit_learns_clustering_without_importing_it(linkage):
+    """turns.agglomerate (SciPy's tree, cut as scikit-learn cuts it; issue 25) labels pieces as
+    AgglomerativeClustering did, numbering included, by distance and by number of clusters."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    rng = np.random.default_rng(7)
+    for trial in range(40):
+        x, _ = _voices(int(rng.integers(1, 5)), int(rng.integers(2, 12)), spread=float(rng.uniform(0.3, 0.9)),
+                       seed=trial, dim=32)
+        x = x.astype(np.float32)
+        for n in (None, 1, 2, 3):
+            if n is not None and n > len(x):
+                continue
+            want = AgglomerativeClustering(n_clusters=n, distance_threshold=None if n else RAW, metric="cosine",
+                                           linkage=linkage).fit_predict(x)
+            assert np.array_equal(agglomerate(x, linkage, n, RAW), want)
 
 
 def test_parse_speakers():
