@@ -112,11 +112,8 @@ class Analyser:
     def text_encoder(self):
         """The text encoder the head was trained on (``emotion.features.TextEncoder``)."""
         if self._text_encoder is None:
-            from transformers.utils import logging as transformers_logging
-
             from .emotion.features import TextEncoder
 
-            transformers_logging.disable_progress_bar()  # progress is the caller's to show
             identity = self.head.metadata.text_encoder
             self._text_encoder = _shared(("text", identity, self.device),
                                          lambda: TextEncoder.for_head(identity, self.device))

