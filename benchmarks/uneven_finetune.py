@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from product_path import RECIPES, audio_data  # noqa: E402  (same data and recipe: the heads' cache is hit)
 
-from sentimentogram_cli.training import finetune, finetune_select  # noqa: E402
+from sentimentogram_cli.training import coral, finetune, finetune_select  # noqa: E402
 from sentimentogram_cli.training.data import TrainingData  # noqa: E402
 from sentimentogram_cli.training.finetune import (FinetuneSettings, clip_views, label_ua, predict_logits,  # noqa: E402
                                                   predicted_labels)
@@ -101,7 +101,7 @@ def labelled_speakers(speaker_of: list[str], share: float, seed: int) -> set[str
 def source_hash() -> str:
     """Of the fine-tuning modules: a changed procedure is measured again."""
     digest = hashlib.sha256()
-    for module in (finetune, finetune_select):
+    for module in (finetune, finetune_select, coral):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -252,10 +252,6 @@ def print_table(rows: list[dict]) -> None:
               f"{r['finetuned'] - r['zero_shot']:+.1%} | {r['epochs']} | {r['cpu_seconds']:.0f} |")
     print("\n| corpus | draws | zero-shot UA | fine-tuned UA | gain | median CPU s |")
     print("|---|---|---|---|---|---|")
-    if all("test_curve" in r for r in rows):  # --diagnose: the same folds' choice had epoch 0 been allowed
-        allowed = [r["test_curve"][int(np.argmax(r["curve"]))] - r["zero_shot"] for r in rows]
-        print(f"\nwith epoch 0 allowed (the folds' best, from the test curves): mean gain over the draws "
-              f"{np.mean(allowed):+.1%}; " + ", ".join(f"{r['corpus']} {r['seed']}: {g:+.1%}" for r, g in zip(rows, allowed)))
     means = []
     for corpus in dict.fromkeys(r["corpus"] for r in rows):
         mine = [r for r in rows if r["corpus"] == corpus]
@@ -266,6 +262,15 @@ def print_table(rows: list[dict]) -> None:
     z, f = np.mean([m[0] for m in means]), np.mean([m[1] for m in means])
     print(f"| mean of corpora | {len(rows)} | {z:.1%} | {f:.1%} | {f - z:+.1%} | "
           f"{np.median([r['cpu_seconds'] for r in rows]):.0f} |")
+    if all("test_curve" in r for r in rows):  # --diagnose
+        allowed = [r["test_curve"][int(np.argmax(r["curve"]))] - r["zero_shot"] for r in rows]
+        print(f"\nwith epoch 0 allowed (the folds' best, from the test curves): mean gain over the draws "
+              f"{np.mean(allowed):+.1%}; " + ", ".join(f"{r['corpus']} {r['seed']}: {g:+.1%}" for r, g in zip(rows, allowed)))
+        corpora = list(dict.fromkeys(r["corpus"] for r in rows))
+        fixed = [np.mean([np.mean([r["test_curve"][e] - r["test_curve"][0] for r in rows if r["corpus"] == c])
+                          for c in corpora]) for e in range(1, min(len(r["test_curve"]) for r in rows))]
+        print("test UA gain after a fixed number of epochs of the refit (mean of corpora): "
+              + ", ".join(f"{e}: {g:+.1%}" for e, g in enumerate(fixed, 1)))
     recalls = [pair for r in rows for pair in r.get("recall_not_labelled", {}).values()]
     if recalls:
         print(f"\ntest recall of the {len(recalls)} labels a folder has but its labelled speakers lack "

@@ -309,6 +309,31 @@ def test_a_label_the_clips_lack_stays_in_the_head_and_is_still_predicted(tmp_pat
     assert float(probabilities.mean()) > 1 / len(adapted.labels)  # not pushed towards zero
 
 
+def test_the_head_kept_is_half_way_between_the_start_and_the_fine_tuned_weights(tmp_path, small_head):
+    from dataclasses import replace
+
+    from sentimentogram_cli.training.finetune import FinetuneSettings, finetune_head, relabel_head
+
+    head = small_head(tmp_path / "h.safetensors")
+    data = _separable_folder([6, 6])
+    data.clips = [replace(c, label="excited") if c.label == "angry" else c for c in data.clips]  # a new label
+    settings = FinetuneSettings(min_steps_per_epoch=2, batch_size=8, epochs_without_validation=2)
+    tuned = finetune_head(head, data, list(range(12)), [], settings.variant(interpolation=1.0)).head
+    kept = finetune_head(head, data, list(range(12)), [], settings).head  # the default: half-way
+    assert settings.interpolation == 0.5 and kept.labels == tuned.labels == head.labels + ("excited",)
+    start = relabel_head(head, kept.labels).state_dict()
+    tuned_state, kept_state = tuned.model.state_dict(), kept.model.state_dict()
+    new = kept.labels.index("excited")
+    for key, value in kept_state.items():
+        if not value.is_floating_point():
+            continue
+        expected = (start[key] + tuned_state[key]) / 2
+        if key.startswith("classifier.4."):  # a new label's row has no starting weights: kept as tuned
+            expected[new] = tuned_state[key][new]
+        assert torch.allclose(value, expected, atol=1e-6), key
+    assert not torch.allclose(tuned_state["classifier.4.weight"], start["classifier.4.weight"])
+
+
 def test_at_least_one_epoch_even_when_the_folds_prefer_the_starting_head(tmp_path, small_head, monkeypatch):
     from sentimentogram_cli.training import finetune_select
     from sentimentogram_cli.training.finetune import FinetuneSettings

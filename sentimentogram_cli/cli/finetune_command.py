@@ -1,8 +1,9 @@
 """What ``sentimentogram train --finetune my_clips/labels.csv`` does: check the user's clip CSV,
 encode its clips once (cached), choose how many epochs on held-out clips (whole speakers where the
 folder has several; cross-validated when it is small: ``finetune_select.py``), fine-tune on every
-labelled clip for that long (the written head keeps every label of the starting head, and adds the
-user's new ones), keep the starting head's temperature, print the held-out UA before
+labelled clip for that long (the written head keeps every label of the starting head, adds the
+user's new ones, and lies ``interpolation`` of the way from the starting weights to the fine-tuned
+ones), keep the starting head's temperature, print the held-out UA before
 and after, and write the adapted head atomically.
 
 Kept apart from ``commands.py`` (the shared-corpora training and evaluation) because it reads
@@ -131,8 +132,9 @@ def run_finetune(labels_csv: Path, out: Path, head_path: Path | None, cache_dir:
     with atomic_path(out, ".safetensors") as part:
         result.head.save(part)
     console.print(f"chose {result.epochs} epochs, then trained on all {len(labelled)} labelled clips "
-                  f"({trained:.1f} s in all, {trained_cpu:.0f} s of CPU time); temperature kept from the starting "
-                  f"head ({result.head.metadata.temperature:.2f})")
+                  f"({trained:.1f} s in all, {trained_cpu:.0f} s of CPU time); kept {settings.interpolation:.0%} of the "
+                  f"way from the starting head's weights to the fine-tuned ones; temperature kept from the starting "
+                  f"head ({result.head.metadata.temperature:.2f})", highlight=False)
     console.print(f"[bold]held-out clips ({'audio + transcript' if use_text else 'audio only'}), UA pooled over the "
                   f"folds: before {result.curve[0]:.1%} → after {result.curve[result.epochs]:.1%}[/]", highlight=False)
     console.print(f"wrote {out}")

@@ -8,9 +8,11 @@ knows and grows by the user's new ones (which start at zero), and it is trained 
 training speakers with early stopping on held-out speakers (``speaker_split``: validation is always
 speaker-disjoint). A label of the head that the user's clips lack stays predictable: by default its
 row keeps the starting weights and stays out of the loss (``absent_labels``), since a user who
-labelled some speakers only has not said that the others never sound that way. Optionally a CORAL
+labelled some speakers only has not said that the others never sound that way. The head kept is
+half-way between the starting weights and the fine-tuned ones (``interpolation``): a few dozen
+clips of a few speakers pull a head too far from what it knew. Optionally a CORAL
 term pulls the pooled clip representation of the user's clips, labelled and unlabelled, toward the
-moments the head had on its own training data (``SourceMoments``). Needs nothing from the training
+moments the head had on its own training data (``coral.py``). Needs nothing from the training
 corpora.
 """
 
@@ -31,13 +33,14 @@ from ..emotion.fusion import FusedEmotionModel, FusionConfig
 from ..emotion.head import EmotionHead, HeadMetadata, pad_batch
 from ..errors import InputError
 from .calibration import fit_temperature
+from .coral import PooledHook, SourceMoments, coral_loss, pooled_features, source_moments
 from .data import AudioNormaliser, TrainingData
 from .metrics import classification_metrics
 from .samples import crop_and_mask, crop_frames
 
 __all__ = ["FinetuneSettings", "FinetuneResult", "SourceMoments", "adapted_labels", "relabel_head",
            "speaker_split", "labelled_split", "clip_views", "predict_logits", "predicted_labels", "label_ua",
-           "pooled_features", "source_moments", "EpochState", "finetune_epochs", "finetune_head"]
+           "pooled_features", "source_moments", "interpolated", "EpochState", "finetune_epochs", "finetune_head"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,10 @@ class FinetuneSettings:
     # Output rows of the head's labels that no training clip has: "frozen" (the starting weights,
     # outside the loss's softmax) or "trained" (ordinary negatives of every clip).
     absent_labels: str = "frozen"
+    # Share of the fine-tuned weights in the head scored and kept, the rest the starting head's
+    # (weight-space ensembling, Wortsman et al. 2022, "WiSE-FT"); 1: the fine-tuned weights alone.
+    # Half: on uneven folders (benchmarks/uneven_finetune.py) no left-out corpus then loses.
+    interpolation: float = 0.5
     seed: int = 0
 
     @property
@@ -70,14 +77,6 @@ class FinetuneSettings:
 
     def variant(self, **changes) -> "FinetuneSettings":
         return replace(self, **changes)
-
-
-@dataclass
-class SourceMoments:
-    """Mean and covariance of the pooled clip representation on the head's own training clips."""
-
-    mean: torch.Tensor  # (d,)
-    covariance: torch.Tensor  # (d, d)
 
 
 @dataclass
@@ -113,6 +112,22 @@ def relabel_head(head: EmotionHead, labels: tuple[str, ...]) -> FusedEmotionMode
     state["classifier.4.weight"], state["classifier.4.bias"] = weight, bias
     model.load_state_dict(state)
     return model
+
+
+def interpolated(start: Mapping[str, torch.Tensor], tuned: Mapping[str, torch.Tensor], share: float,
+                 new_rows: Sequence[int] = ()) -> dict[str, torch.Tensor]:
+    """The weights ``start + share · (tuned − start)`` (integer buffers: the tuned ones). The output
+    rows ``new_rows`` (labels new to the starting head: no weights of its own to return to) stay tuned."""
+    if share == 1:
+        return dict(tuned)
+    mixed = {k: start[k] + share * (v - start[k]) if v.is_floating_point() else v for k, v in tuned.items()}
+    for key in ("classifier.4.weight", "classifier.4.bias"):
+        mixed[key][list(new_rows)] = tuned[key][list(new_rows)]
+    return mixed
+
+
+def _new_rows(head: EmotionHead, labels: Sequence[str]) -> list[int]:
+    return [j for j, label in enumerate(labels) if label not in head.labels]
 
 
 def speaker_split(speakers: Sequence[str], share: float, seed: int = 0) -> tuple[list[int], list[int]]:
@@ -192,49 +207,6 @@ def label_ua(logits: np.ndarray, model_labels: Sequence[str], true_labels: Seque
     return result
 
 
-class _PooledHook:
-    """Captures the pooled clip representation entering the output layer (classifier hidden)."""
-
-    def __init__(self, model: FusedEmotionModel):
-        self.value: torch.Tensor | None = None
-        self.handle = model.classifier[2].register_forward_hook(self._keep)
-
-    def _keep(self, module, inputs, output):
-        self.value = output
-
-
-@torch.inference_mode()
-def pooled_features(model: FusedEmotionModel, audio: Sequence[np.ndarray], batch_size: int = 256) -> np.ndarray:
-    """The pooled clip representation (what CORAL aligns) of centre-cropped clips, audio only."""
-    model.eval()
-    hook = _PooledHook(model)
-    out = []
-    try:
-        for b in range(0, len(audio), batch_size):
-            a, a_mask = pad_batch([crop_frames(np.asarray(x, np.float32), None) for x in audio[b : b + batch_size]],
-                                  model.config.audio_dim)
-            t, t_mask = pad_batch([None] * len(a), model.config.text_dim)
-            model(t, t_mask, a, a_mask)
-            out.append(hook.value.float().numpy())
-    finally:
-        hook.handle.remove()
-    return np.concatenate(out)
-
-
-def source_moments(features: np.ndarray) -> SourceMoments:
-    x = torch.from_numpy(np.asarray(features, np.float32))
-    return SourceMoments(x.mean(dim=0), torch.cov(x.T))
-
-
-def coral_loss(z: torch.Tensor, source: SourceMoments) -> torch.Tensor:
-    """Deep CORAL (Sun & Saenko, 2016): ‖C_t − C_s‖²_F / 4d², plus the squared mean gap / d."""
-    d = z.shape[1]
-    mean = z.mean(dim=0)
-    centred = z - mean
-    cov = centred.T @ centred / max(len(z) - 1, 1)
-    return ((cov - source.covariance) ** 2).sum() / (4 * d * d) + ((mean - source.mean) ** 2).sum() / d
-
-
 def _augment(frames: np.ndarray, settings: FinetuneSettings, rng: np.random.Generator) -> np.ndarray:
     return crop_and_mask(np.asarray(frames, np.float32), rng, settings.time_mask_rate)
 
@@ -301,17 +273,22 @@ def finetune_epochs(head: EmotionHead, data: TrainingData, train: Sequence[int],
     for p in trainable:
         p.requires_grad_(True)
     optimiser = torch.optim.AdamW(trainable, lr=settings.lr, weight_decay=settings.weight_decay)
-    hook = _PooledHook(model) if settings.alignment else None
+    hook = PooledHook(model) if settings.alignment else None
 
     val_labels = [data.clips[i].label for i in validation]
     scored = sorted({data.clips[i].label for i in train} | set(val_labels))  # the user's labels
     val_audio = [views[i] for i in validation]
     val_text = [_text_of(data, i) for i in validation] if use_text else None
+    start = copy.deepcopy(model.state_dict())
+    scorer = copy.deepcopy(model) if settings.interpolation != 1 else model  # scored as it would be kept
 
     def state(epoch: int, loss: float | None) -> EpochState:
         if not validation:
             return EpochState(model, labels, epoch, loss, [], 0.0)
-        logits = predict_logits(model, val_audio, val_text)
+        if scorer is not model:
+            scorer.load_state_dict(interpolated(start, model.state_dict(), settings.interpolation,
+                                                _new_rows(head, labels)))
+        logits = predict_logits(scorer, val_audio, val_text)
         return EpochState(model, labels, epoch, loss, predicted_labels(logits, labels, scored),
                           label_ua(logits, labels, val_labels, allowed=scored)["ua"])
 
@@ -379,7 +356,8 @@ def finetune_head(head: EmotionHead, data: TrainingData, train: Sequence[int], v
                           use_text=use_text, views=views)
     first = next(run)
     model, labels = first.model, first.labels
-    best_ua, best_state, best_epoch = first.validation_ua, copy.deepcopy(model.state_dict()), 0
+    start = copy.deepcopy(model.state_dict())
+    best_ua, best_state, best_epoch = first.validation_ua, start, 0
     history = [{"epoch": 0, "validation_ua": best_ua}]
     stale, epoch = 0, 0
     max_epochs = settings.max_epochs if validation else settings.epochs_without_validation
@@ -396,7 +374,7 @@ def finetune_head(head: EmotionHead, data: TrainingData, train: Sequence[int], v
             if epoch >= max_epochs or stale >= settings.patience:
                 break
     run.close()
-    model.load_state_dict(best_state)
+    model.load_state_dict(interpolated(start, best_state, settings.interpolation, _new_rows(head, labels)))
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
