@@ -10,7 +10,8 @@ normalisation, cost.
 
 Dialogues are built from ``../shared/data/emotional_speech``: each turn is one clip (silence
 trimmed by energy) or, for about one turn in five, its first 0.35 s or 0.6 s of speech (a one- or
-two-word turn); turns are joined with pauses drawn from 0.3-0.7 s. Two-speaker dialogues take
+two-word turn); turns are joined with pauses drawn from 0.3-0.7 s (``--gaps 0 0.2``: turns that
+latch, as in conversation). Two-speaker dialogues take
 turns mostly in alternation (one turn in eight repeats the last speaker), three-speaker ones in
 random order. Emotions are drawn per turn from all eight RAVDESS ones. Monologues: 8 clips of
 one speaker. Each recording is transcribed by the render's recogniser (Whisper base, cached
@@ -92,6 +93,9 @@ def _trimmed(path: str) -> np.ndarray:
     return audio[a:b]
 
 
+GAPS = (0.3, 0.7)  # seconds of pause between turns (--gaps: e.g. 0 0.2 for latched conversation)
+
+
 def _build(name: str, turns: list[Turn], rng: np.random.Generator) -> Recording:
     parts, spans, t = [np.zeros(int(0.5 * SAMPLE_RATE), np.float32)], [], 0.5
     for turn in turns:
@@ -102,7 +106,7 @@ def _build(name: str, turns: list[Turn], rng: np.random.Generator) -> Recording:
             clip = clip.copy()
             clip[-len(fade):] *= fade
         spans.append((t, t + len(clip) / SAMPLE_RATE))
-        gap = rng.uniform(0.3, 0.7)
+        gap = rng.uniform(*GAPS)
         parts += [clip, np.zeros(int(gap * SAMPLE_RATE), np.float32)]
         t += len(clip) / SAMPLE_RATE + gap
     parts.append(np.zeros(int(0.5 * SAMPLE_RATE), np.float32))
@@ -362,6 +366,7 @@ def emotion_accuracy(items, asr_model: str) -> dict:
 
 
 def main() -> None:
+    global PROJECT, GAPS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--asr-model", default="base")
     parser.add_argument("--alternative", action="store_true", help="also Whisper-encoder states as embeddings")
@@ -371,13 +376,15 @@ def main() -> None:
     parser.add_argument("--render-only", action="store_true", help="only the render cost")
     parser.add_argument("--memory", type=float, nargs="+", metavar="MINUTES",
                         help="only the peak memory of find_turns on inputs this many minutes long")
+    parser.add_argument("--gaps", type=float, nargs=2, default=list(GAPS), metavar=("LO", "HI"),
+                        help="pauses between turns drawn from LO-HI seconds (default 0.3 0.7)")
     parser.add_argument("--no-projection", action="store_true",
                         help="cluster the raw GE2E embeddings (without turns.project), threshold re-chosen")
     args = parser.parse_args()
     import speaker_costs  # benchmarks/speaker_costs.py: the render share and the peak memory
 
-    global PROJECT
     PROJECT = not args.no_projection
+    GAPS = (args.gaps[0], args.gaps[1])
     if args.render_only:
         speaker_costs.render_cost()
         return

@@ -130,6 +130,9 @@ def merge_regions(regions: list[tuple[float, float]], gap: float) -> list[tuple[
     return [(a, b) for a, b in out]
 
 
+SHORT_STRETCH_SECONDS = 4.0  # shorter_stretches: a failed stretch is decoded again in pieces this long
+
+
 def speech_stretches(audio: np.ndarray, env: Envelope | None = None, *, gap: float = 0.3,
                      min_seconds: float = 0.3, vad_threshold: float = 0.25,
                      probs: np.ndarray | None = None) -> list[tuple[float, float]]:
@@ -146,3 +149,20 @@ def speech_stretches(audio: np.ndarray, env: Envelope | None = None, *, gap: flo
         if b - a >= min_seconds and any(va < b and vb > a for va, vb in voiced):
             out.append((a, b))
     return out
+
+
+def shorter_stretches(stretch: tuple[float, float], env: Envelope, *, max_seconds: float = SHORT_STRETCH_SECONDS,
+                      min_seconds: float = 0.3) -> list[tuple[float, float]]:
+    """``stretch`` cut at its widest pauses until no piece is longer than ``max_seconds`` (or a
+    piece has no pause left): the last resort for a stretch Whisper loops over twice. Turns that
+    latch (0-0.2 s apart, as in conversation) make one long stretch of several voices, which
+    Whisper can decode as one phrase over and over; a turn or two at a time it does not."""
+    todo, out = [stretch], []
+    while todo:
+        a, b = todo.pop()
+        quiet = env.longest_quiet(a, b) if b - a > max_seconds else None
+        if quiet is None:
+            out.append((a, b))
+        else:
+            todo += [(a, quiet[0]), (quiet[1], b)]
+    return sorted(r for r in out if r[1] - r[0] >= min_seconds)

@@ -28,7 +28,7 @@ from ..spill import release_freed_memory
 from .decoding import DecodeOptions, RawSegment, decode, rescue_skipped, token_budget
 from .guards import failure, find_segment_loops
 from .language import detect_language
-from .speech import envelope, speech_stretches
+from .speech import envelope, shorter_stretches, speech_stretches
 from .timestamps import drop_stacked_repeats, repair_words
 from .vad import speech_chunks, speech_probabilities
 
@@ -261,6 +261,15 @@ def _second_pass(model, audio: np.ndarray, raw: list[RawSegment], language: str,
         if tried:
             notes.append(f"{tried} speech stretch(es) without words decoded again: "
                          f"{sum(len(s.words) for s in found)} word(s) found")
+        if bad:  # failed twice: once more in pieces of a turn or two, cut at the widest pauses
+            failed_stretches = [st for st in stretches if any(b.start < st[1] and b.end > st[0] for b in bad)]
+            pieces = [p for st in failed_stretches for p in shorter_stretches(st, env)]
+            more, _ = rescue_skipped(model, audio, raw + found, pieces, language, options, pad=0.05)
+            worse = [s for s in more if failure(s.words, env, s.start, s.end)]
+            found += [s for s in more if not any(s is w for w in worse)]
+            notes.append(f"{len(bad)} stretch(es) failed again: decoded in {len(pieces)} shorter piece(s), "
+                         f"{sum(len(s.words) for s in more if not any(s is w for w in worse))} word(s) found")
+            bad = worse
         if bad:
             notes.append(f"{len(bad)} stretch(es) still failed and were dropped "
                          f"({sum(len(s.words) for s in bad)} words: {failure(bad[0].words, env, bad[0].start, bad[0].end)})")
