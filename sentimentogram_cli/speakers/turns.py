@@ -34,7 +34,10 @@ from ..document import Speaker, Word
 __all__ = ["PIECE_GAP", "MAX_PIECE", "MIN_RELIABLE", "MERGE_DISTANCE", "LINKAGE", "MIN_SPEAKER_SHARE", "Piece",
            "Turns", "cut_pieces", "cluster", "speaker_ids", "turns_from_embeddings", "load_projection", "project"]
 
-PIECE_GAP = 0.2  # seconds of pause between two words that starts a new piece
+# Seconds of pause between two words that starts a new piece. 0.1 rather than 0.2: turns that
+# latch (0-0.2 s apart, as in conversation) must still fall in pieces of their own; chosen on the
+# validation dialogues with 0.3-0.7 s and with 0-0.2 s pauses (benchmarks/speakers.py --gaps).
+PIECE_GAP = 0.1
 MAX_PIECE = 3.0  # seconds: longer runs are cut at their widest pause
 MIN_RELIABLE = 0.7  # seconds of speech: pieces at least this long are clustered; shorter ones join
 MERGE_DISTANCE = 0.825  # cosine distance (``LINKAGE``, projected embeddings) where ``auto`` stops merging
