@@ -30,9 +30,7 @@ import argparse
 import csv
 import hashlib
 import json
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -316,28 +314,11 @@ def tune(db: float) -> None:
 
 def render_cost() -> None:
     """CPU of the prosody stage against the whole render of render_vs_whisper.py's 5-min talk."""
-    import resource
+    from word_accuracy import joined_talks, render_talk
 
-    import soundfile
-    from word_accuracy import joined_talks
-
-    audio = joined_talks(decode)
-    with tempfile.TemporaryDirectory() as tmp:
-        wav = Path(tmp) / "talk.wav"
-        soundfile.write(wav, audio, SAMPLE_RATE, subtype="PCM_16")
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        done = subprocess.run([sys.executable, "-m", "sentimentogram_cli", "render", str(wav), "--format", "html",
-                               "--format", "json", "--no-cache", "--out", str(Path(tmp) / "out")],
-                              capture_output=True, text=True, cwd=ROOT)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if done.returncode:
-            raise SystemExit(done.stderr[-2000:])
-        render_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        doc = json.loads((Path(tmp) / "out.json").read_text())
-        words = [Word(w["text"], w["start"], w["end"], w["probability"]) for line in doc["lines"] for w in line["words"]]
-        audio = soundfile.read(wav, dtype="float32")[0]
-        CPU["seconds"] = CPU["audio"] = 0.0
-        score(measure(audio, words), words)
+    render_cpu, words, audio = render_talk(joined_talks(decode), ["--format", "html", "--format", "json"])
+    CPU["seconds"] = CPU["audio"] = 0.0
+    score(measure(audio, words), words)
     print(f"\nrender of a {len(audio) / SAMPLE_RATE:.0f} s talk ({len(words)} words): {render_cpu:.1f} CPU s, whole "
           f"process; prosody stage on its words {CPU['seconds']:.2f} CPU s = {CPU['seconds'] / render_cpu:.1%} "
           f"of the render (target <= 3%)")

@@ -5,14 +5,13 @@ the peak memory of ``speakers.find_turns`` against the input's length. Run throu
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from speakers import ROOT, datasets, transcript  # benchmarks/speakers.py (this folder is on sys.path)
+from speakers import datasets, transcript  # benchmarks/speakers.py (this folder is on sys.path)
 
 from sentimentogram_cli.constants import SAMPLE_RATE
 from sentimentogram_cli.document import Word
@@ -23,30 +22,13 @@ def render_cost() -> dict:
     """CPU of the speakers stage (``find_turns``: embeddings and clustering) against a whole
     render (``--speakers off``, a subprocess: CPU from its rusage) of render_vs_whisper.py's
     5-minute talk, the same talk benchmarks/emphasis.py --render uses."""
-    import resource
-    import subprocess
-    import tempfile
-
-    import soundfile
     from sentimentogram_cli.media import decode_audio
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from word_accuracy import joined_talks
+    from word_accuracy import joined_talks, render_talk
 
     audio = joined_talks(decode_audio)
-    with tempfile.TemporaryDirectory() as tmp:
-        wav = Path(tmp) / "talk.wav"
-        soundfile.write(wav, audio, SAMPLE_RATE, subtype="PCM_16")
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        done = subprocess.run([sys.executable, "-m", "sentimentogram_cli", "render", str(wav), "--format", "html,json",
-                               "--speakers", "off", "--no-cache", "--out", str(Path(tmp) / "out")],
-                              capture_output=True, text=True, cwd=ROOT)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if done.returncode:
-            raise SystemExit(done.stderr[-2000:])
-        render_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        doc = json.loads((Path(tmp) / "out.json").read_text())
-    words = [Word(w["text"], w["start"], w["end"], w["probability"]) for line in doc["lines"] for w in line["words"]]
+    render_cpu, words, _ = render_talk(audio, ["--format", "html,json", "--speakers", "off"])
     t0 = time.process_time()
     encoder = SpeakerEncoder("cpu")
     load = time.process_time() - t0

@@ -132,6 +132,32 @@ def joined_talks(decode, n_talks: int | None = None) -> np.ndarray:
     return np.concatenate([x for t in talks for x in (t.audio, gap)][:-1])
 
 
+def render_talk(audio: np.ndarray, args: list[str]) -> tuple[float, list[Word], np.ndarray]:
+    """``sentimentogram render`` of ``audio`` (written as 16-bit WAV) with ``args`` and its JSON
+    output, in a child process: (its CPU seconds, the words it found, the audio as the WAV holds
+    it). The speaker-cost and emphasis benchmarks set a stage's cost against this."""
+    import resource
+    import subprocess
+    import tempfile
+
+    import soundfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        wav, out = Path(tmp) / "talk.wav", Path(tmp) / "out"
+        soundfile.write(wav, audio, SAMPLE_RATE, subtype="PCM_16")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = subprocess.run([sys.executable, "-m", "sentimentogram_cli", "render", str(wav), *args, "--no-cache",
+                               "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode:
+            raise SystemExit(done.stderr[-2000:])
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        doc = json.loads(out.with_suffix(".json").read_text())
+        written = soundfile.read(wav, dtype="float32")[0]
+    words = [Word(w["text"], w["start"], w["end"], w["probability"]) for line in doc["lines"] for w in line["words"]]
+    return cpu, words, written
+
+
 def build_talks(quick: bool) -> list[Talk]:
     from sentimentogram_cli.media import decode_audio
 
