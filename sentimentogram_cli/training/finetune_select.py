@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 from ..emotion.head import EmotionHead
 from ..errors import InputError
 from .data import TrainingData

@@ -266,9 +266,10 @@ def _second_pass(model, audio: np.ndarray, raw: list[RawSegment], language: str,
             pieces = [p for st in failed_stretches for p in shorter_stretches(st, env)]
             more, _ = rescue_skipped(model, audio, raw + found, pieces, language, options, pad=0.05)
             worse = [s for s in more if failure(s.words, env, s.start, s.end)]
-            found += [s for s in more if not any(s is w for w in worse)]
+            kept = [s for s in more if not any(s is w for w in worse)]
+            found += kept
             notes.append(f"{len(bad)} stretch(es) failed again: decoded in {len(pieces)} shorter piece(s), "
-                         f"{sum(len(s.words) for s in more if not any(s is w for w in worse))} word(s) found")
+                         f"{sum(len(s.words) for s in kept)} word(s) found")
             bad = worse
         if bad:
             notes.append(f"{len(bad)} stretch(es) still failed and were dropped "
