@@ -9,7 +9,8 @@ import pytest
 
 from sentimentogram_cli.document import Word
 from sentimentogram_cli.constants import SAMPLE_RATE
-from sentimentogram_cli.transcription.guards import MAX_WORDS_PER_SECOND, failure, find_loop, words_per_second
+from sentimentogram_cli.transcription.guards import (MAX_WORDS_PER_SECOND, failure, find_loop, unsupported,
+                                                     words_per_second)
 from sentimentogram_cli.transcription.speech import FRAME_SECONDS, Envelope
 from conftest import SHARED_DATA  # the project's data folder, in one place
 
@@ -67,6 +68,60 @@ def test_a_short_segment_is_judged_on_at_least_a_second():
     env = _env(3.0, (1.0, 1.2))
     assert failure(_timed(["yes", "indeed", "sir"], 1.0, 1.2), env, 1.0, 1.2) is None
     assert failure(_timed([f"w{i}" for i in range(7)], 1.0, 1.2), env, 1.0, 1.2) is not None
+
+
+def _sentence(start: float, probability: float = 0.95, stacked: int = 0) -> list[Word]:
+    """The six words of SENTENCE over 1.8 s from ``start``, the last ``stacked`` of no duration."""
+    words = [Word(w.text, w.start, w.end, probability) for w in _timed(SENTENCE, start, start + 1.8)]
+    for w in words[len(words) - stacked:]:
+        w.start = w.end = words[-1].end
+    return words
+
+
+def test_a_repeat_is_unsupported_only_when_its_words_lack_support_in_the_audio():
+    stretches = [(0.0, 1.8), (2.6, 4.4)]
+    assert unsupported(_sentence(0.0), 0.0, 1.8, stretches) is None
+    assert "probability 0.05" in unsupported(_sentence(0.0, probability=0.05), 0.0, 1.8, stretches)
+    assert unsupported(_sentence(0.0, stacked=1), 0.0, 1.8, stretches) is None  # one short word happens
+    assert "2 words of no duration" in unsupported(_sentence(0.0, stacked=2), 0.0, 1.8, stretches)
+    assert "over 2 speech stretches" in unsupported(_sentence(0.0), 0.0, 4.4, stretches)  # two turns, one sentence
+
+
+class _OneSentence:
+    """A stand-in recogniser that hears SENTENCE in whatever it is given, and counts its calls."""
+
+    calls = 0
+
+    def transcribe(self, audio, **kwargs):
+        from types import SimpleNamespace
+
+        self.calls += 1
+        end = len(audio) / SAMPLE_RATE
+        words = [SimpleNamespace(word=w.text, start=w.start, end=w.end, probability=0.9) for w in _timed(SENTENCE, 0, end)]
+        return [SimpleNamespace(text=" " + " ".join(SENTENCE), start=0.0, end=end, words=words)], None
+
+
+def test_a_real_repeat_across_segments_is_kept_and_only_unsupported_segments_decoded_again():
+    """Three segments in a row with one text: kept as they are when every one is supported by the
+    audio (no decode); one whose words were squeezed into no time is decoded again, alone."""
+    from sentimentogram_cli.transcription.decoding import DecodeOptions, RawSegment
+    from sentimentogram_cli.transcription.transcribe import _second_pass
+
+    starts = (0.5, 3.0, 5.5)
+    stretches = [(t, t + 1.8) for t in starts]
+    audio, env = np.zeros(8 * SAMPLE_RATE, np.float32), _env(8.0, *stretches)
+    text = " ".join(SENTENCE)
+    model = _OneSentence()
+    real = [RawSegment(text, t, t + 1.8, _sentence(t)) for t in starts]
+    raw, notes = _second_pass(model, audio, real, "en", DecodeOptions(repair=False), env, stretches)
+    assert raw == real and not notes and model.calls == 0
+    looped = real[:2] + [RawSegment(text, 5.5, 7.3, _sentence(5.5, stacked=5))]
+    raw, notes = _second_pass(model, audio, looped, "en", DecodeOptions(repair=False), env, stretches)
+    assert raw[:2] == real[:2] and looped[2] not in raw and model.calls == 1
+    assert "3 segments in a row, 5 words of no duration" in notes[0]
+    prompted = DecodeOptions(repair=False, condition_on_previous_text=True)  # copies its prompt: all again
+    raw, notes = _second_pass(model, audio, real, "en", prompted, env, stretches)
+    assert model.calls == 4 and "3 segment(s) failed" in notes[0]
 
 
 @pytest.mark.slow

@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from ..document import Word
 from .speech import FRAME_SECONDS, Envelope
 
-__all__ = ["MIN_WORD_SECONDS", "repair_words", "drop_stacked_repeats", "norm_text"]
+__all__ = ["MIN_WORD_SECONDS", "STACK_SECONDS", "repair_words", "drop_stacked_repeats", "norm_text"]
 
 MIN_WORD_SECONDS = 0.1  # what a word is given when room allows (stable-ts' min_word_dur)
 _FLOOR_SECONDS = 0.04  # never shorter than this: a word the page can show
-_STACK_SECONDS = 0.02  # a word this short is "zero-length"
+STACK_SECONDS = 0.02  # a word this short is "zero-length"
 INNER_PAUSE_SECONDS = 0.2  # a word spanning a quiet run this long is cut to one side of it
 
 
@@ -44,7 +44,7 @@ def drop_stacked_repeats(words: Sequence[Word]) -> tuple[list[Word], int]:
     i = 0
     while i < len(words):
         j = i
-        while (j < len(words) and words[j].end - words[j].start <= _STACK_SECONDS
+        while (j < len(words) and words[j].end - words[j].start <= STACK_SECONDS
                and abs(words[j].start - words[i].start) <= 0.1):
             j += 1
         if j - i >= 2:

@@ -26,7 +26,7 @@ from ..devices import resolve_device
 from ..errors import ModelError, SentimentogramError, one_line
 from ..spill import release_freed_memory
 from .decoding import DecodeOptions, RawSegment, decode, rescue_skipped, token_budget
-from .guards import failure, find_segment_loops
+from .guards import failure, find_segment_loops, unsupported
 from .language import detect_language
 from .speech import envelope, shorter_stretches, speech_stretches
 from .timestamps import drop_stacked_repeats, repair_words
@@ -246,7 +246,13 @@ def _second_pass(model, audio: np.ndarray, raw: list[RawSegment], language: str,
     failed = [(s, why) for s in raw if (why := failure(s.words, env, s.start, s.end))]
     for first, stop in find_segment_loops([s.text for s in raw]):  # one phrase over and over, across segments
         why = f"{raw[first].text.strip()!r} in {stop - first} segments in a row"
-        failed += [(s, why) for s in raw[first:stop] if not any(s is f for f, _ in failed)]
+        for s in raw[first:stop]:
+            # Without the prompt a real repeat is kept unless its words lack support in the audio;
+            # with it, Whisper copies the prompt confidently, so the whole run is decoded again.
+            reason = (unsupported(s.words, s.start, s.end, stretches) if not options.condition_on_previous_text
+                      else "the previous text as prompt")
+            if reason and not any(s is f for f, _ in failed):
+                failed.append((s, f"{why}, {reason}"))
     if failed and options.guard:
         raw = [s for s in raw if not any(s is f for f, _ in failed)]
         notes.append(f"{len(failed)} segment(s) failed ({failed[0][1]}{', …' if len(failed) > 1 else ''}): "
