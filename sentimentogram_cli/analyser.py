@@ -39,7 +39,7 @@ STAGES = ("decode", "transcribe", "speakers", "emotions", "prosody")
 # A 16 kHz mono float32 recording, or a file (path, or what media.probe said about it).
 MediaInput = str | os.PathLike | MediaInfo | np.ndarray
 CacheArg = bool | str | os.PathLike | AnalysisCache | None  # see Analyser.analyse
-_ANALYSIS_VERSION = 6  # bump when the analysis code changes what it produces: old cache entries miss
+_ANALYSIS_VERSION = 7  # bump when the analysis code changes what it produces: old cache entries miss
 
 # Audio encoders that ship with the package, by the identity a head checkpoint records.
 _BUNDLED_AUDIO_ENCODERS = {whisper_model_identity(name): name for name in (BUNDLED_ASR_MODEL, "tiny.en")}
