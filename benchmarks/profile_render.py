@@ -8,8 +8,9 @@ call inside one process's analyses, by wrapping the functions that do the work.
     python benchmarks/profile_render.py --talk 3 --serial --json a.json   # the issue-25 talk (111 s)
 
 ``--talk N``: the first N talks of ``word_accuracy.py`` joined (``render_vs_whisper.py``'s talk;
-3 is 111 s). ``--serial``: the emotion encoders load in their stage instead of on the preload
-thread, so each call's CPU seconds are its own. ``--json``: the analyses written out, to check
+3 is 111 s). ``--serial``: the emotion encoders load, and the recording's emotion frames are
+made, in their stage instead of on threads beside the transcription, so each call's CPU seconds are
+its own. ``--json``: the analyses written out, to check
 that a change leaves words, times and emotions as they were. ``--checkout DIR``: another
 checkout's code (calls it lacks are left out of the table).
 
@@ -113,8 +114,8 @@ def main() -> None:
     parser.add_argument("--asr-model", default="base")
     parser.add_argument("--language", default=None)
     parser.add_argument("--serial", action="store_true",
-                        help="load the emotion encoders in their stage, not on the preload thread, so that "
-                             "each call's CPU seconds are its own (process CPU counts every thread)")
+                        help="load the emotion encoders and make the frames in their stage, not on threads, so "
+                             "that each call's CPU seconds are its own (process CPU counts every thread)")
     parser.add_argument("--json", type=Path, help="also write the analyses here (to check that a change "
                         "leaves words, times and emotions as they were)")
     parser.add_argument("--checkout", type=Path, default=None,
@@ -144,11 +145,12 @@ def main() -> None:
 
     analyser = Analyser("cpu", args.asr_model)
     if args.serial:
-        class _Loaded:  # a preload thread that has nothing to do: the stage loads the encoders itself
-            def join(self) -> None:
+        class _Nothing:  # a thread that has nothing to do: the stage loads the encoders, encodes, itself
+            def result(self, timeout=None) -> None:
                 pass
 
-        analyser._preload_emotion_encoders = _Loaded  # type: ignore[method-assign]
+        analyser._preload_emotion_encoders = _Nothing  # type: ignore[method-assign]
+        analyser._encode_ahead = lambda *args: _Nothing()  # type: ignore[method-assign]
     if len(files) > 1:
         analyser.analyse(files[0], AnalysisOptions(language=args.language))
         _acc.clear()

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .ahead import Ahead
 from .document import SCHEMA_VERSION, Analysis, Line, Segment
 from .analysis_cache import AnalysisCache, cache_key
 from .captions import CaptionRules, cut_cues
@@ -166,13 +167,15 @@ class Analyser:
                                  device=self.device, backend=self.backend, progress=progress)
 
     def _recognise(self, chunks: list[np.ndarray], n_samples: int, segments: Sequence[Segment],
-                   options: AnalysisOptions, progress, language: str | None = None) -> list[Line]:
+                   options: AnalysisOptions, progress, language: str | None = None,
+                   encoded: tuple[np.ndarray, np.ndarray] | None = None) -> list[Line]:
         from .emotion.recognise import recognise_chunks
 
         if not any(s.words for s in segments):  # no speech: no encoder needs loading
             return []
         return recognise_chunks(chunks, n_samples, segments, self.head, self.audio_encoder, self.text_encoder,
-                                window=options.window, hop=options.hop, progress=progress, language=language)
+                                window=options.window, hop=options.hop, progress=progress, language=language,
+                                encoded=encoded)
 
     def _speakers(self, chunks, n_samples: int, segments: Sequence[Segment], options: AnalysisOptions,
                   notes: list[str], progress):
@@ -250,20 +253,25 @@ class Analyser:
                           "speakers": options.speakers,
                           "schema": SCHEMA_VERSION, "analysis_version": _ANALYSIS_VERSION})
 
-    def _preload_emotion_encoders(self) -> threading.Thread:
+    def _preload_emotion_encoders(self) -> Ahead:
         """The emotion stage's encoders (Whisper layers in torch, MiniLM) loaded on a thread while
         the audio is decoded and transcribed, whose heavy parts (ffmpeg, CTranslate2, Silero)
         leave the interpreter free: their ~4 s of imports and weights no longer wait in line
         (issue 25). A failure here is left for the stage, which loads again and says why."""
-        def load() -> None:
-            try:
-                self.audio_encoder, self.text_encoder  # noqa: B018 (loads and keeps them)
-            except Exception:  # noqa: BLE001 (raised again, in its own words, by the stage)
-                pass
+        return Ahead(lambda: (self.audio_encoder, self.text_encoder), "sentimentogram-preload")
 
-        thread = threading.Thread(target=load, name="sentimentogram-preload", daemon=True)
-        thread.start()
-        return thread
+    def _encode_ahead(self, chunks, n_samples: int, preload: Ahead) -> Ahead:
+        """The emotion stage's frames of the whole recording (``emotion.recognise.encode_chunks``),
+        made on a thread while the words are found: they do not depend on the words, and the
+        recogniser's decoding leaves a core idle most of the time (issue 25). Made even when no
+        word is found (the thread cannot know); the stage waits for them."""
+        from .emotion.recognise import encode_chunks
+
+        def work():
+            preload.result()
+            return encode_chunks(chunks, n_samples, self.head, self.audio_encoder, lambda f: None)
+
+        return Ahead(work, "sentimentogram-frames")
 
     def _run(self, name: str, kind: str, duration: float, load: Callable, options: AnalysisOptions,
              progress: ProgressCallback | None) -> Analysis:
@@ -283,6 +291,7 @@ class Analyser:
             return result
 
         chunks, n = stage("decode", load)
+        frames = self._encode_ahead(chunks, n, preload)
         transcript = stage("transcribe", lambda r: self._transcribe(chunks, n, options.language, r))
         notes = list(transcript.notes)
         # Who said each word; segments are cut where the speaker changes (lines never span two).
@@ -292,9 +301,9 @@ class Analyser:
             from .speakers import split_segments
 
             segments = [s for s, _ in split_segments(transcript.segments, turns.word_speakers)]
-        preload.join()
+        preload.result()
         lines = stage("emotions", lambda r: self._recognise(chunks, n, segments, options, r,
-                                                            transcript.language))
+                                                            transcript.language, frames.result()))
         if turns is not None:
             _label_speakers(lines, turns.word_speakers)
         # How each word was said, on the same in-memory audio: against each speaker's own running

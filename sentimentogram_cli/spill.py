@@ -17,6 +17,7 @@ import ctypes
 import ctypes.util
 import os
 import tempfile
+import threading
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
@@ -27,10 +28,12 @@ __all__ = ["SpilledRows", "SpilledChunks", "release_freed_memory"]
 
 class SpilledRows:
     """A 2-D array of ``width`` columns grown by ``append`` and read back by row slices
-    (``rows[a:b]``, a fresh writable array, clipped to the rows there are, as numpy does)."""
+    (``rows[a:b]``, a fresh writable array, clipped to the rows there are, as numpy does).
+    Safe to use from several threads (the emotion frames are made while the words are found)."""
 
     def __init__(self, width: int, dtype=np.float32, folder: str | os.PathLike | None = None):
         self._file = tempfile.TemporaryFile(prefix="sentimentogram-", dir=folder)
+        self._lock = threading.Lock()  # a seek and its read or write go together
         self.width, self.dtype, self.rows = int(width), np.dtype(dtype), 0
         self._row_bytes = self.width * self.dtype.itemsize
 
@@ -43,9 +46,10 @@ class SpilledRows:
 
     def append(self, rows: np.ndarray) -> None:
         rows = np.ascontiguousarray(rows, self.dtype).reshape(-1, self.width)
-        self._file.seek(self.rows * self._row_bytes)
-        self._file.write(memoryview(rows).cast("B"))
-        self.rows += len(rows)
+        with self._lock:
+            self._file.seek(self.rows * self._row_bytes)
+            self._file.write(memoryview(rows).cast("B"))
+            self.rows += len(rows)
 
     def __getitem__(self, index: slice) -> np.ndarray:
         if not isinstance(index, slice):
@@ -55,8 +59,10 @@ class SpilledRows:
             raise ValueError("spilled rows are read by contiguous slices")
         out = np.empty((max(0, stop - start), self.width), self.dtype)
         if out.size:
-            self._file.seek(start * self._row_bytes)
-            if self._file.readinto(memoryview(out).cast("B")) != out.nbytes:
+            with self._lock:
+                self._file.seek(start * self._row_bytes)
+                read = self._file.readinto(memoryview(out).cast("B"))
+            if read != out.nbytes:
                 raise OSError("a temporary file was cut short")
         return out
 

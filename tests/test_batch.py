@@ -203,7 +203,7 @@ class FakeHead:
 def test_frames_are_encoded_block_by_block_and_kept_as_float16(weight):
     audio = np.zeros(5 * CHUNK_SAMPLES + 12345, np.float32)
     head, encoder = FakeHead(weight), FakeEncoder()
-    frames, centre = emotions._encode_chunks(chunked(audio), len(audio), head, encoder, lambda f: None)
+    frames, centre = emotions.encode_chunks(chunked(audio), len(audio), head, encoder, lambda f: None)
     frames = frames[0:len(frames)]  # spilled to a temporary file: read back by a slice of rows
     blocks = [encoder.encode(audio[i:i + 2 * CHUNK_SAMPLES]) for i in range(0, len(audio), 2 * CHUNK_SAMPLES)]
     whole = np.concatenate(blocks)

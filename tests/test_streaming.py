@@ -59,6 +59,38 @@ class _Encoder:
         return np.stack([padded[:, i::6].mean(axis=1) * (i + 1) for i in range(6)], axis=1).astype(np.float32)
 
 
+def test_spilled_rows_read_and_written_from_two_threads_at_once():
+    """The emotion frames are made on a thread while the transcription reads the audio back."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(3)
+    audio = SpilledChunks([rng.standard_normal(1000).astype(np.float32) for _ in range(40)])
+    frames = SpilledRows(8)
+    held = rng.standard_normal((4000, 8)).astype(np.float32)
+
+    def write() -> None:
+        for b in range(0, len(held), 50):
+            frames.append(held[b: b + 50])
+
+    def read(i: int) -> np.ndarray:
+        return audio[i % 40]
+
+    with ThreadPoolExecutor(3) as pool:
+        written = pool.submit(write)
+        got = list(pool.map(read, range(400)))
+        written.result()
+    assert all(np.array_equal(g, audio[i % 40]) for i, g in enumerate(got))
+    np.testing.assert_array_equal(frames[0: len(held)], held)
+
+
+def test_work_ahead_gives_its_result_or_none_when_it_failed():
+    from sentimentogram_cli.ahead import Ahead
+
+    assert Ahead(lambda: 42, "test").result() == 42
+    failed = Ahead(lambda: 1 / 0, "test")
+    assert failed.result() is None and failed.done()
+
+
 def test_spilled_frames_are_the_frames_held_in_memory():
     from sentimentogram_cli.constants import CHUNK_SAMPLES
     from sentimentogram_cli.emotion.recognise import _frame_sum, encode_recording
@@ -82,9 +114,9 @@ def test_emotion_encoders_load_on_a_thread():
     from sentimentogram_cli.analyser import Analyser
 
     analyser = Analyser("cpu")
-    thread = analyser._preload_emotion_encoders()
-    thread.join(timeout=600)
-    assert not thread.is_alive()
+    preload = analyser._preload_emotion_encoders()
+    preload.result(timeout=600)
+    assert preload.done()
     assert analyser._audio_encoder is not None and analyser._text_encoder is not None
     assert analyser.audio_encoder is analyser._audio_encoder  # the stage uses what the thread loaded
 

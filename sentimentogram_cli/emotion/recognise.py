@@ -27,7 +27,7 @@ from .features import SAMPLES_PER_HEAD_FRAME, frames_for_span
 from .windows import (UTTERANCE_GAP_SECONDS, aggregate_words, layout_utterance_windows, layout_windows,
                       overlap_matrix, utterance_ids, window_text, word_spans)
 
-__all__ = ["DESIGNS", "TEXT_LANGUAGES", "recognise", "recognise_chunks", "recognise_frames", "recording_centre", "encode_recording",
+__all__ = ["DESIGNS", "TEXT_LANGUAGES", "encode_chunks", "recognise", "recognise_chunks", "recognise_frames", "recording_centre", "encode_recording",
            "recording_weight"]
 
 DESIGNS = ("utterance", "global")
@@ -101,7 +101,7 @@ def encode_recording(chunks: list[np.ndarray], n_samples: int, audio_encoder,
     return store if spill else store[:filled]
 
 
-def _encode_chunks(chunks: list[np.ndarray], n_samples: int, head, audio_encoder,
+def encode_chunks(chunks: list[np.ndarray], n_samples: int, head, audio_encoder,
                    report: Callable[[float], None]) -> tuple[np.ndarray, np.ndarray]:
     """float16 frames of the whole recording and the centre they are normalised by: the mean of
     the stored frames, so frames cached elsewhere (evaluate's product path) give the same."""
@@ -138,7 +138,8 @@ def recognise_chunks(chunks: list[np.ndarray], n_samples: int, segments: Sequenc
                      audio_encoder, text_encoder, *, window: float = WINDOW_SECONDS, hop: float = HOP_SECONDS,
                      progress: Callable[[float], None] | None = None, design: str = "utterance",
                      utterance_gap: float = UTTERANCE_GAP_SECONDS, short: str = "context",
-                     language: str | None = None, speakers: Sequence[str | None] | None = None) -> list[Line]:
+                     language: str | None = None, speakers: Sequence[str | None] | None = None,
+                     encoded: tuple[np.ndarray, np.ndarray] | None = None) -> list[Line]:
     """One ``Line`` per segment with words, every word carrying its ``WordEmotion``.
 
     ``chunks`` is the recording (16 kHz mono float32) as consecutive ``CHUNK_SAMPLES`` pieces,
@@ -149,7 +150,8 @@ def recognise_chunks(chunks: list[np.ndarray], n_samples: int, segments: Sequenc
     given to it, so the head's text branch is masked and its gate is 0 (the audio decides).
     ``speakers``: optional speaker id per word (in order over all segments; None = unknown):
     each window's audio is then centred on its speaker's statistics over the whole recording
-    (the frames of that speaker's words) instead of the recording's.
+    (the frames of that speaker's words) instead of the recording's. ``encoded``: the recording's
+    frames and centre when already made (``encode_chunks``, on a thread while the words were found).
     """
     if design not in DESIGNS:
         raise ValueError(f"unknown window design {design!r}: use one of {', '.join(DESIGNS)}")
@@ -160,7 +162,7 @@ def recognise_chunks(chunks: list[np.ndarray], n_samples: int, segments: Sequenc
     if not words:
         report(1.0)
         return []
-    frames, centre = _encode_chunks(chunks, n_samples, head, audio_encoder, lambda f: report(_ENCODE_SHARE * f))
+    frames, centre = encoded or encode_chunks(chunks, n_samples, head, audio_encoder, lambda f: report(_ENCODE_SHARE * f))
     return recognise_frames(frames, centre, n_samples, segments, head, text_encoder, window=window, hop=hop,
                             progress=report, design=design, utterance_gap=utterance_gap, short=short,
                             language=language, speakers=speakers)
