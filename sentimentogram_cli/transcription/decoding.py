@@ -7,11 +7,14 @@ raw (text, start, end, probability) words; ``rescue_skipped`` finds the stretche
 voice-activity detector hears speech but no word was returned, and decodes each again on its own,
 without the previous-text prompt (or, with ``pack_rescue``, several packed into one window: each
 decode pays a Whisper encoder pass over a padded 30 s window, however little speech it holds).
+Those decodes run as many at a time as the recogniser has CTranslate2 workers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -178,25 +181,30 @@ def rescue_skipped(model, audio: np.ndarray, segments: list[RawSegment], regions
                       vad_filter=False, condition_on_previous_text=False, temperature=options.retry_temperature,
                       max_new_tokens=token_budget(speech[(lo, hi)]))[0]
 
-    found = []
-    for group in pack_stretches(padded) if options.pack_rescue else [[p] for p in padded]:
+    def decoded(group: list[tuple[float, float]]) -> list[RawSegment]:
         if len(group) == 1:
-            got = alone(*group[0])
-        else:
-            packed, places = _packed_audio(audio, group)
-            new, _ = decode(model, packed, language, options, vad_filter=False, condition_on_previous_text=False,
-                            temperature=options.retry_temperature,
-                            max_new_tokens=_packed_budget([speech[p] for p in group]))
-            got = unpack_words(new, places)
-            heard = {seg.place for seg in got}
-            got += [seg for k, p in enumerate(group) if k not in heard for seg in alone(*p)]
-        for seg in got:
-            kept = [w for w in seg.words
-                    if not any(norm_text(o.text) == norm_text(w.text) and o.start < w.end and o.end > w.start
-                               for o in words)]
-            if kept:
-                found.append(RawSegment(seg.text if len(kept) == len(seg.words) else "".join(w.text for w in kept),
-                                        seg.start, seg.end, kept))
+            return alone(*group[0])
+        packed, places = _packed_audio(audio, group)
+        new, _ = decode(model, packed, language, options, vad_filter=False, condition_on_previous_text=False,
+                        temperature=options.retry_temperature, max_new_tokens=_packed_budget([speech[p] for p in group]))
+        got = unpack_words(new, places)
+        heard = {seg.place for seg in got}
+        return got + [seg for k, p in enumerate(group) if k not in heard for seg in alone(*p)]
+
+    groups = pack_stretches(padded) if options.pack_rescue else [[p] for p in padded]
+    # The decodes are independent: as many run at once as the recogniser has workers
+    # (assets.load_whisper), each the same computation as alone, so the words do not change.
+    workers = min(len(groups), getattr(getattr(model, "model", None), "num_workers", 1))
+    with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+        results = list(pool.map(decoded, groups) if pool else map(decoded, groups))
+    found = []
+    for seg in (seg for got in results for seg in got):
+        kept = [w for w in seg.words
+                if not any(norm_text(o.text) == norm_text(w.text) and o.start < w.end and o.end > w.start
+                           for o in words)]
+        if kept:
+            found.append(RawSegment(seg.text if len(kept) == len(seg.words) else "".join(w.text for w in kept),
+                                    seg.start, seg.end, kept))
     return found, len(todo)
 
 
