@@ -179,7 +179,7 @@ def test_pieces_end_in_the_quietest_stretch(monkeypatch):
     cuts = [b / SAMPLE_RATE for _, b in bounds[:-1]]
     assert len(cuts) == 2 and 34.0 <= cuts[0] <= 34.6 and 72.0 <= cuts[1] <= 72.6
     assert all(b - a <= 40 * SAMPLE_RATE for a, b in bounds)
-    assert np.array_equal(transcription._samples(chunked(audio), 100, 2 * CHUNK_SAMPLES + 5),
+    assert np.array_equal(transcription.samples(chunked(audio), 100, 2 * CHUNK_SAMPLES + 5),
                           audio[100:2 * CHUNK_SAMPLES + 5])
 
 
@@ -262,16 +262,19 @@ def test_chunked_recognition_matches_the_whole_recording(monkeypatch, tmp_path, 
 
 @pytest.mark.slow
 @needs_ravdess
-def test_long_audio_is_transcribed_in_pieces_with_the_right_times(monkeypatch):
+def test_long_audio_is_decoded_as_one_from_its_chunks_with_the_right_times(monkeypatch):
+    """Past PIECE_SECONDS the recording is read from its chunks (stream.ChunkedAudio), not given
+    to the recogniser as one array; its words carry their times in the whole recording."""
     from sentimentogram_cli.media import decode_audio
+    from sentimentogram_cli.transcription import decoding
 
     first, second = decode_audio(RAVDESS / CLIPS[0]), decode_audio(RAVDESS / CLIPS[1])
     gap = np.zeros(2 * SAMPLE_RATE, np.float32)
     audio = np.concatenate([first, gap, second])
     monkeypatch.setattr(transcription, "PIECE_SECONDS", (len(first) + len(gap)) / SAMPLE_RATE + 0.5)
-    monkeypatch.setattr(transcription, "_CUT_SEARCH_SECONDS", 2.0)
     chunks = chunked(audio)
-    assert len(transcription._piece_bounds(chunks, len(audio))) == 2
+    given, decode = [], decoding.decode
+    monkeypatch.setattr(transcription, "decode", lambda m, a, *args, **kw: given.append(type(a)) or decode(m, a, *args, **kw))
     reported = []
     transcript = transcription.transcribe_chunks(chunks, len(audio), model_name="tiny.en", device="cpu",
                                                  progress=reported.append)
@@ -280,7 +283,8 @@ def test_long_audio_is_transcribed_in_pieces_with_the_right_times(monkeypatch):
     text = "".join(w.text for w in words).lower()
     assert "talking" in text and "sitting" in text  # "Kids are talking…" and "Dogs are sitting…"
     later = [w for w in words if w.start > len(first) / SAMPLE_RATE + 1.0]
-    assert later and "dogs" in later[0].text.lower()  # the second piece's words carry its offset
+    assert later and "dogs" in later[0].text.lower()  # the second utterance's words at its time
+    assert given == [transcription.ChunkedAudio]  # one first pass, over the chunks
     assert all(a.start <= b.start for a, b in zip(words, words[1:]))
     assert reported == sorted(reported) and reported[-1] <= 1.0
 

@@ -21,6 +21,8 @@ import numpy as np
 
 from ..document import Word
 from ..constants import SAMPLE_RATE
+from ..spill import release_freed_memory
+from .stream import decode_streamed
 from .timestamps import norm_text
 
 __all__ = ["PACK_GAP", "PACK_SECONDS", "DecodeOptions", "RawSegment", "decode", "pack_stretches", "rescue_skipped",
@@ -124,7 +126,9 @@ def decode(model, audio: np.ndarray, language: str | None, options: DecodeOption
     """One faster-whisper pass: (segments of raw words with times + ``offset``, its info).
     ``speech``: the regions (samples) faster-whisper's VAD filter keeps, when already found from
     Silero's probabilities (``vad.speech_chunks`` with ``options.vad_parameters()``): that speech is
-    decoded and its times mapped back as the filter would, without running Silero again."""
+    decoded and its times mapped back as the filter would, without running Silero again.
+    ``audio``: an array, or a long recording read by slices (``stream.ChunkedAudio``, with
+    ``speech``): decoded as one by ``stream.decode_streamed``, a window's worth in memory."""
     kwargs = options.whisper_kwargs()
     if condition_on_previous_text is not None:
         kwargs["condition_on_previous_text"] = condition_on_previous_text
@@ -132,7 +136,10 @@ def decode(model, audio: np.ndarray, language: str | None, options: DecodeOption
         kwargs["temperature"] = list(temperature)
     if max_new_tokens is not None:
         kwargs["max_new_tokens"] = max_new_tokens
-    if vad_filter and speech is not None:  # what WhisperModel.transcribe does with its own regions
+    streamed = not isinstance(audio, np.ndarray)
+    if vad_filter and speech is not None and streamed:  # a long recording read from its chunks
+        pieces, info = decode_streamed(model, audio, speech, language, kwargs)
+    elif vad_filter and speech is not None:  # what WhisperModel.transcribe does with its own regions
         from faster_whisper.transcribe import restore_speech_timestamps
         from faster_whisper.vad import collect_chunks
 
@@ -144,8 +151,11 @@ def decode(model, audio: np.ndarray, language: str | None, options: DecodeOption
         pieces, info = model.transcribe(audio, language=language, word_timestamps=True, vad_filter=vad_filter,
                                         vad_parameters=options.vad_parameters() if vad_filter else None, **kwargs)
     duration = len(audio) / SAMPLE_RATE
-    out, done = [], 0.0
+    out, done, window = [], 0.0, None
     for piece in pieces:  # a generator: decoding happens while we iterate it
+        if streamed and piece.seek != window:  # a new 30 s window: the last one's buffers go back
+            window = piece.seek
+            release_freed_memory()
         words = [Word(w.word, float(w.start) + offset, float(w.end) + offset, float(w.probability))
                  for w in (piece.words or []) if w.word and w.word.strip()]
         out.append(RawSegment(piece.text, float(piece.start) + offset, float(piece.end) + offset, words))

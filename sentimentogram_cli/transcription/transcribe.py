@@ -21,7 +21,7 @@ import numpy as np
 
 from ..document import Segment, Word
 from ..assets import BUNDLED_ASR_MODEL, load_whisper
-from ..constants import CHUNK_SAMPLES, SAMPLE_RATE
+from ..constants import SAMPLE_RATE
 from ..devices import resolve_device
 from ..errors import ModelError, SentimentogramError, one_line
 from ..spill import release_freed_memory
@@ -29,6 +29,7 @@ from .decoding import DecodeOptions, RawSegment, decode, rescue_skipped, token_b
 from .guards import failure, find_segment_loops, unsupported
 from .language import detect_language
 from .speech import envelope, shorter_stretches, speech_stretches
+from .stream import ChunkedAudio, samples
 from .timestamps import drop_stacked_repeats, repair_words
 from .vad import speech_chunks, speech_probabilities
 
@@ -39,9 +40,9 @@ BACKENDS = ("faster-whisper", "openai-whisper")
 # A detected language below this probability is reported as unsure (with the --language hint).
 # On benchmarks/hard_audio.py, 0.7 flags 27 of 33 wrong detections and 4 of 43 right ones.
 LANGUAGE_UNSURE_BELOW = 0.7
-# Longest audio given to the recogniser at once. Its log-mel, Silero's windows and the speech
-# envelope are made for a whole piece, so the piece sets the transcription's peak memory: at 120 s a
-# 2-minute input and a 3-hour one peak alike (issue 25; 300 s pieces added ~90 MB past 2 minutes).
+# Longest audio given to the recogniser as one array. A longer recording is decoded as one all the
+# same, read from its chunks a window at a time (stream.py), so a 2-minute input and a 3-hour one
+# peak alike (issue 25); with openai-whisper it is cut into pieces of this length.
 PIECE_SECONDS = 120.0
 _CUT_SEARCH_SECONDS = 30.0  # a piece ends at the quietest half second this close to its limit
 _OPENAI_INSTALL_HINT = "pip install 'sentimentogram[openai-whisper]'"
@@ -141,13 +142,6 @@ def transcribe(
     return result
 
 
-def _samples(chunks: list[np.ndarray], a: int, b: int) -> np.ndarray:
-    """Samples [a, b) of the recording held as 30 s chunks."""
-    parts = [chunks[i][max(0, a - i * CHUNK_SAMPLES): b - i * CHUNK_SAMPLES]
-             for i in range(a // CHUNK_SAMPLES, (b - 1) // CHUNK_SAMPLES + 1)]
-    return np.concatenate(parts) if len(parts) > 1 else parts[0]
-
-
 def _piece_bounds(chunks: list[np.ndarray], n_samples: int) -> list[tuple[int, int]]:
     """Pieces of at most PIECE_SECONDS, each ending in the quietest half second near its limit,
     so that no word is cut in two."""
@@ -155,7 +149,7 @@ def _piece_bounds(chunks: list[np.ndarray], n_samples: int) -> list[tuple[int, i
     bounds, start = [], 0
     while n_samples - start > limit:
         lo = start + limit - search
-        tail = _samples(chunks, lo, start + limit)
+        tail = samples(chunks, lo, start + limit)
         energy = (tail[: len(tail) // frame * frame].reshape(-1, frame).astype(np.float64) ** 2).mean(axis=1)
         quiet = np.convolve(energy, np.ones(25), mode="valid")  # 25 x 20 ms
         cut = lo + (int(np.argmin(quiet)) + 12) * frame
@@ -181,11 +175,19 @@ def transcribe_chunks(
     decode: DecodeOptions | dict | None = None,
 ) -> Transcript:
     """``transcribe`` a recording held as 30 s chunks (``n_samples`` long) in bounded memory:
-    pieces of at most PIECE_SECONDS, cut at quiet points, with their words' times shifted back."""
+    past PIECE_SECONDS, faster-whisper decodes it as one, read from the chunks (``stream``);
+    openai-whisper, in pieces of at most PIECE_SECONDS cut at quiet points, times shifted back."""
+    if backend == "faster-whisper" and n_samples > PIECE_SECONDS * SAMPLE_RATE:
+        options = decode if isinstance(decode, DecodeOptions) else DecodeOptions.from_dict(decode or {})
+        result = _transcribe_faster(ChunkedAudio(chunks, n_samples), model_name, language, resolve_device(device),
+                                    round(n_samples / SAMPLE_RATE, 3), progress, options)
+        if progress:
+            progress(1.0)
+        return result
     detected, probability, segments, notes = "", 1.0, [], []
     for a, b in _piece_bounds(chunks, n_samples):
         report = (lambda f: progress(min(1.0, (a + f * (b - a)) / n_samples))) if progress else None
-        piece = transcribe(_samples(chunks, a, b), model_name=model_name, language=language, device=device,
+        piece = transcribe(samples(chunks, a, b), model_name=model_name, language=language, device=device,
                            backend=backend, progress=report, decode=decode)
         if not detected:
             detected, probability = piece.language, piece.language_probability
