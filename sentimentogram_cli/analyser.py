@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .ahead import Ahead
+from .emotion.checkpoint import BUNDLED_AUDIO_ENCODERS, check_encoders, head_metadata
 from .document import SCHEMA_VERSION, Analysis, Line, Segment
 from .analysis_cache import AnalysisCache, cache_key
 from .captions import CaptionRules, cut_cues
@@ -40,10 +41,8 @@ STAGES = ("decode", "transcribe", "speakers", "emotions", "prosody")
 # A 16 kHz mono float32 recording, or a file (path, or what media.probe said about it).
 MediaInput = str | os.PathLike | MediaInfo | np.ndarray
 CacheArg = bool | str | os.PathLike | AnalysisCache | None  # see Analyser.analyse
-_ANALYSIS_VERSION = 7  # bump when the analysis code changes what it produces: old cache entries miss
+_ANALYSIS_VERSION = 8  # bump when the analysis code changes what it produces: old cache entries miss
 
-# Audio encoders that ship with the package, by the identity a head checkpoint records.
-_BUNDLED_AUDIO_ENCODERS = {whisper_model_identity(name): name for name in (BUNDLED_ASR_MODEL, "tiny.en")}
 
 
 class Analyser:
@@ -81,20 +80,21 @@ class Analyser:
     def head(self):
         """The emotion head (``emotion.head.EmotionHead``), its encoders' identities checked."""
         if self._head is None:
-            from .emotion.features import TextEncoder
             from .emotion.head import EmotionHead
 
             st = self.head_path.stat() if self.head_path.is_file() else None
             key = ("head", str(self.head_path.resolve()), st and (st.st_size, st.st_mtime_ns), self.device)
             head = _shared(key, lambda: EmotionHead.load(self.head_path, self.device))
-            # Identities are checked against the checkpoint before any encoder is loaded.
-            TextEncoder.check_identity(head.metadata.text_encoder)
-            if head.metadata.audio_encoder not in _BUNDLED_AUDIO_ENCODERS:
-                raise ModelError(f"the emotion head was trained on audio encoder "
-                                 f"{head.metadata.audio_encoder!r}, which is not bundled: "
-                                 f"use a head trained on {whisper_model_identity(BUNDLED_ASR_MODEL)!r}")
+            check_encoders(head.metadata)  # before any encoder is loaded
             self._head = head
         return self._head
+
+    def _check_head(self) -> None:
+        """The head's checkpoint checked from its header alone (format, features, encoders),
+        without torch: a wrong head fails before the slow stages, while its weights load on a
+        thread beside them (issue 25: importing torch first held the transcription back ~1 s)."""
+        if self._head is None:
+            check_encoders(head_metadata(self.head_path)[0])
 
     @property
     def audio_encoder(self):
@@ -104,7 +104,7 @@ class Analyser:
             from .emotion.features import AudioEncoder
 
             metadata = self.head.metadata
-            name, layers = _BUNDLED_AUDIO_ENCODERS[metadata.audio_encoder], metadata.audio_layers
+            name, layers = BUNDLED_AUDIO_ENCODERS[metadata.audio_encoder], metadata.audio_layers
             self._audio_encoder = _shared(("audio", name, tuple(layers or ()), self.device),
                                           lambda: AudioEncoder(name, self.device, layers=layers))
         return self._audio_encoder
@@ -254,11 +254,11 @@ class Analyser:
                           "schema": SCHEMA_VERSION, "analysis_version": _ANALYSIS_VERSION})
 
     def _preload_emotion_encoders(self) -> Ahead:
-        """The emotion stage's encoders (Whisper layers in torch, MiniLM) loaded on a thread while
+        """The emotion head and encoders (Whisper layers in torch, MiniLM) loaded on a thread while
         the audio is decoded and transcribed, whose heavy parts (ffmpeg, CTranslate2, Silero)
         leave the interpreter free: their ~4 s of imports and weights no longer wait in line
         (issue 25). A failure here is left for the stage, which loads again and says why."""
-        return Ahead(lambda: (self.audio_encoder, self.text_encoder), "sentimentogram-preload")
+        return Ahead(lambda: (self.head, self.audio_encoder, self.text_encoder), "sentimentogram-preload")
 
     def _encode_ahead(self, chunks, n_samples: int, preload: Ahead) -> Ahead:
         """The emotion stage's frames of the whole recording (``emotion.recognise.encode_chunks``),
@@ -276,7 +276,7 @@ class Analyser:
     def _run(self, name: str, kind: str, duration: float, load: Callable, options: AnalysisOptions,
              progress: ProgressCallback | None) -> Analysis:
         """The three stages on one recording; ``load(report)`` gives its chunks and length."""
-        head = self.head  # a missing or mismatched checkpoint fails before the slow stages
+        self._check_head()  # a missing or mismatched checkpoint fails before the slow stages
         preload = self._preload_emotion_encoders()
 
         def stage(stage_name: str, work: Callable[[Callable[[float], None]], object]):
@@ -302,6 +302,7 @@ class Analyser:
 
             segments = [s for s, _ in split_segments(transcript.segments, turns.word_speakers)]
         preload.result()
+        head = self.head
         lines = stage("emotions", lambda r: self._recognise(chunks, n, segments, options, r,
                                                             transcript.language, frames.result()))
         if turns is not None:

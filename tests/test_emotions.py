@@ -242,6 +242,7 @@ def test_the_shipped_head_is_pinned_by_its_sha256(tmp_path, monkeypatch):
     import shutil
 
     from sentimentogram_cli import assets
+    from sentimentogram_cli.emotion import checkpoint
     from sentimentogram_cli.emotion import head as head_module
     from sentimentogram_cli.emotion.head import EmotionHead
     from sentimentogram_cli.errors import ModelError
@@ -252,7 +253,8 @@ def test_the_shipped_head_is_pinned_by_its_sha256(tmp_path, monkeypatch):
     head = EmotionHead.load(shipped)
     head.metadata.temperature = 2.0  # one changed number: other bytes
     head.save(changed)
-    monkeypatch.setattr(head_module, "head_checkpoint_path", lambda: changed)
+    for module in (head_module, checkpoint):  # the default path, and the check of the shipped one
+        monkeypatch.setattr(module, "head_checkpoint_path", lambda: changed)
     with pytest.raises(ModelError, match="pinned SHA-256"):
         EmotionHead.load()
     mine = tmp_path / "mine.safetensors"

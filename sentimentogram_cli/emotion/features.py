@@ -20,18 +20,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..assets import (BUNDLED_ASR_MODEL, TEXT_ENCODER_ID, minilm_dir, text_delta_path, whisper_model_buffer,
+from ..assets import (BUNDLED_ASR_MODEL, TEXT_ENCODER_ID, minilm_dir, whisper_model_buffer,
                       whisper_model_identity)
-from ..errors import ModelError
 from ..constants import CHUNK_SAMPLES, FRAME_STRIDE, HEAD_FRAMES_PER_SECOND, MAX_TEXT_TOKENS, SAMPLE_RATE
 from .minilm import MiniLM, MiniLMTokenizer
-from .text_delta import apply_text_delta, text_delta_identity
+from .checkpoint import AUDIO_FEATURES, text_delta_for
+from .text_delta import apply_text_delta
 from .whisper_layers import WhisperLayerEncoder, read_ctranslate2_variables
 
 __all__ = ["AUDIO_FEATURES", "DEFAULT_AUDIO_LAYERS", "AudioEncoder", "TextEncoder", "frames_for_span"]
 
-# The feature recipe: a head trained on one recipe refuses frames of another (head.py checks it).
-AUDIO_FEATURES = "whisper-layers-chunk30s-pool2-v2"
 # The layers the training cache holds; a head picks its own subset (checkpoint metadata).
 DEFAULT_AUDIO_LAYERS = (1, 2, 3, 4)
 
@@ -158,17 +156,7 @@ class TextEncoder:
         self.batch_size = batch_size
         self.dim = self.model.hidden_size
 
-    @staticmethod
-    def check_identity(identity: str) -> Path | None:
-        """The delta (None: plain MiniLM) for a head's recorded text encoder; a clear error when
-        this version does not ship it. Reads no weights."""
-        if identity == TEXT_ENCODER_ID:
-            return None
-        shipped = text_delta_path()
-        if identity == f"{TEXT_ENCODER_ID}+{text_delta_identity(shipped)}":
-            return shipped
-        raise ModelError(f"the emotion head was trained on text encoder {identity!r}, which this version does not "
-                         f"ship: retrain the head or install the sentimentogram it came from")
+    check_identity = staticmethod(text_delta_for)  # the delta for a head's recorded text encoder
 
     @classmethod
     def for_head(cls, identity: str, device: str = "cpu") -> "TextEncoder":

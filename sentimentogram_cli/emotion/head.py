@@ -8,47 +8,20 @@ normalisation settings, version). Loading it next to other encoders is a clear e
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
-from safetensors import safe_open
 
-from ..assets import head_checkpoint_path, verify_shipped_head
+from ..assets import head_checkpoint_path
 from ..constants import HEAD_FRAMES_PER_SECOND
 from ..errors import ModelError
-from .features import AUDIO_FEATURES
+from .checkpoint import CHECKPOINT_FORMAT, HeadMetadata, head_metadata
 from .fusion import FusedEmotionModel, FusionConfig
 
 __all__ = ["CHECKPOINT_FORMAT", "HeadMetadata", "EmotionHead", "WindowPredictions", "pad_batch"]
-
-CHECKPOINT_FORMAT = "sentimentogram-emotion-head/1"
-# Heads trained before the layer features (sentimentogram 0.1) read Whisper base's last layer.
-_LAST_LAYER_CONVENTION = "chunk30s-pool2-packed-by-speaker-v1"
-
-
-@dataclass
-class HeadMetadata:
-    version: str
-    audio_encoder: str
-    text_encoder: str
-    feature_convention: str
-    window_seconds: float
-    hop_seconds: float
-    # Per-recording normalisation: the recording's mean frame, shrunk toward the training-set mean
-    # by this weight (0 = global statistics only), so one long angry talk still reads angry.
-    recording_mean_weight: float = 0.0
-    # k (seconds): the weight above is shrunk by the amount of audio the mean is taken over,
-    # w · s / (s + k) (0 = no shrinkage, the older heads): one short clip keeps most of the global
-    # centre, a long talk takes its own (emotion.recognise.recording_weight).
-    recording_mean_seconds: float = 0.0
-    # Whisper-encoder layers whose hidden states make the audio frames (features.AudioEncoder).
-    audio_layers: tuple[int, ...] = ()
-    # Temperature scaling of the logits, fitted on validation speakers so confidences are calibrated.
-    temperature: float = 1.0
-    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -137,33 +110,12 @@ class EmotionHead:
     def load(cls, path: Path | None = None, device: str = "cpu", *,
              audio_encoder: str | None = None, text_encoder: str | None = None) -> "EmotionHead":
         """Load a checkpoint (the shipped one by default); name the encoders in use to check them."""
-        shipped = path is None or Path(path).resolve() == head_checkpoint_path().resolve()
+        metadata, meta = head_metadata(path, audio_encoder=audio_encoder, text_encoder=text_encoder)
         path = Path(path) if path else head_checkpoint_path()
-        if not path.is_file():
-            raise ModelError(f"emotion head checkpoint not found: {path}")
-        if shipped:
-            verify_shipped_head(path)
         try:
-            with safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
             tensors = load_file(str(path))
         except Exception as exc:
             raise ModelError(f"{path} is not an emotion head checkpoint: {exc}") from exc
-        if meta.get("format") != CHECKPOINT_FORMAT:
-            raise ModelError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint")
-        metadata = HeadMetadata(**json.loads(meta["metadata"]))
-        metadata.audio_layers = tuple(metadata.audio_layers)
-        if metadata.feature_convention == _LAST_LAYER_CONVENTION and metadata.audio_encoder == "whisper-base":
-            metadata.audio_layers = (6,)  # what CTranslate2's encode returned: the torch encoder's last layer
-        elif not metadata.feature_convention.startswith(AUDIO_FEATURES) or not metadata.audio_layers:
-            raise ModelError(f"{path} was trained on audio features {metadata.feature_convention!r}; this version "
-                             f"computes {AUDIO_FEATURES!r}: retrain it (sentimentogram train) or install the "
-                             f"sentimentogram it came from")
-        for role, wanted, trained in (("audio", audio_encoder, metadata.audio_encoder),
-                                      ("text", text_encoder, metadata.text_encoder)):
-            if wanted is not None and wanted != trained:
-                raise ModelError(f"the emotion head was trained on {role} encoder {trained!r}, "
-                                 f"not {wanted!r}: use that encoder or train a head for yours")
         try:
             model = FusedEmotionModel(FusionConfig.from_json(meta["config"]))
             model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})

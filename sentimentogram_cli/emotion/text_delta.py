@@ -16,10 +16,10 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from ..errors import ModelError
+from .checkpoint import TEXT_DELTA_FORMAT, text_delta_identity
 
 __all__ = ["TEXT_DELTA_FORMAT", "save_text_delta", "apply_text_delta", "text_delta_identity"]
 
-TEXT_DELTA_FORMAT = "sentimentogram-text-delta/1"
 
 
 def _layer_prefixes(layers: tuple[int, ...]) -> tuple[str, ...]:
@@ -38,18 +38,6 @@ def save_text_delta(model: torch.nn.Module, path: Path, layers: tuple[int, ...],
     save_file(tensors, str(tmp), metadata={"format": TEXT_DELTA_FORMAT, "base": base, "name": name,
                                            "layers": json.dumps(list(layers))})
     tmp.replace(path)
-
-
-def text_delta_identity(path: Path) -> str:
-    """The delta's name (recorded in heads trained on its embeddings)."""
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-    except Exception as exc:
-        raise ModelError(f"{path} is not a text-encoder delta: {exc}") from exc
-    if meta.get("format") != TEXT_DELTA_FORMAT:
-        raise ModelError(f"{path} is not a {TEXT_DELTA_FORMAT} file")
-    return meta["name"]
 
 
 def apply_text_delta(model: torch.nn.Module, path: Path, base: str) -> str:
