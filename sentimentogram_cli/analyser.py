@@ -90,9 +90,11 @@ class Analyser:
         return self._head
 
     def _check_head(self) -> None:
-        """The head's checkpoint checked from its header alone (format, features, encoders),
-        without torch: a wrong head fails before the slow stages, while its weights load on a
-        thread beside them (issue 25: importing torch first held the transcription back ~1 s)."""
+        """The device resolved and the head's checkpoint checked from its header alone (format,
+        features, encoders), without torch: a wrong head or device fails before the slow stages,
+        while the weights load on a thread beside them (issue 25: importing torch first held the
+        transcription back ~1 s)."""
+        self.device  # noqa: B018 (a device that is not there fails here too, before decoding)
         if self._head is None:
             check_encoders(head_metadata(self.head_path)[0])
 
