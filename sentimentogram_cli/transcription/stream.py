@@ -19,6 +19,8 @@ decodes a whole file with its VAD filter, holding about one window of it at a ti
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
 from ..constants import CHUNK_SAMPLES, SAMPLE_RATE
@@ -36,8 +38,9 @@ def samples(chunks, a: int, b: int) -> np.ndarray:
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
-class _Slices:
-    """Read like a 1-D float32 array: ``len()`` and contiguous slices ``[a:b]``, a fresh array."""
+class _Slices(ABC):
+    """Read like a 1-D float32 array: ``len()`` and contiguous slices ``[a:b]``, a fresh array;
+    each kind says how it reads samples [a, b) (``_read``)."""
 
     n: int
 
@@ -52,8 +55,8 @@ class _Slices:
             raise ValueError("read by contiguous slices")
         return self._read(a, b) if b > a else np.zeros(0, np.float32)
 
-    def _read(self, a: int, b: int) -> np.ndarray:
-        raise NotImplementedError
+    @abstractmethod
+    def _read(self, a: int, b: int) -> np.ndarray: ...
 
 
 class ChunkedAudio(_Slices):
