@@ -12,8 +12,10 @@ decodes a whole file with its VAD filter, holding about one window of it at a ti
 - ``vad.speech_probabilities`` runs Silero a batch at a time as faster-whisper batches it (equal);
 - ``SpeechAudio`` lays the VAD regions end to end, as faster-whisper's ``collect_chunks`` does;
 - ``SpeechMel`` makes their log-mel block by block into a temporary file and clamps it by its
-  maximum over all the speech, as faster-whisper's ``FeatureExtractor`` does for the whole array
-  (equal up to float rounding in the mel projection: at most one unit in the last place);
+  maximum over all the speech, as faster-whisper's ``FeatureExtractor`` does for the whole array:
+  bit for bit, the mel projection summed as its one product over all the speech sums each value
+  (``mel_product``; where numpy's BLAS is not the one modelled there, a product per block, which
+  differs in the last bit of ~0.1 % of the values, enough for Whisper base to loop elsewhere);
 - ``decode_streamed`` runs faster-whisper's own ``transcribe`` on it and maps times back.
 """
 
@@ -25,6 +27,7 @@ import numpy as np
 
 from ..constants import CHUNK_SAMPLES, SAMPLE_RATE
 from ..spill import SpilledRows
+from .mel_product import exact_here, openblas_threads, project, split_sums
 
 __all__ = ["ChunkedAudio", "SpeechAudio", "SpeechMel", "decode_streamed", "samples"]
 
@@ -90,13 +93,17 @@ class SpeechAudio(_Slices):
 
 class SpeechMel:
     """faster-whisper's log-mel of ``speech`` (``extractor``: its ``FeatureExtractor``), made
-    _MEL_BLOCK frames at a time into a temporary file; read as ``mel[:, a:b]`` (80 x frames)."""
+    _MEL_BLOCK frames at a time into a temporary file; read as ``mel[:, a:b]`` (80 x frames).
+    ``exact``: whether it is the extractor's bit for bit (the mel projection as its one product)."""
 
     def __init__(self, speech: _Slices | np.ndarray, extractor):
         self.hop, self.n_fft, self.filters = extractor.hop_length, extractor.n_fft, extractor.mel_filters
         self.window = np.hanning(self.n_fft + 1)[:-1].astype("float32")
         self.speech, self.n = speech, len(speech)
         self.frames = (self.n + self.hop) // self.hop  # the extractor pads a hop of zeros, drops the last frame
+        threads = openblas_threads()
+        self.exact = self.frames > 1 and exact_here(self.filters, threads)  # one frame: numpy's matrix-vector product
+        self._split = split_sums(self.frames, threads or 1, *self.filters.shape) if self.exact else None
         self._rows = SpilledRows(len(self.filters), np.float32)
         top = np.float32(-np.inf)
         for first in range(0, self.frames, _MEL_BLOCK):
@@ -128,8 +135,8 @@ class SpeechMel:
         values = np.zeros(len(index), np.float32)
         inside = index < self.n
         values[inside] = read[index[inside] - lo]
-        stft = _stft(values, self.n_fft, self.hop, self.window)
-        mel = self.filters @ (np.abs(stft) ** 2)
+        magnitudes = np.abs(_stft(values, self.n_fft, self.hop, self.window)) ** 2
+        mel = self.filters @ magnitudes if self._split is None else project(self.filters, magnitudes, first, self._split)
         return np.log10(np.clip(mel, a_min=1e-10, a_max=None))
 
 
