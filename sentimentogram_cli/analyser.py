@@ -41,7 +41,7 @@ STAGES = ("decode", "transcribe", "speakers", "emotions", "prosody")
 # A 16 kHz mono float32 recording, or a file (path, or what media.probe said about it).
 MediaInput = str | os.PathLike | MediaInfo | np.ndarray
 CacheArg = bool | str | os.PathLike | AnalysisCache | None  # see Analyser.analyse
-_ANALYSIS_VERSION = 8  # bump when the analysis code changes what it produces: old cache entries miss
+_ANALYSIS_VERSION = 9  # bump when the analysis code changes what it produces: old cache entries miss
 
 
 
@@ -124,11 +124,11 @@ class Analyser:
 
     @property
     def speaker_encoder(self):
-        """The voice encoder speaker turns come from (``speakers.SpeakerEncoder``)."""
+        """The voice encoders speaker turns come from (``speakers.VoiceEncoder``)."""
         if self._speaker_encoder is None:
-            from .speakers import SpeakerEncoder
+            from .speakers import VoiceEncoder
 
-            self._speaker_encoder = SpeakerEncoder(self.device)
+            self._speaker_encoder = VoiceEncoder(self.device)
         return self._speaker_encoder
 
     @property
@@ -280,6 +280,8 @@ class Analyser:
         """The three stages on one recording; ``load(report)`` gives its chunks and length."""
         self._check_head()  # a missing or mismatched checkpoint fails before the slow stages
         preload = self._preload_emotion_encoders()
+        # The voice encoders (~1 CPU s of weights) load on their own thread too, beside the decoding.
+        voices = Ahead(lambda: self.speaker_encoder, "sentimentogram-voices") if options.speakers != "off" else None
 
         def stage(stage_name: str, work: Callable[[Callable[[float], None]], object]):
             report = (lambda f: progress(stage_name, f)) if progress else (lambda f: None)
@@ -297,6 +299,8 @@ class Analyser:
         transcript = stage("transcribe", lambda r: self._transcribe(chunks, n, options.language, r))
         notes = list(transcript.notes)
         # Who said each word; segments are cut where the speaker changes (lines never span two).
+        if voices is not None:
+            voices.result()  # a failure there is raised by the stage below (or noted for auto)
         turns = stage("speakers", lambda r: self._speakers(chunks, n, transcript.segments, options, notes, r))
         segments = transcript.segments
         if turns is not None:

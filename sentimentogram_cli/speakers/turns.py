@@ -12,7 +12,8 @@ validation dialogues in benchmarks/speakers.py), then folds speakers with less t
 neighbour, so a monologue comes out as one speaker. A number ``N`` asks for N speakers (fewer
 when there are fewer pieces).
 
-Before clustering, the GE2E embeddings go through a shipped linear projection (``project``):
+The embeddings clustered are ``voices.VoiceEncoder``'s: CAM++ beside GE2E. The GE2E part first
+goes through a shipped linear projection (``project``):
 within-class covariance normalisation fitted on RAVDESS actors 17-20 across all their emotions
 (scripts/fit_speaker_projection.py; none of them is in the benchmark's sets), which shrinks the
 directions one voice moves in when it shouts, whispers or laughs. On the validation dialogues it
@@ -40,7 +41,7 @@ __all__ = ["PIECE_GAP", "MAX_PIECE", "MIN_RELIABLE", "MERGE_DISTANCE", "LINKAGE"
 PIECE_GAP = 0.1
 MAX_PIECE = 3.0  # seconds: longer runs are cut at their widest pause
 MIN_RELIABLE = 0.7  # seconds of speech: pieces at least this long are clustered; shorter ones join
-MERGE_DISTANCE = 0.825  # cosine distance (``LINKAGE``, projected embeddings) where ``auto`` stops merging
+MERGE_DISTANCE = 0.6  # cosine distance (``LINKAGE``, ``voices.VoiceEncoder`` embeddings) where ``auto`` stops merging
 LINKAGE = "average"  # how the distance between two groups of pieces is taken (chosen on validation)
 MIN_SPEAKER_SHARE = 0.08  # a found speaker with less of the talk time is folded into its neighbour
 MIN_SPEAKER_SECONDS = 2.0  # ... or with less than this many seconds
