@@ -1,7 +1,8 @@
 """The analysis stages chained: media -> 16 kHz audio -> timed words -> per-word emotion and prosody, as one
-``Analysis``. The models load lazily, once per ``Analyser``; this is the only place that calls
-the recogniser (``transcribe``) and the emotion stage (``emotion.recognise``), so every entry
-point (the API, the CLI, a batch, a cluster worker) runs the same path.
+``Analysis``. The models come from ``analyser_models`` (loaded lazily, once per process); this is
+the only place that calls the recogniser (``transcribe``) and the emotion stage
+(``emotion.recognise``), so every entry point (the API, the CLI, a batch, a cluster worker) runs
+the same path.
 
 Long inputs stay in bounded memory: the audio is held as 30 s chunks (230 MB an hour) and each
 stage works through them a piece at a time. A stage that fails in a way nobody foresaw becomes a
@@ -12,9 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 import warnings
-import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,13 +21,12 @@ from typing import Any
 import numpy as np
 
 from .ahead import Ahead
-from .emotion.checkpoint import BUNDLED_AUDIO_ENCODERS, check_encoders, head_metadata
+from .analyser_models import AnalyserModels
 from .document import SCHEMA_VERSION, Analysis, Line, Segment
 from .analysis_cache import AnalysisCache, cache_key
 from .captions import CaptionRules, cut_cues
-from .assets import BUNDLED_ASR_MODEL, head_checkpoint_path, whisper_model_identity
+from .assets import BUNDLED_ASR_MODEL, head_checkpoint_path
 from .constants import CHUNK_SAMPLES, CHUNK_SECONDS, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
-from .devices import check_device
 from .errors import ModelError, UsageError, as_error
 from .spill import SpilledChunks, release_freed_memory
 from .media import MediaInfo, chunk_audio, iter_audio_chunks, probe, resample
@@ -45,7 +43,7 @@ _ANALYSIS_VERSION = 9  # bump when the analysis code changes what it produces: o
 
 
 
-class Analyser:
+class Analyser(AnalyserModels):
     """Finds the words of a recording and the emotion of each: ``analyse(media) -> Analysis``.
 
     ``device``: auto, cpu or cuda (auto: a GPU when one is visible); ``asr_model``: the Whisper
@@ -59,92 +57,7 @@ class Analyser:
                  backend: str = "faster-whisper", head: str | os.PathLike | None = None):
         if backend not in BACKENDS:
             raise UsageError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
-        self.requested_device = check_device(device)
-        self.asr_model, self.backend = asr_model, backend
-        self.head_path = Path(head) if head else head_checkpoint_path()
-        self._device: str | None = None
-        self._head = self._audio_encoder = self._text_encoder = self._speaker_encoder = None
-
-    # ---- the models, each loaded on first use -----------------------------------------------
-
-    @property
-    def device(self) -> str:
-        """The device the models run on: "cpu" or "cuda"."""
-        if self._device is None:
-            from .devices import resolve_device
-
-            self._device = resolve_device(self.requested_device)
-        return self._device
-
-    @property
-    def head(self):
-        """The emotion head (``emotion.head.EmotionHead``), its encoders' identities checked."""
-        if self._head is None:
-            from .emotion.head import EmotionHead
-
-            st = self.head_path.stat() if self.head_path.is_file() else None
-            key = ("head", str(self.head_path.resolve()), st and (st.st_size, st.st_mtime_ns), self.device)
-            head = _shared(key, lambda: EmotionHead.load(self.head_path, self.device))
-            check_encoders(head.metadata)  # before any encoder is loaded
-            self._head = head
-        return self._head
-
-    def _check_head(self) -> None:
-        """The device resolved and the head's checkpoint checked from its header alone (format,
-        features, encoders), without torch: a wrong head or device fails before the slow stages,
-        while the weights load on a thread beside them (issue 25: importing torch first held the
-        transcription back ~1 s)."""
-        self.device  # noqa: B018 (a device that is not there fails here too, before decoding)
-        if self._head is None:
-            check_encoders(head_metadata(self.head_path)[0])
-
-    @property
-    def audio_encoder(self):
-        """The Whisper encoder the head was trained on (``emotion.features.AudioEncoder``),
-        whatever ``asr_model`` transcribes."""
-        if self._audio_encoder is None:
-            from .emotion.features import AudioEncoder
-
-            metadata = self.head.metadata
-            name, layers = BUNDLED_AUDIO_ENCODERS[metadata.audio_encoder], metadata.audio_layers
-            self._audio_encoder = _shared(("audio", name, tuple(layers or ()), self.device),
-                                          lambda: AudioEncoder(name, self.device, layers=layers))
-        return self._audio_encoder
-
-    @property
-    def text_encoder(self):
-        """The text encoder the head was trained on (``emotion.features.TextEncoder``)."""
-        if self._text_encoder is None:
-            from .emotion.features import TextEncoder
-
-            identity = self.head.metadata.text_encoder
-            self._text_encoder = _shared(("text", identity, self.device),
-                                         lambda: TextEncoder.for_head(identity, self.device))
-        return self._text_encoder
-
-    @property
-    def speaker_encoder(self):
-        """The voice encoders speaker turns come from (``speakers.VoiceEncoder``)."""
-        if self._speaker_encoder is None:
-            from .speakers import VoiceEncoder
-
-            self._speaker_encoder = VoiceEncoder(self.device)
-        return self._speaker_encoder
-
-    @property
-    def whisper(self):
-        """The faster-whisper ``WhisperModel`` the words come from (the faster-whisper backend),
-        for code that calls it directly; the same loaded model ``transcribe`` uses."""
-        from .assets import load_whisper
-
-        return load_whisper(self.asr_model, self.device)
-
-    @property
-    def asr_identity(self) -> str:
-        """The recogniser as analysis documents and cache keys name it."""
-        if self.backend == "faster-whisper":
-            return whisper_model_identity(self.asr_model)
-        return f"{self.backend}:{self.asr_model}"
+        super().__init__(device, asr_model, backend, Path(head) if head else head_checkpoint_path())
 
     # ---- the stages ---------------------------------------------------------------------------
 
@@ -254,13 +167,6 @@ class Analyser:
                           "window": options.window, "hop": options.hop, "head": head,
                           "speakers": options.speakers,
                           "schema": SCHEMA_VERSION, "analysis_version": _ANALYSIS_VERSION})
-
-    def _preload_emotion_encoders(self) -> Ahead:
-        """The emotion head and encoders (Whisper layers in torch, MiniLM) loaded on a thread while
-        the audio is decoded and transcribed, whose heavy parts (ffmpeg, CTranslate2, Silero)
-        leave the interpreter free: their ~4 s of imports and weights no longer wait in line
-        (issue 25). A failure here is left for the stage, which loads again and says why."""
-        return Ahead(lambda: (self.head, self.audio_encoder, self.text_encoder), "sentimentogram-preload")
 
     def _encode_ahead(self, chunks, n_samples: int, preload: Ahead) -> Ahead:
         """The emotion stage's frames of the whole recording (``emotion.recognise.encode_chunks``),
@@ -392,18 +298,3 @@ def _array_audio(audio: np.ndarray, sample_rate: int | None) -> np.ndarray:
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
         raise UsageError(f"sample_rate must be a positive whole number of Hz, not {sample_rate!r}")
     return audio if sample_rate == SAMPLE_RATE else resample(audio, int(sample_rate))
-
-
-# Loaded models, shared by every Analyser of the process that asks for the same weights on the same
-# device (the README's Analyser and sg.analyse load the encoders once); freed with the last user.
-_MODELS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-_MODELS_LOCK = threading.Lock()
-
-
-def _shared(key: tuple, load: Callable[[], Any]) -> Any:
-    with _MODELS_LOCK:
-        model = _MODELS.get(key)
-        if model is None:
-            model = load()
-            _MODELS[key] = model
-        return model

@@ -22,7 +22,8 @@ NAME = "sentimentogram_cli"
 # The README's package listing states the same order (test_readme_states_this_order).
 LAYERS = [
     "constants", "errors", "atomic", "colour", "document", "ranges", "devices", "assets", "media", "spill", "ahead",
-    "analysis_cache", "transcription", "emotion", "speakers", "prosody", "captions", "analysis_options", "analyser",
+    "analysis_cache", "transcription", "emotion", "speakers", "prosody", "captions", "analysis_options",
+    "analyser_models", "analyser",
     "typography", "style_file", "fonts", "emphasis_style", "preferences", "style", "output",
     "jobs", "batch", "distributed", "training",
     "__init__", "cli", "__main__",
