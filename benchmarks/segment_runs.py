@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-import speakers as S  # noqa: E402
+import speaker_sets as S  # noqa: E402  benchmarks/speaker_sets.py: the recordings
 
 from sentimentogram_cli.transcription import guards  # noqa: E402
 from sentimentogram_cli.transcription import transcribe as T  # noqa: E402

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import speakers as bench  # noqa: E402  benchmarks/speakers.py
+import speaker_sets  # noqa: E402  benchmarks/speaker_sets.py: the recordings
+import speakers as bench  # noqa: E402  benchmarks/speakers.py: scoring
 
 from sentimentogram_cli.speakers import SpeakerEncoder  # noqa: E402
 from sentimentogram_cli.speakers import turns  # noqa: E402
@@ -110,7 +111,7 @@ def main() -> None:
 
     bench.PROJECT = False  # the raw embeddings: each method projects what it needs
     encoder = SpeakerEncoder("cpu")
-    prepared = {split: bench.prepare(recs, "base", encoder, False)[0] for split, recs in bench.datasets().items()}
+    prepared = {split: bench.prepare(recs, "base", encoder, False)[0] for split, recs in speaker_sets.datasets().items()}
     cohort = turns.project(embed_all(40, 21)[0])
     shipped = lambda d: lambda raw, dur: turns.cluster(turns.project(raw), dur, None, merge_distance=d)  # noqa: E731
     methods = {

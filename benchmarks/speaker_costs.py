@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from speakers import datasets, transcript  # benchmarks/speakers.py (this folder is on sys.path)
+from speaker_sets import datasets, transcript  # benchmarks/speaker_sets.py (this folder is on sys.path)
 
 from sentimentogram_cli.constants import SAMPLE_RATE
 from sentimentogram_cli.document import Word

@@ -39,7 +39,8 @@ CACHE = ROOT / ".cache" / "speaker_finetune"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import speakers as bench  # noqa: E402  (benchmarks/speakers.py: the dialogues, tuning and scoring)
+import speaker_sets  # noqa: E402  (benchmarks/speaker_sets.py: the dialogues)
+import speakers as bench  # noqa: E402  (benchmarks/speakers.py: tuning and scoring)
 from fit_speaker_projection import training_rows  # noqa: E402  (the projection's training speakers)
 
 from sentimentogram_cli.speakers import SpeakerEncoder  # noqa: E402
@@ -52,7 +53,7 @@ def training_mels(seed: int) -> list[list[np.ndarray]]:
     """Per training speaker, the mel spectrogram of each of their clips (trimmed like a turn)."""
     rows = training_rows(per_speaker=10_000, seed=seed)
     kept = [sp for sp in sorted(rows) if not (sp.startswith("ravdess-") and int(sp.split("-")[1]) > 20)]
-    return [[mel_spectrogram(_levelled(bench._trimmed(r["path"]))) for r in rows[sp]] for sp in kept]
+    return [[mel_spectrogram(_levelled(speaker_sets._trimmed(r["path"]))) for r in rows[sp]] for sp in kept]
 
 
 def ge2e_loss(emb, speakers: int, crops: int, scale, bias):
@@ -125,7 +126,7 @@ def main() -> None:
     parser.add_argument("--alphas", type=float, nargs="+", default=[0.0, 0.15, 0.3, 0.5, 1.0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--validation-draws", type=int, default=2,
-                        help="extra draws of the validation recipe (speakers.datasets; 2 is the benchmark's own)")
+                        help="extra draws of the validation recipe (speaker_sets.datasets; 2 is the benchmark's own)")
     args = parser.parse_args()
     import torch
 
@@ -141,7 +142,7 @@ def main() -> None:
         tuned = finetune(encoder, mels, args.steps, args.lr, args.seed)
         CACHE.mkdir(parents=True, exist_ok=True)
         torch.save(tuned, cached)
-    sets = bench.datasets(extra_validation=args.validation_draws)
+    sets = speaker_sets.datasets(extra_validation=args.validation_draws)
     grid = np.round(np.arange(0.15, 1.21, 0.025), 3)
     print("\n| alpha | merge distance (validation) | validation: 1 / 2 / 3 speakers, right count · WDER "
           "| report: 1 / 2 / 3 speakers, right count · WDER | report, 2 speakers given: WDER |")

@@ -62,7 +62,7 @@ def training_rows(per_speaker: int, seed: int) -> dict[str, list[dict]]:
 
 
 def embed_all(per_speaker: int, seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    from speakers import _trimmed  # benchmarks/speakers.py: the same trimming as the dialogues' turns
+    from speaker_sets import _trimmed  # benchmarks/speaker_sets.py: the same trimming as the dialogues' turns
 
     from sentimentogram_cli.speakers import SpeakerEncoder
 
