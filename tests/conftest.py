@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 
@@ -88,6 +89,21 @@ def browser(chromium_executable):
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"  # the project's corpora, beside the repository
+
+
+RAVDESS = SHARED_DATA / "emotional_speech" / "ravdess"
+
+
+def trimmed_clip(path) -> np.ndarray:
+    """A RAVDESS clip (16 kHz mono) with its leading and trailing silence cut (10 ms frames under
+    6% of the loudest frame's RMS): one voice's turn, as the speaker tests lay them out."""
+    import soundfile as sf
+
+    audio, _ = sf.read(path, dtype="float32")
+    frame = 160
+    rms = np.sqrt(np.mean(audio[: len(audio) // frame * frame].reshape(-1, frame) ** 2, axis=1))
+    loud = np.flatnonzero(rms > rms.max() * 0.06)
+    return audio[loud[0] * frame: (loud[-1] + 1) * frame]
 
 
 def make_video_file(path, seconds: float = 3, *, audio=None, tone: bool = False, size=(64, 48), rate: int = 5,

@@ -5,8 +5,6 @@ the CAM++ encoder and the two encoders' mix: test_voice_encoders.py."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -15,8 +13,8 @@ from sentimentogram_cli.speakers import parse_speakers, split_segments
 from sentimentogram_cli.speakers.turns import agglomerate, cluster, cut_pieces, turns_from_embeddings
 from sentimentogram_cli.errors import UsageError
 
-ROOT = Path(__file__).resolve().parents[1]
-RAVDESS = ROOT.parent / "shared/data/emotional_speech/ravdess"
+from conftest import RAVDESS, trimmed_clip  # the corpora and a clip without its silences, in one place
+
 needs_data = pytest.mark.skipif(not RAVDESS.is_dir(), reason="RAVDESS not found in ../shared/data")
 
 
@@ -181,16 +179,6 @@ def test_embed_streams_pieces_with_the_same_result():
     assert peak(150) - peak(30) < 2 ** 20  # the (n, 256) sums (~0.3 MB), not the 120 more pieces' audio (15 MB)
 
 
-def _clip(path: Path) -> np.ndarray:
-    import soundfile as sf
-
-    audio, _ = sf.read(path, dtype="float32")
-    frame = 160
-    rms = np.sqrt(np.mean(audio[: len(audio) // frame * frame].reshape(-1, frame) ** 2, axis=1))
-    loud = np.flatnonzero(rms > rms.max() * 0.06)
-    return audio[loud[0] * frame: (loud[-1] + 1) * frame]
-
-
 @needs_data
 def test_real_voices_change_inside_one_segment():
     """A man and a woman take turns with 0.4 s pauses inside ONE recogniser segment: each word
@@ -201,7 +189,7 @@ def test_real_voices_change_inside_one_segment():
     order = ["m", "f", "m", "f", "f", "m"]
     audio, words, truth, t = [np.zeros(8000, np.float32)], [], [], 0.5
     for i, who in enumerate(order):
-        clip = _clip(actors[who][7 * i])
+        clip = trimmed_clip(actors[who][7 * i])
         d = len(clip) / 16000
         words += [Word(" a", t, t + d / 2 - 0.02, 0.9), Word(" b", t + d / 2, t + d, 0.9)]
         truth += [who, who]
@@ -222,7 +210,7 @@ def test_one_voice_many_emotions_is_one_speaker():
     clips = sorted((RAVDESS / "Actor_05").glob("*.opus"))[::7][:8]
     audio, words, t = [np.zeros(8000, np.float32)], [], 0.5
     for path in clips:
-        clip = _clip(path)
+        clip = trimmed_clip(path)
         d = len(clip) / 16000
         words.append(Word(" x", t, t + d, 0.9))
         audio += [clip, np.zeros(8000, np.float32)]
@@ -259,7 +247,7 @@ def test_projection_keeps_two_real_voices_apart():
     from sentimentogram_cli.speakers.turns import project
 
     encoder = SpeakerEncoder("cpu")
-    clips = [_clip(p) for a in ("Actor_01", "Actor_03") for p in sorted((RAVDESS / a).glob("*.opus"))[::6][:10]]
+    clips = [trimmed_clip(p) for a in ("Actor_01", "Actor_03") for p in sorted((RAVDESS / a).glob("*.opus"))[::6][:10]]
     truth = np.repeat([0, 1], 10)
     same_voice = truth[:, None] == truth[None, :]
     np.fill_diagonal(same_voice, False)
