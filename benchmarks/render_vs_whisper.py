@@ -13,9 +13,14 @@ each its own child process, run alternately (the order flips every repeat):
   whole process; its own stage timers are read from its summary (``time`` line).
 - **faster-whisper, same decoding**: a process that loads the same Whisper model the same way
   (``assets.load_whisper``, with faster-whisper's one CTranslate2 worker where the render has
-  ``assets.CPU_WORKERS``) and runs ``WhisperModel.transcribe`` on the file with the settings of
-  the render's first pass (``transcription.DecodeOptions``: word timestamps, VAD filter, beam,
-  temperature, no prompt, hallucination-silence threshold).
+  ``assets.CPU_WORKERS``, and CTranslate2's default threads per decode, 4, as a user gets them)
+  and runs ``WhisperModel.transcribe`` on the file with the settings of the render's first pass
+  (``transcription.DecodeOptions``: word timestamps, VAD filter, beam, temperature, no prompt,
+  hallucination-silence threshold).
+- **faster-whisper, same decoding, tuned**: the same with the render's own CPU settings, which a
+  user of faster-whisper could give it too: glibc's heap as ``heap.tune_heap`` sets it, and
+  ``devices.recogniser_threads`` threads per decode (half the cores). The fair floor: what the
+  render adds to a faster-whisper run as fast as ours.
 - **faster-whisper defaults**: the same, with faster-whisper's default settings (word timestamps
   on, nothing else given): what a user gets who calls it plainly. Its defaults repeat themselves on
   these talks (see the words found), which also costs time.
@@ -54,10 +59,15 @@ RAVDESS = ROOT.parent / "shared" / "data" / "emotional_speech" / "ravdess"
 ALONE = """
 import json, sys
 from sentimentogram_cli.assets import load_whisper
+from sentimentogram_cli.heap import tune_heap
 from sentimentogram_cli.transcription.transcribe import DecodeOptions
 options = DecodeOptions()
-model = load_whisper(sys.argv[2], "cpu", workers=1)  # faster-whisper as a user loads it: one worker
-if sys.argv[3] == "same":
+if sys.argv[3] == "tuned":  # the render's CPU settings: its heap, its threads per decode
+    tune_heap()
+    model = load_whisper(sys.argv[2], "cpu", workers=1)
+else:  # faster-whisper as a user loads it: one worker, CTranslate2's default threads
+    model = load_whisper(sys.argv[2], "cpu", workers=1, threads=0)
+if sys.argv[3] in ("same", "tuned"):
     kwargs = dict(vad_filter=True, vad_parameters=options.vad_parameters(), **options.whisper_kwargs())
 else:
     kwargs = {}
@@ -73,7 +83,7 @@ from sentimentogram_cli.assets import load_whisper
 from sentimentogram_cli.transcription.transcribe import DecodeOptions
 t0 = time.perf_counter()
 options = DecodeOptions()
-model = load_whisper(sys.argv[2], "cpu", workers=1)  # faster-whisper as a user loads it: one worker
+model = load_whisper(sys.argv[2], "cpu", workers=1, threads=0)  # as a user loads it
 load = time.perf_counter() - t0
 rows = []
 for path in json.loads(open(sys.argv[1]).read()):
@@ -154,6 +164,7 @@ def bench_talk(talk: Path, media: float, args, render_root: Path, tmp: Path) -> 
     sides = {"render": [py, "-m", "sentimentogram_cli", "render", str(talk), "--format", "json", "--no-cache",
                         "--asr-model", args.asr_model, "--out", str(out)],
              "same": [py, "-c", ALONE, str(talk), args.asr_model, "same"],
+             "tuned": [py, "-c", ALONE, str(talk), args.asr_model, "tuned"],
              "defaults": [py, "-c", ALONE, str(talk), args.asr_model, "defaults"]}
     rows = []
     for r in range(args.repeats):
@@ -179,7 +190,7 @@ def bench_talk(talk: Path, media: float, args, render_root: Path, tmp: Path) -> 
         result[name] = {k: med(lambda r, k=k: r[name][k]) for k in ("wall", "cpu", "words")}
     result["render"]["stages"] = {k: med(lambda r, k=k: r["render"]["stages"].get(k, 0.0))
                                   for k in rows[0]["render"]["stages"]}
-    for other in ("same", "defaults"):
+    for other in ("same", "tuned", "defaults"):
         result[f"ratio_{other}"] = {k: med(lambda r, k=k: r["render"][k] / r[other][k]) for k in ("wall", "cpu")}
     return result
 
@@ -229,6 +240,12 @@ def print_tables(figures: dict) -> None:
               f"| **{t['ratio_same']['wall']:.2f} · {t['ratio_same']['cpu']:.2f}** "
               f"| {d['wall']:.1f} · {d['cpu']:.1f} · {d['words']:.0f} "
               f"| {t['ratio_defaults']['wall']:.2f} · {t['ratio_defaults']['cpu']:.2f} |")
+    print("\n| talk (s) | faster-whisper, same decoding, the render's heap and threads (tuned): wall · CPU (s) · words "
+          "| render / tuned: wall · CPU |\n|---|---|---|")
+    for t in figures["talks"]:
+        u = t["tuned"]
+        print(f"| {t['media_s']:.0f} | {u['wall']:.1f} · {u['cpu']:.1f} · {u['words']:.0f} "
+              f"| {t['ratio_tuned']['wall']:.2f} · {t['ratio_tuned']['cpu']:.2f} |")
     print("\nRender stages (its own timers, wall s): "
           + "; ".join(f"{t['media_s']:.0f} s talk: " + " · ".join(f"{k} {v:.1f}" for k, v in t["render"]["stages"].items())
                       for t in figures["talks"]))

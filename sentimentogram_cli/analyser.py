@@ -27,8 +27,10 @@ from .analysis_cache import AnalysisCache, cache_key
 from .captions import CaptionRules, cut_cues
 from .assets import BUNDLED_ASR_MODEL, head_checkpoint_path
 from .constants import CHUNK_SAMPLES, CHUNK_SECONDS, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
+from .devices import threads_beside, torch_threads
 from .errors import ModelError, UsageError, as_error
-from .spill import SpilledChunks, release_freed_memory
+from .heap import release_freed_memory
+from .spill import SpilledChunks
 from .media import MediaInfo, chunk_audio, iter_audio_chunks, probe, resample
 from .transcription.transcribe import BACKENDS
 from .analysis_options import AnalysisOptions, ProgressCallback, StageTimer, with_old_keywords
@@ -177,7 +179,9 @@ class Analyser(AnalyserModels):
 
         def work():
             preload.result()
-            return encode_chunks(chunks, n_samples, self.head, self.audio_encoder, lambda f: None)
+            # On a CPU, with the cores the recogniser leaves (devices.threads_beside).
+            with torch_threads(threads_beside() if self.device == "cpu" else None):
+                return encode_chunks(chunks, n_samples, self.head, self.audio_encoder, lambda f: None)
 
         return Ahead(work, "sentimentogram-frames")
 

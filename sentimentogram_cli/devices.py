@@ -1,10 +1,22 @@
-"""Which device the models run on: ``auto`` resolves to ``cuda`` when a GPU is visible."""
+"""Which device the models run on (``auto`` resolves to ``cuda`` when a GPU is visible), and how
+an analysis shares a CPU's cores between the recogniser and the work beside it.
+
+Why the split (issue 25): the emotion frames are made on a thread while CTranslate2 decodes. With
+CTranslate2's default of 4 threads per decode and torch's of one per core, the threads outnumber
+two cores and spend their time waiting on each other: on 2 cores a 5-minute render took 44 s where
+half the cores each (one and one) took 32 (``benchmarks/render_vs_whisper.py``).
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from .errors import ModelError, UsageError
 
-__all__ = ["DEVICES", "check_device", "cuda_device_count", "resolve_device"]
+__all__ = ["DEVICES", "check_device", "cpu_cores", "cuda_device_count", "recogniser_threads", "resolve_device",
+           "threads_beside", "torch_threads"]
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -35,3 +47,41 @@ def resolve_device(device: str = "auto") -> str:
     if choice == "cuda" and cuda_device_count() == 0:
         raise ModelError("device 'cuda' was asked for but no CUDA GPU is visible: use --device cpu")
     return choice
+
+
+def cpu_cores() -> int:
+    """The cores this process may run on (its affinity mask where the system has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def recogniser_threads(cores: int | None = None) -> int:
+    """CTranslate2 threads per decode on a CPU: half the cores, at least 1 and at most 4
+    (CTranslate2's own default); the other half is for the work beside it (``threads_beside``)."""
+    return min(4, max(1, (cores or cpu_cores()) // 2))
+
+
+def threads_beside(cores: int | None = None) -> int:
+    """torch threads for the work made beside the decoding (the emotion frames): the cores the
+    recogniser leaves, at least 1."""
+    cores = cores or cpu_cores()
+    return max(1, cores - recogniser_threads(cores))
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """torch's intra-op threads set to ``threads`` inside the block (None: left as they are) and
+    put back after it."""
+    if threads is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -5,25 +5,18 @@ float16) are needed by later stages, so held in memory they make the peak grow w
 length (issue 25: 27 MB a minute of media). Written as they are made and read back by offset,
 they cost the page cache and the disk, not the process: its memory stays that of one piece.
 The files have no name (``tempfile.TemporaryFile``) and go with the object or the process.
-
-What a stage frees goes back to the system between pieces (``release_freed_memory``): glibc keeps
-freed heap pages resident, and the torch and numpy intermediates made and freed per piece left
-holes that grew with the number of pieces (issue 25).
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import tempfile
 import threading
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["SpilledRows", "SpilledChunks", "release_freed_memory"]
+__all__ = ["SpilledRows", "SpilledChunks"]
 
 
 class SpilledRows:
@@ -110,22 +103,3 @@ class SpilledChunks(Sequence):
 
     def close(self) -> None:
         self._samples.close()
-
-
-@lru_cache(maxsize=1)
-def _malloc_trim():
-    """glibc's ``malloc_trim``, or None where the C library has none (macOS, musl, Windows)."""
-    name = ctypes.util.find_library("c")
-    try:
-        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
-    except OSError:
-        return None
-
-
-def release_freed_memory() -> None:
-    """Hand the heap's free pages back to the system (glibc ``malloc_trim(0)``; a no-op elsewhere).
-    Called once per piece of work (a 30 s chunk encoded, a batch of windows, a recogniser piece),
-    where that piece's intermediates are gone: a few milliseconds each."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)

@@ -21,7 +21,7 @@ NAME = "sentimentogram_cli"
 # Bottom to top: each entry (a top-level module or package) may import only entries before it.
 # The README's package listing states the same order (test_readme_states_this_order).
 LAYERS = [
-    "constants", "errors", "atomic", "colour", "document", "ranges", "devices", "assets", "media", "spill", "ahead",
+    "constants", "errors", "atomic", "colour", "document", "ranges", "devices", "heap", "assets", "media", "spill", "ahead",
     "analysis_cache", "transcription", "emotion", "speakers", "prosody", "captions", "analysis_options",
     "analyser_models", "analyser",
     "typography", "style_file", "fonts", "emphasis_style", "preferences", "style", "output",

@@ -7,7 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from sentimentogram_cli.spill import SpilledChunks, SpilledRows, _malloc_trim, release_freed_memory
+from sentimentogram_cli.heap import _glibc, release_freed_memory
+from sentimentogram_cli.spill import SpilledChunks, SpilledRows
 
 
 def test_spilled_chunks_read_back_what_was_written():
@@ -165,7 +166,7 @@ def _rss_mib() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-@pytest.mark.skipif(_malloc_trim() is None or not os.path.exists("/proc/self/statm"),
+@pytest.mark.skipif(_glibc("malloc_trim") is None or not os.path.exists("/proc/self/statm"),
                     reason="glibc's malloc_trim and /proc are Linux things")
 def test_freed_heap_pages_go_back_to_the_system():
     """Arrays under glibc's mmap threshold, freed between small ones that stay (the heap the

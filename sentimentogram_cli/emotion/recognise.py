@@ -22,7 +22,8 @@ import numpy as np
 from ..document import AnalysedWord, Line, Segment
 from ..media import chunk_audio
 from ..constants import HEAD_FRAMES_PER_SECOND, HOP_SECONDS, SAMPLE_RATE, WINDOW_SECONDS
-from ..spill import SpilledRows, release_freed_memory
+from ..heap import release_freed_memory
+from ..spill import SpilledRows
 from .features import SAMPLES_PER_HEAD_FRAME, frames_for_span
 from .windows import (UTTERANCE_GAP_SECONDS, aggregate_words, layout_utterance_windows, layout_windows,
                       overlap_matrix, utterance_ids, window_text, word_spans)
@@ -94,8 +95,7 @@ def encode_recording(chunks: list[np.ndarray], n_samples: int, audio_encoder,
         else:
             store[filled: filled + len(frames)] = frames
         filled += len(frames)
-        del frames
-        release_freed_memory()  # the encoder's intermediates: gone before the next block
+        del frames  # not released per block: this runs beside the decoding, on the same heap (heap.py)
         if report:
             report(min(1.0, (b + step) / len(chunks)))
     return store if spill else store[:filled]

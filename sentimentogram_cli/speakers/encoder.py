@@ -18,6 +18,7 @@ import numpy as np
 
 from ..assets import ge2e_weights_path
 from ..constants import SAMPLE_RATE
+from ..devices import torch_threads
 
 __all__ = ["ENCODER_ID", "EMBEDDING_SIZE", "PARTIAL_FRAMES", "mel_spectrogram", "SpeakerEncoder"]
 
@@ -96,17 +97,11 @@ class SpeakerEncoder:
 
         # One intra-op thread on the CPU: an LSTM step is many small kernels, and with two or more
         # threads on a busy machine their synchronisation costs 20x (measured: 120 s against 5 s).
-        threads = torch.get_num_threads()
-        if self.device == "cpu":
-            torch.set_num_threads(1)
-        try:
-            with torch.inference_mode():
-                order = sorted(range(len(mels)), key=lambda i: -len(mels[i]))
-                packed = pack_sequence([torch.from_numpy(mels[i]).to(self.device) for i in order])
-                _, (hidden, _) = self.lstm(packed)
-                raw = torch.relu(self.linear(hidden[-1])).cpu().numpy()
-        finally:
-            torch.set_num_threads(threads)
+        with torch_threads(1 if self.device == "cpu" else None), torch.inference_mode():
+            order = sorted(range(len(mels)), key=lambda i: -len(mels[i]))
+            packed = pack_sequence([torch.from_numpy(mels[i]).to(self.device) for i in order])
+            _, (hidden, _) = self.lstm(packed)
+            raw = torch.relu(self.linear(hidden[-1])).cpu().numpy()
         out = np.empty_like(raw)
         out[order] = raw
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)

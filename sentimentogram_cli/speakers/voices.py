@@ -18,6 +18,7 @@ from contextlib import nullcontext
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ..devices import torch_threads
 from .campplus import CAMPLUS_ID, CAMPLUS_SIZE, CamPlusEncoder
 from .encoder import ENCODER_ID, EMBEDDING_SIZE, SpeakerEncoder
 from .turns import project
@@ -43,32 +44,24 @@ class VoiceEncoder:
         GE2E's queue takes it, and at most ``_WAITING`` pieces' audio wait for a worker, whatever
         the input's length (issue 25). ``project_ge2e=False``: the raw GE2E embeddings (the
         benchmark's ``--no-projection``)."""
-        import torch
-
         cpu = self.campplus.device == "cpu"
         # On a CPU every network and numpy's BLAS run one thread (a piece is a few hundred frames:
         # more threads' synchronisation and spinning cost more than they saved: benchmarks/speakers.py
         # --render-only) and CAM++ runs on two workers beside GE2E, so the stage keeps both cores
         # busy; on a GPU one worker feeds it.
-        threads = torch.get_num_threads()
-        if cpu:
-            torch.set_num_threads(1)
         futures: list[Future] = []
-        try:
-            with (threadpool_limits(1, user_api="blas") if cpu else nullcontext(),
-                  ThreadPoolExecutor(_CPU_WORKERS if cpu else 1, thread_name_prefix="sentimentogram-campplus") as pool):
+        with (torch_threads(1 if cpu else None), threadpool_limits(1, user_api="blas") if cpu else nullcontext(),
+              ThreadPoolExecutor(_CPU_WORKERS if cpu else 1, thread_name_prefix="sentimentogram-campplus") as pool):
 
-                def each() -> Iterator[np.ndarray]:
-                    for wav in pieces:
-                        futures.append(pool.submit(self.campplus.embed_one, wav))
-                        if len(futures) > _WAITING:
-                            futures[-_WAITING - 1].result()
-                        yield wav
+            def each() -> Iterator[np.ndarray]:
+                for wav in pieces:
+                    futures.append(pool.submit(self.campplus.embed_one, wav))
+                    if len(futures) > _WAITING:
+                        futures[-_WAITING - 1].result()
+                    yield wav
 
-                ge2e = self.ge2e.embed(each())
-                cam = [f.result() for f in futures]
-        finally:
-            torch.set_num_threads(threads)
+            ge2e = self.ge2e.embed(each())
+            cam = [f.result() for f in futures]
         if project_ge2e:
             ge2e = project(ge2e)
         if not cam:

@@ -21,7 +21,6 @@ import numpy as np
 
 from ..document import Word
 from ..constants import SAMPLE_RATE
-from ..spill import release_freed_memory
 from .stream import decode_streamed
 from .timestamps import norm_text
 
@@ -151,11 +150,8 @@ def decode(model, audio: np.ndarray, language: str | None, options: DecodeOption
         pieces, info = model.transcribe(audio, language=language, word_timestamps=True, vad_filter=vad_filter,
                                         vad_parameters=options.vad_parameters() if vad_filter else None, **kwargs)
     duration = len(audio) / SAMPLE_RATE
-    out, done, window = [], 0.0, None
+    out, done = [], 0.0
     for piece in pieces:  # a generator: decoding happens while we iterate it
-        if streamed and piece.seek != window:  # a new 30 s window: the last one's buffers go back
-            window = piece.seek
-            release_freed_memory()
         words = [Word(w.word, float(w.start) + offset, float(w.end) + offset, float(w.probability))
                  for w in (piece.words or []) if w.word and w.word.strip()]
         out.append(RawSegment(piece.text, float(piece.start) + offset, float(piece.end) + offset, words))

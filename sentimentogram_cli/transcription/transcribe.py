@@ -24,7 +24,7 @@ from ..assets import BUNDLED_ASR_MODEL, load_whisper
 from ..constants import SAMPLE_RATE
 from ..devices import resolve_device
 from ..errors import ModelError, SentimentogramError, one_line
-from ..spill import release_freed_memory
+from ..heap import release_freed_memory
 from .decoding import DecodeOptions, RawSegment, decode, rescue_skipped, token_budget
 from .guards import failure, find_segment_loops, unsupported
 from .language import detect_language
