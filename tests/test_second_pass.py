@@ -1,7 +1,8 @@
 """The second pass with ``DecodeOptions.pack_rescue``: the speech stretches it decodes again packed
 into shared windows (transcription.decoding: pack_stretches, unpack_words, rescue_skipped):
 grouping, words mapped back to their own stretch, and one slow test with tiny.en on real RAVDESS
-speech; and its decodes run as many at a time as the recogniser has workers."""
+speech; its decodes run as many at a time as the recogniser has workers, and begun beside the
+first pass (``EarlyRescue``) they give what they give after it."""
 
 from __future__ import annotations
 
@@ -102,3 +103,69 @@ def test_stretches_are_decoded_as_many_at_once_as_the_recogniser_has_workers():
         results[workers] = [(s.text, s.start) for s in found]
         assert tried == 6 and len(model.threads) == workers
     assert results[1] == results[2] and [start for _, start in results[1]] == sorted(start for _, start in results[1])
+
+
+def test_the_second_pass_begun_early_decodes_each_stretch_once_and_gives_the_same_segments():
+    """``EarlyRescue``: a stretch the first pass has left RESCUE_BEHIND behind without a word is
+    decoded then; ``rescue_skipped`` takes that result, decodes what is left, drops what it no
+    longer needs, and returns what it returns without it."""
+    import threading
+    from types import SimpleNamespace
+
+    from sentimentogram_cli.transcription.decoding import DecodeOptions, EarlyRescue, rescue_skipped
+
+    class Recogniser:
+        model = SimpleNamespace(num_workers=2)
+
+        def __init__(self):
+            self.calls, self.lock = [], threading.Lock()
+
+        def transcribe(self, audio, **kwargs):
+            with self.lock:
+                self.calls.append(len(audio))
+            word = SimpleNamespace(word=f" {len(audio)}", start=0.1, end=0.3, probability=0.9)
+            return [SimpleNamespace(text=word.word, start=0.1, end=0.3, words=[word])], None
+
+    stretches = [(1.0, 2.0), (4.0, 5.5), (8.0, 8.1), (10.0, 12.0), (14.0, 15.0)]  # (8.0, 8.1): too short
+    audio = np.zeros(16 * SAMPLE_RATE, np.float32)
+    covered = RawSegment(" yes", 4.1, 5.4, [Word(" yes", 4.1, 5.4, 0.9)])
+    late = Recogniser()
+    expected, tried = rescue_skipped(late, audio, [covered], stretches, "en", DecodeOptions())
+    assert tried == 3 and len(late.calls) == 3  # (4.0, 5.5) has a word
+
+    model = Recogniser()
+    with EarlyRescue(model, audio, stretches, "en", DecodeOptions()) as early:
+        early.heard([covered])  # the decode is at 4.1 s: (1.0, 2.0) is behind it and has no word
+        early.heard([covered, RawSegment(" then", 13.5, 14.0, [Word(" then", 13.5, 14.0, 0.9)])])
+        assert sorted(early.started) == [(0.8, 2.2), (9.8, 12.2)]  # (14, 15) is not behind yet
+        # the guard then drops the 13.5 s segment: (10, 12) is still without words, (14, 15) too
+        found, tried = rescue_skipped(model, audio, [covered], stretches, "en", DecodeOptions(), early=early)
+    assert [(s.text, s.start) for s in found] == [(s.text, s.start) for s in expected] and tried == 3
+    assert sorted(model.calls) == sorted(late.calls)  # each stretch decoded once
+
+
+@pytest.mark.slow
+def test_stretches_decoded_early_on_the_second_worker_give_the_words_decoded_late():
+    """Real decodes (tiny.en, two workers): the three utterances decoded beside a first pass
+    (``EarlyRescue``) give the same words, at the same times, as the second pass after it."""
+    from sentimentogram_cli.assets import load_whisper
+    from sentimentogram_cli.media import decode_audio
+    from sentimentogram_cli.transcription.decoding import DecodeOptions, EarlyRescue, rescue_skipped
+
+    clips = [decode_audio(RAVDESS / name) for name in
+             ("03-01-05-02-01-01-18.opus", "03-01-03-02-02-01-18.opus", "03-01-04-02-01-02-18.opus")]
+    gap = np.zeros(3 * SAMPLE_RATE, np.float32)
+    audio = np.concatenate([clips[0], gap, clips[1], gap, clips[2]])
+    bounds, t = [], 0.0
+    for c in clips:
+        bounds.append((t, t + len(c) / SAMPLE_RATE))
+        t += (len(c) + len(gap)) / SAMPLE_RATE
+    model, options = load_whisper("tiny.en", "cpu"), DecodeOptions()
+    late, _ = rescue_skipped(model, audio, [], bounds, "en", options)
+    with EarlyRescue(model, audio, bounds, "en", options) as early:
+        early.heard([RawSegment(" end", t + 5, t + 6, [])])  # the first pass is past all three
+        assert len(early.started) == 3
+        found, tried = rescue_skipped(model, audio, [], bounds, "en", options, early=early)
+    assert tried == 3
+    assert [(w.text, w.start, w.end) for s in found for w in s.words] == \
+        [(w.text, w.start, w.end) for s in late for w in s.words] != []

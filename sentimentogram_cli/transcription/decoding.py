@@ -24,8 +24,8 @@ from ..constants import SAMPLE_RATE
 from .stream import decode_streamed
 from .timestamps import norm_text
 
-__all__ = ["PACK_GAP", "PACK_SECONDS", "DecodeOptions", "RawSegment", "decode", "pack_stretches", "rescue_skipped",
-           "token_budget", "unpack_words"]
+__all__ = ["PACK_GAP", "PACK_SECONDS", "RESCUE_BEHIND", "DecodeOptions", "EarlyRescue", "RawSegment", "decode",
+           "pack_stretches", "rescue_skipped", "token_budget", "unpack_words"]
 
 # Speech this short is decoded with a token budget: no more than people say (6 words a second,
 # up to ~6 tokens a word in scripts Whisper splits finely) so a loop stops early instead of
@@ -34,6 +34,9 @@ _TOKENS_PER_SECOND, _TOKEN_FLOOR, _TOKEN_BUDGET_MAX = 40, 20, 220
 # With ``pack_rescue`` the second pass packs its stretches into windows of at most PACK_SECONDS
 # (Whisper's window is 30 s), PACK_GAP of silence between two stretches (issue 25).
 PACK_SECONDS, PACK_GAP = 28.0, 1.0
+# The first pass's segments come in time order: a stretch this far behind the latest one's start
+# gets no more words from it (``EarlyRescue``).
+RESCUE_BEHIND = 1.0
 _PACKED_BUDGET_MAX = 400  # a packed window's budget stays inside Whisper's 448 tokens with its prompt
 
 
@@ -121,13 +124,15 @@ def decode(model, audio: np.ndarray, language: str | None, options: DecodeOption
            vad_filter: bool = True, condition_on_previous_text: bool | None = None,
            temperature: tuple[float, ...] | None = None, max_new_tokens: int | None = None,
            progress: Callable[[float], None] | None = None,
-           speech: list[dict] | None = None) -> tuple[list[RawSegment], object]:
+           speech: list[dict] | None = None,
+           heard: Callable[[list[RawSegment]], None] | None = None) -> tuple[list[RawSegment], object]:
     """One faster-whisper pass: (segments of raw words with times + ``offset``, its info).
     ``speech``: the regions (samples) faster-whisper's VAD filter keeps, when already found from
     Silero's probabilities (``vad.speech_chunks`` with ``options.vad_parameters()``): that speech is
     decoded and its times mapped back as the filter would, without running Silero again.
     ``audio``: an array, or a long recording read by slices (``stream.ChunkedAudio``, with
-    ``speech``): decoded as one by ``stream.decode_streamed``, a window's worth in memory."""
+    ``speech``): decoded as one by ``stream.decode_streamed``, a window's worth in memory.
+    ``heard(segments)`` is called with the segments so far as each one comes (``EarlyRescue``)."""
     kwargs = options.whisper_kwargs()
     if condition_on_previous_text is not None:
         kwargs["condition_on_previous_text"] = condition_on_previous_text
@@ -155,6 +160,8 @@ def decode(model, audio: np.ndarray, language: str | None, options: DecodeOption
         words = [Word(w.word, float(w.start) + offset, float(w.end) + offset, float(w.probability))
                  for w in (piece.words or []) if w.word and w.word.strip()]
         out.append(RawSegment(piece.text, float(piece.start) + offset, float(piece.end) + offset, words))
+        if heard:
+            heard(out)
         if progress and duration:
             done = max(done, min(1.0, float(piece.end) / duration))
             progress(done)
@@ -166,26 +173,82 @@ def _covered(region: tuple[float, float], words: list[Word]) -> bool:
     return any(w.start < b and w.end > a or a <= (w.start + w.end) / 2 <= b for w in words)
 
 
+def _padded(regions: list[tuple[float, float]], pad: float, duration: float) -> list[tuple[float, float]]:
+    return [(max(0.0, a - pad), min(duration, b + pad)) for a, b in regions]
+
+
+def _decode_alone(model, audio, lo: float, hi: float, speech_seconds: float, language: str | None,
+                  options: DecodeOptions) -> list[RawSegment]:
+    """One stretch (``lo``..``hi`` s, padded) decoded on its own, without the prompt."""
+    return decode(model, audio[int(lo * SAMPLE_RATE): int(hi * SAMPLE_RATE)], language, options, offset=lo,
+                  vad_filter=False, condition_on_previous_text=False, temperature=options.retry_temperature,
+                  max_new_tokens=token_budget(speech_seconds))[0]
+
+
+class EarlyRescue:
+    """The second pass begun while the first pass is still decoding, on the recogniser's second
+    worker: a speech stretch that no word covers, once the first pass has moved RESCUE_BEHIND
+    seconds past it, is decoded then (``heard``, given to ``decode``), as ``rescue_skipped`` would
+    decode it later. ``rescue_skipped(early=...)`` takes those results for the stretches it still
+    finds without words; the rest it decodes itself; one it no longer needs is dropped. The words
+    are the same either way (the same decode of the same stretch); the first pass leaves a core
+    idle most of the time, and this fills it (issue 25). ``dropped(segments)``: the ids of those
+    the guards will drop (their words cover nothing). A context manager: leaving it cancels what
+    has not started."""
+
+    def __init__(self, model, audio, regions: list[tuple[float, float]], language: str | None,
+                 options: DecodeOptions, dropped: Callable[[list[RawSegment]], set[int]] = lambda segments: set(),
+                 min_seconds: float = 0.3, pad: float = 0.2):
+        from concurrent.futures import Future
+
+        self.model, self.audio, self.language, self.options, self.dropped = model, audio, language, options, dropped
+        duration = len(audio) / SAMPLE_RATE
+        kept = [(a, b) for a, b in regions if b - a >= min_seconds]
+        self._waiting = list(zip(kept, _padded(kept, pad, duration)))
+        self.started: dict[tuple[float, float], Future] = {}
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="sentimentogram-rescue")
+
+    def heard(self, segments: list[RawSegment]) -> None:
+        frontier = segments[-1].start - RESCUE_BEHIND if segments else 0.0
+        if not self._waiting or self._waiting[0][0][1] > frontier:
+            return
+        ignored = self.dropped(segments)
+        words = [w for s in segments if id(s) not in ignored for w in s.words]
+        while self._waiting and self._waiting[0][0][1] <= frontier:
+            (a, b), padded = self._waiting.pop(0)
+            if not _covered((a, b), words):
+                self.started[padded] = self._pool.submit(_decode_alone, self.model, self.audio, *padded, b - a,
+                                                         self.language, self.options)
+
+    def __enter__(self) -> "EarlyRescue":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def rescue_skipped(model, audio: np.ndarray, segments: list[RawSegment], regions: list[tuple[float, float]],
                    language: str | None, options: DecodeOptions, *, min_seconds: float = 0.3,
-                   pad: float = 0.2) -> tuple[list[RawSegment], int]:
+                   pad: float = 0.2, early: EarlyRescue | None = None) -> tuple[list[RawSegment], int]:
     """Segments for the VAD ``regions`` no word covers, each decoded again on its own, without the
     prompt; or, with ``options.pack_rescue``, packed into as few windows as hold them
     (``pack_stretches``: PACK_GAP of silence between, at most PACK_SECONDS each), one decode per
     window, words mapped back to their own stretch (``unpack_words``), a stretch of a packed window
     that got no word decoded alone. A new word is kept unless an existing word with the same text
-    overlaps it in time (the first pass had it, only misplaced). Returns (new segments,
-    stretches decoded again)."""
+    overlaps it in time (the first pass had it, only misplaced). ``early``: stretches already
+    decoded while the first pass ran (``EarlyRescue``, same ``min_seconds`` and ``pad``). Returns
+    (new segments, stretches decoded again)."""
     words = [w for s in segments for w in s.words]
     duration = len(audio) / SAMPLE_RATE
     todo = [(a, b) for a, b in regions if b - a >= min_seconds and not _covered((a, b), words)]
-    padded = [(max(0.0, a - pad), min(duration, b + pad)) for a, b in todo]
+    padded = _padded(todo, pad, duration)
     speech = {p: b - a for p, (a, b) in zip(padded, todo)}  # seconds of each stretch without its pad
+    done = early.started if early is not None and not options.pack_rescue else {}
 
     def alone(lo: float, hi: float) -> list[RawSegment]:
-        return decode(model, audio[int(lo * SAMPLE_RATE): int(hi * SAMPLE_RATE)], language, options, offset=lo,
-                      vad_filter=False, condition_on_previous_text=False, temperature=options.retry_temperature,
-                      max_new_tokens=token_budget(speech[(lo, hi)]))[0]
+        if (lo, hi) in done:
+            return done[(lo, hi)].result()
+        return _decode_alone(model, audio, lo, hi, speech[(lo, hi)], language, options)
 
     def decoded(group: list[tuple[float, float]]) -> list[RawSegment]:
         if len(group) == 1:

@@ -14,6 +14,7 @@ did goes into ``Transcript.notes``. The parts live in ``transcription/``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -25,7 +26,7 @@ from ..constants import SAMPLE_RATE
 from ..devices import resolve_device
 from ..errors import ModelError, SentimentogramError, one_line
 from ..heap import release_freed_memory
-from .decoding import DecodeOptions, RawSegment, decode, rescue_skipped, token_budget
+from .decoding import DecodeOptions, EarlyRescue, RawSegment, decode, rescue_skipped, token_budget
 from .guards import failure, find_segment_loops, unsupported
 from .language import detect_language
 from .speech import envelope, shorter_stretches, speech_stretches
@@ -225,11 +226,13 @@ def _transcribe_faster(
             guess = detect_language(model, audio, stretches)
             language, probability = guess.code, guess.probability
         budget = token_budget(sum(b - a for a, b in stretches)) if stretches else None
-        raw, info = decode(model, audio, language, options, progress=progress, max_new_tokens=budget,
-                           speech=speech_chunks(probs, len(audio), **options.vad_parameters()))
-        if language is None:
-            language, probability = info.language, float(info.language_probability)
-        raw, notes = _second_pass(model, audio, raw, language, options, env, stretches)
+        with _early_rescue(model, audio, env, stretches, language, options) as early:
+            raw, info = decode(model, audio, language, options, progress=progress, max_new_tokens=budget,
+                               speech=speech_chunks(probs, len(audio), **options.vad_parameters()),
+                               heard=early.heard if early else None)
+            if language is None:
+                language, probability = info.language, float(info.language_probability)
+            raw, notes = _second_pass(model, audio, raw, language, options, env, stretches, early)
     except (RuntimeError, ValueError, MemoryError) as exc:  # CTranslate2/ONNX failures
         raise ModelError(f"speech recognition with {model_name!r} failed: {one_line(exc)}") from exc
     segments = [seg for seg in (_make_segment(s.text, s.start, s.end, ((w.text, w.start, w.end, w.probability)
@@ -240,11 +243,24 @@ def _transcribe_faster(
     return _repaired(transcript, audio, env) if options.repair else transcript
 
 
-def _second_pass(model, audio: np.ndarray, raw: list[RawSegment], language: str, options: DecodeOptions,
-                 env, stretches: list[tuple[float, float]]):
-    """The first pass's segments without failed decodes (``guards``) and hallucinated stacks,
-    plus the speech no word covers decoded again stretch by stretch; and notes on what was done."""
-    notes = []
+def _early_rescue(model, audio, env, stretches: list[tuple[float, float]], language: str | None,
+                  options: DecodeOptions) -> EarlyRescue | nullcontext:
+    """The second pass begun beside the first (``decoding.EarlyRescue``) where the recogniser has a
+    second worker (a CPU) and the language is known; otherwise nothing (a ``nullcontext``)."""
+    workers = getattr(getattr(model, "model", None), "num_workers", 1)
+    if workers < 2 or language is None or not options.rescue or options.pack_rescue:
+        return nullcontext()
+
+    def dropped(segments: list[RawSegment]) -> set[int]:  # what the guards will drop (the words don't count)
+        return {id(s) for s, _ in _failed(segments, env, stretches, options)} if options.guard else set()
+
+    return EarlyRescue(model, audio, stretches, language, options, dropped)
+
+
+def _failed(raw: list[RawSegment], env, stretches: list[tuple[float, float]],
+            options: DecodeOptions) -> list[tuple[RawSegment, str]]:
+    """The failed decodes among ``raw`` (``guards``), each with why: too many words per second
+    of speech and the like, and runs of one phrase over and over across segments."""
     failed = [(s, why) for s in raw if (why := failure(s.words, env, s.start, s.end))]
     for first, stop in find_segment_loops([s.text for s in raw]):  # one phrase over and over, across segments
         why = f"{raw[first].text.strip()!r} in {stop - first} segments in a row"
@@ -255,6 +271,16 @@ def _second_pass(model, audio: np.ndarray, raw: list[RawSegment], language: str,
                       else "the previous text as prompt")
             if reason and not any(s is f for f, _ in failed):
                 failed.append((s, f"{why}, {reason}"))
+    return failed
+
+
+def _second_pass(model, audio: np.ndarray, raw: list[RawSegment], language: str, options: DecodeOptions,
+                 env, stretches: list[tuple[float, float]], early: EarlyRescue | None = None):
+    """The first pass's segments without failed decodes (``guards``) and hallucinated stacks,
+    plus the speech no word covers decoded again stretch by stretch (taken from ``early`` where it
+    already decoded them); and notes on what was done."""
+    notes = []
+    failed = _failed(raw, env, stretches, options)
     if failed and options.guard:
         raw = [s for s in raw if not any(s is f for f, _ in failed)]
         notes.append(f"{len(failed)} segment(s) failed ({failed[0][1]}{', …' if len(failed) > 1 else ''}): "
@@ -263,7 +289,7 @@ def _second_pass(model, audio: np.ndarray, raw: list[RawSegment], language: str,
         kept = {id(w) for w in drop_stacked_repeats([w for s in raw for w in s.words])[0]}
         raw = [RawSegment(s.text, s.start, s.end, [w for w in s.words if id(w) in kept]) for s in raw]
     if options.rescue or (failed and options.guard):
-        found, tried = rescue_skipped(model, audio, raw, stretches, language, options)
+        found, tried = rescue_skipped(model, audio, raw, stretches, language, options, early=early)
         bad = [s for s in found if failure(s.words, env, s.start, s.end)] if options.guard else []
         found = [s for s in found if not any(s is b for b in bad)]
         if tried:
