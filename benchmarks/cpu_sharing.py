@@ -5,14 +5,15 @@ page faults).
     python benchmarks/cpu_sharing.py --talk 3 --repeats 3
 
 Variants, each a child process running ``sentimentogram render TALK.wav --format json --no-cache``
-with some settings put back to what they were before issue 25's fifth round (in the child, before
-the render starts):
+with some settings put back to what they were before (in the child, before the render starts),
+each one adding a change to the one before:
 
-- **neither**: CTranslate2's default threads per decode (4) and torch's (one per core) beside it,
-  glibc's default heap;
+- **none**: CTranslate2's default threads per decode (4) and torch's (one per core) beside it,
+  glibc's default heap, the second pass after the first;
 - **threads**: the cores split (``devices.recogniser_threads`` for the decoding,
-  ``devices.threads_beside`` for the emotion frames), glibc's default heap;
-- **both** (as shipped): the split, and the heap tuned (``heap.tune_heap``).
+  ``devices.threads_beside`` for the emotion frames);
+- **heap**: and the heap tuned (``heap.tune_heap``);
+- **early** (as shipped): and the second pass begun beside the first (``decoding.EarlyRescue``).
 
 The variants alternate (the order flips every repeat); figures are medians. The words of every
 render are counted, so a variant that changes what is found is seen.
@@ -36,18 +37,21 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 CHILD = """
-import sys
+import contextlib, sys
 from sentimentogram_cli import analyser, analyser_models, assets
 from sentimentogram_cli.cli import main
+from sentimentogram_cli.transcription import transcribe
 variant = sys.argv[1]
-if variant in ("neither", "threads"):
+if variant in ("none", "threads", "heap"):
+    transcribe._early_rescue = lambda *args: contextlib.nullcontext()  # the second pass after the first
+if variant in ("none", "threads"):
     analyser_models.tune_heap = lambda: False  # glibc's defaults
-if variant == "neither":
+if variant == "none":
     assets.recogniser_threads = lambda cores=None: 0  # CTranslate2's own default (4)
     analyser.threads_beside = lambda cores=None: None  # torch's own default (one per core)
 sys.exit(int(main(["render", sys.argv[2], "--format", "json", "--no-cache", "--out", sys.argv[3]])))
 """
-VARIANTS = ("neither", "threads", "both")
+VARIANTS = ("none", "threads", "heap", "early")
 
 
 def run(variant: str, talk: Path, out: Path) -> dict:
@@ -89,12 +93,12 @@ def main() -> None:
            for v in VARIANTS}
     print(f"\n{media:.0f} s talk, medians of {args.repeats} alternated renders (load average {load[0]:.1f} at "
           f"start, {load[1]:.1f} at end)\n")
-    print("| variant | wall (s) | CPU (s) | of which system | page faults (k) | words | wall against neither |")
+    print("| variant | wall (s) | CPU (s) | of which system | page faults (k) | words | wall against none |")
     print("|---|---|---|---|---|---|---|")
     for v in VARIANTS:
         m = med[v]
         print(f"| {v} | {m['wall']:.1f} | {m['cpu']:.1f} | {m['system']:.1f} | {m['faults_k']:.0f} | {m['words']:.0f} "
-              f"| {m['wall'] / med['neither']['wall']:.2f} |")
+              f"| {m['wall'] / med['none']['wall']:.2f} |")
     if args.json:
         args.json.write_text(json.dumps({"media_s": media, "rows": rows, "medians": med, "load": load}, indent=1))
 

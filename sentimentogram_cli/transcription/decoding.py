@@ -7,7 +7,8 @@ raw (text, start, end, probability) words; ``rescue_skipped`` finds the stretche
 voice-activity detector hears speech but no word was returned, and decodes each again on its own,
 without the previous-text prompt (or, with ``pack_rescue``, several packed into one window: each
 decode pays a Whisper encoder pass over a padded 30 s window, however little speech it holds).
-Those decodes run as many at a time as the recogniser has CTranslate2 workers.
+Those decodes run as many at a time as the recogniser has CTranslate2 workers, and where it has
+two, most of them while the first pass is still decoding (``EarlyRescue``).
 """
 
 from __future__ import annotations
