@@ -3,8 +3,8 @@ an analysis shares a CPU's cores between the recogniser and the work beside it.
 
 Why the split (issue 25): the emotion frames are made on a thread while CTranslate2 decodes. With
 CTranslate2's default of 4 threads per decode and torch's of one per core, the threads outnumber
-two cores and spend their time waiting on each other: on 2 cores a 5-minute render took 44 s where
-half the cores each (one and one) took 32 (``benchmarks/render_vs_whisper.py``).
+two cores and spend their time waiting on each other: on 2 cores a 5-minute render took 38 s where
+half the cores each (one and one) took 31 (``benchmarks/cpu_sharing.py``).
 """
 
 from __future__ import annotations

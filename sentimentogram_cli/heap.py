@@ -3,11 +3,11 @@
 Why (issue 25): CTranslate2's Whisper encoder makes and frees a ~72 MB attention buffer per layer
 and per 30 s window. Under glibc's defaults each one is a fresh ``mmap`` (above the 32 MB ceiling
 of the mmap threshold, and always so from a worker thread's own arena), so every window faulted
-its pages in again: 1.4 million page faults and a third of the decoding's CPU time as system time
-on a 5-minute talk. ``tune_heap`` keeps such buffers on one heap that is reused
-(``benchmarks/render_vs_whisper.py`` gives the figures). What a stage frees still goes back to the
-system at the stage's end (``release_freed_memory``), so memory stays flat in the input's length.
-Both are no-ops where the C library is not glibc (macOS, musl, Windows).
+its pages in again: 1.35 million page faults and 8.6 of the decoding's 30.7 CPU s as system time
+on a 5-minute talk (``benchmarks/profile_render.py``). ``tune_heap`` keeps such buffers on one
+heap that is reused (``benchmarks/cpu_sharing.py`` gives the gain). What a stage frees still goes
+back to the system at the stage's end (``release_freed_memory``), so memory stays flat in the
+input's length. Both are no-ops where the C library is not glibc (macOS, musl, Windows).
 """
 
 from __future__ import annotations
