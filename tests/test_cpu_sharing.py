@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from sentimentogram_cli.devices import recogniser_threads, threads_beside, torch_threads
-from sentimentogram_cli.heap import HEAP_BUFFER_BYTES, _glibc, tune_heap
+from sentimentogram_cli.heap import _M_MMAP_THRESHOLD, HEAP_BUFFER_BYTES, _glibc, release_freed_memory, tune_heap
 
 
 @pytest.mark.parametrize("cores, recogniser, beside", [(1, 1, 1), (2, 1, 1), (3, 1, 2), (4, 2, 2), (8, 4, 4),
@@ -47,12 +47,20 @@ def _faults_to_fill(n_bytes: int) -> int:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or _glibc("mallopt") is None, reason="glibc's mallopt")
 def test_a_tuned_heap_reuses_a_large_buffer_instead_of_faulting_it_in_again():
-    """A 96 MB buffer made and freed twice, as the encoder's attention buffer is per window: glibc's
-    defaults map it afresh each time (every page faulted in again); tuned, the second one reuses the
-    heap's pages."""
+    """A 96 MB buffer made and freed twice, as the encoder's attention buffer is per window: tuned,
+    the second one reuses the heap's pages; with glibc's highest default threshold (32 MB) it is
+    mapped afresh each time and every page is faulted in again."""
     size = 96 * 2**20
     assert size < HEAP_BUFFER_BYTES
     pages = size // resource.getpagesize()
     assert tune_heap()
     _faults_to_fill(size)
     assert _faults_to_fill(size) < pages // 10
+    mallopt = _glibc("mallopt")
+    try:  # glibc's own ceiling for the threshold (32 MB): the buffer is mapped afresh every time
+        assert mallopt(_M_MMAP_THRESHOLD, 32 * 2**20) == 1
+        release_freed_memory()  # the heap's free top goes, or it would serve the buffer
+        _faults_to_fill(size)
+        assert _faults_to_fill(size) > pages * 9 // 10
+    finally:
+        mallopt(_M_MMAP_THRESHOLD, HEAP_BUFFER_BYTES)
