@@ -50,11 +50,14 @@ def resolve_device(device: str = "auto") -> str:
 
 
 def cpu_cores() -> int:
-    """The cores this process may run on (its affinity mask where the system has one)."""
+    """The cores this process may run on (its affinity mask where the system has one), at most
+    ``OMP_NUM_THREADS`` when that is set: a user's limit, or a Ray actor's share (``distributed``)."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    limit = os.environ.get("OMP_NUM_THREADS", "")
+    return max(1, min(cores, int(limit))) if limit.isdigit() and int(limit) > 0 else cores
 
 
 def recogniser_threads(cores: int | None = None) -> int:

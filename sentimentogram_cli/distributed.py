@@ -145,7 +145,7 @@ class _Worker:
         if version != VERSION:
             raise SentimentogramError(f"sentimentogram {VERSION} on {socket.gethostname()}, {version} on the driver: "
                                       "install the same version on every node")
-        os.environ["OMP_NUM_THREADS"] = str(threads)  # read by CTranslate2 when the model loads
+        os.environ["OMP_NUM_THREADS"] = str(threads)  # the actor's share: devices.cpu_cores splits it
         import torch
 
         from .analyser import Analyser

@@ -64,3 +64,19 @@ def test_a_tuned_heap_reuses_a_large_buffer_instead_of_faulting_it_in_again():
         assert _faults_to_fill(size) > pages * 9 // 10
     finally:
         mallopt(_M_MMAP_THRESHOLD, HEAP_BUFFER_BYTES)
+
+
+def test_the_cores_counted_are_at_most_omp_num_threads(monkeypatch):
+    """A Ray actor's share (distributed sets OMP_NUM_THREADS) or a user's limit caps the cores
+    that are split; a value that is not a positive number is ignored."""
+    from sentimentogram_cli.devices import cpu_cores
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    machine = cpu_cores()
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert cpu_cores() == 1 and recogniser_threads() == 1 and threads_beside() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "4096")
+    assert cpu_cores() == machine
+    for ignored in ("", "0", "two"):
+        monkeypatch.setenv("OMP_NUM_THREADS", ignored)
+        assert cpu_cores() == machine
