@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-import ctypes
 import resource
+import subprocess
 import sys
 
 import pytest
 
 from sentimentogram_cli.devices import recogniser_threads, threads_beside, torch_threads
-from sentimentogram_cli.heap import _M_MMAP_THRESHOLD, HEAP_BUFFER_BYTES, _glibc, release_freed_memory, tune_heap
+from sentimentogram_cli.heap import HEAP_BUFFER_BYTES, _glibc
 
 
 @pytest.mark.parametrize("cores, recogniser, beside", [(1, 1, 1), (2, 1, 1), (3, 1, 2), (4, 2, 2), (8, 4, 4),
@@ -32,38 +32,40 @@ def test_torch_threads_are_put_back_even_after_an_error():
         assert torch.get_num_threads() == before
 
 
-def _faults_to_fill(n_bytes: int) -> int:
-    """Page faults taken to malloc, write and free a buffer (through libc, as CTranslate2 does:
-    numpy asks for huge pages on large arrays, which hides the faults)."""
-    malloc, free = _glibc("malloc"), _glibc("free")
-    malloc.restype, malloc.argtypes, free.argtypes = ctypes.c_void_p, [ctypes.c_size_t], [ctypes.c_void_p]
+# Run in a fresh process, whose heap no earlier test has shaped: prints the page faults taken to
+# malloc, write and free a buffer the second time (through libc, as CTranslate2 does: numpy asks for
+# huge pages on large arrays, which would hide the faults), after tune_heap() or not.
+_SECOND_FILL = """
+import ctypes, resource, sys
+from sentimentogram_cli.heap import _glibc, tune_heap
+if sys.argv[2] == "tuned":
+    assert tune_heap()
+malloc, free = _glibc("malloc"), _glibc("free")
+malloc.restype, malloc.argtypes, free.argtypes = ctypes.c_void_p, [ctypes.c_size_t], [ctypes.c_void_p]
+size = int(sys.argv[1])
+for _ in range(2):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    block = malloc(n_bytes)
-    ctypes.memset(block, 1, n_bytes)  # every page written
+    block = malloc(size)
+    ctypes.memset(block, 1, size)
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
     free(block)
-    return faults
+print(faults)
+"""
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or _glibc("mallopt") is None, reason="glibc's mallopt")
 def test_a_tuned_heap_reuses_a_large_buffer_instead_of_faulting_it_in_again():
-    """A 96 MB buffer made and freed twice, as the encoder's attention buffer is per window: tuned,
-    the second one reuses the heap's pages; with glibc's highest default threshold (32 MB) it is
-    mapped afresh each time and every page is faulted in again."""
+    """A 96 MB buffer made and freed twice, as the encoder's attention buffer is per window: with
+    glibc's defaults it is mapped afresh each time and every page is faulted in again; tuned, the
+    second one reuses the heap's pages."""
     size = 96 * 2**20
     assert size < HEAP_BUFFER_BYTES
     pages = size // resource.getpagesize()
-    assert tune_heap()
-    _faults_to_fill(size)
-    assert _faults_to_fill(size) < pages // 10
-    mallopt = _glibc("mallopt")
-    try:  # glibc's own ceiling for the threshold (32 MB): the buffer is mapped afresh every time
-        assert mallopt(_M_MMAP_THRESHOLD, 32 * 2**20) == 1
-        release_freed_memory()  # the heap's free top goes, or it would serve the buffer
-        _faults_to_fill(size)
-        assert _faults_to_fill(size) > pages * 9 // 10
-    finally:
-        mallopt(_M_MMAP_THRESHOLD, HEAP_BUFFER_BYTES)
+    faults = {how: int(subprocess.run([sys.executable, "-c", _SECOND_FILL, str(size), how], check=True,
+                                      capture_output=True, text=True).stdout.strip().splitlines()[-1])
+              for how in ("default", "tuned")}
+    assert faults["default"] > pages * 9 // 10
+    assert faults["tuned"] < pages // 10
 
 
 def test_the_cores_counted_are_at_most_omp_num_threads(monkeypatch):
