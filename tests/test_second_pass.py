@@ -48,22 +48,28 @@ def test_a_word_in_the_silence_between_goes_to_the_nearest_stretch_inside_its_bo
     assert 10.0 <= w.start <= w.end <= 12.0
 
 
+def _three_utterances() -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Three of actor 18's utterances with 3 s of silence between, and each one's (start, end) s."""
+    from sentimentogram_cli.media import decode_audio
+
+    clips = [decode_audio(RAVDESS / name) for name in
+             ("03-01-05-02-01-01-18.opus", "03-01-03-02-02-01-18.opus", "03-01-04-02-01-02-18.opus")]
+    gap = np.zeros(3 * SAMPLE_RATE, np.float32)
+    bounds, t = [], 0.0
+    for c in clips:
+        bounds.append((t, t + len(c) / SAMPLE_RATE))
+        t += (len(c) + len(gap)) / SAMPLE_RATE
+    return np.concatenate([clips[0], gap, clips[1], gap, clips[2]]), bounds
+
+
 @pytest.mark.slow
 def test_packed_second_pass_finds_each_stretch_at_its_own_time():
     """Three utterances (3 s of silence between) the first pass gave no word: packed into one
     window, each one's words come back inside its own stretch."""
     from sentimentogram_cli.assets import load_whisper
-    from sentimentogram_cli.media import decode_audio
     from sentimentogram_cli.transcription.decoding import DecodeOptions, rescue_skipped
 
-    clips = [decode_audio(RAVDESS / name) for name in
-             ("03-01-05-02-01-01-18.opus", "03-01-03-02-02-01-18.opus", "03-01-04-02-01-02-18.opus")]
-    gap = np.zeros(3 * SAMPLE_RATE, np.float32)
-    audio = np.concatenate([clips[0], gap, clips[1], gap, clips[2]])
-    bounds, t = [], 0.0
-    for c in clips:
-        bounds.append((t, t + len(c) / SAMPLE_RATE))
-        t += (len(c) + len(gap)) / SAMPLE_RATE
+    audio, bounds = _three_utterances()
     found, tried = rescue_skipped(load_whisper("tiny.en", "cpu"), audio, [], bounds, "en",
                                   DecodeOptions(pack_rescue=True))
     assert tried == 3
@@ -149,21 +155,14 @@ def test_stretches_decoded_early_on_the_second_worker_give_the_words_decoded_lat
     """Real decodes (tiny.en, two workers): the three utterances decoded beside a first pass
     (``EarlyRescue``) give the same words, at the same times, as the second pass after it."""
     from sentimentogram_cli.assets import load_whisper
-    from sentimentogram_cli.media import decode_audio
     from sentimentogram_cli.transcription.decoding import DecodeOptions, EarlyRescue, rescue_skipped
 
-    clips = [decode_audio(RAVDESS / name) for name in
-             ("03-01-05-02-01-01-18.opus", "03-01-03-02-02-01-18.opus", "03-01-04-02-01-02-18.opus")]
-    gap = np.zeros(3 * SAMPLE_RATE, np.float32)
-    audio = np.concatenate([clips[0], gap, clips[1], gap, clips[2]])
-    bounds, t = [], 0.0
-    for c in clips:
-        bounds.append((t, t + len(c) / SAMPLE_RATE))
-        t += (len(c) + len(gap)) / SAMPLE_RATE
+    audio, bounds = _three_utterances()
     model, options = load_whisper("tiny.en", "cpu"), DecodeOptions()
     late, _ = rescue_skipped(model, audio, [], bounds, "en", options)
     with EarlyRescue(model, audio, bounds, "en", options) as early:
-        early.heard([RawSegment(" end", t + 5, t + 6, [])])  # the first pass is past all three
+        end = len(audio) / SAMPLE_RATE
+        early.heard([RawSegment(" end", end + 2, end + 3, [])])  # the first pass is past all three
         assert len(early.started) == 3
         found, tried = rescue_skipped(model, audio, [], bounds, "en", options, early=early)
     assert tried == 3
