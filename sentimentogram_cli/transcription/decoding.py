@@ -14,7 +14,7 @@ two, most of them while the first pass is still decoding (``EarlyRescue``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 
@@ -194,27 +194,32 @@ class EarlyRescue:
     finds without words; the rest it decodes itself; one it no longer needs is dropped. The words
     are the same either way (the same decode of the same stretch); the first pass leaves a core
     idle most of the time, and this fills it (issue 25). ``dropped(segments)``: the ids of those
-    the guards will drop (their words cover nothing). A context manager: leaving it cancels what
+    the guards will drop (their words cover nothing), given the segments near the stretches. A context manager: leaving it cancels what
     has not started."""
 
     def __init__(self, model, audio, regions: list[tuple[float, float]], language: str | None,
                  options: DecodeOptions, dropped: Callable[[list[RawSegment]], set[int]] = lambda segments: set(),
                  min_seconds: float = 0.3, pad: float = 0.2):
-        from concurrent.futures import Future
-
         self.model, self.audio, self.language, self.options, self.dropped = model, audio, language, options, dropped
         duration = len(audio) / SAMPLE_RATE
         kept = [(a, b) for a, b in regions if b - a >= min_seconds]
         self._waiting = list(zip(kept, _padded(kept, pad, duration)))
         self.started: dict[tuple[float, float], Future] = {}
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="sentimentogram-rescue")
+        self._behind = 0  # segments before this one end before every stretch still waiting
 
     def heard(self, segments: list[RawSegment]) -> None:
         frontier = segments[-1].start - RESCUE_BEHIND if segments else 0.0
         if not self._waiting or self._waiting[0][0][1] > frontier:
             return
-        ignored = self.dropped(segments)
-        words = [w for s in segments if id(s) not in ignored for w in s.words]
+        # Only the segments that reach the earliest waiting stretch can cover it: looking at those
+        # alone keeps this linear in the input's length (it runs on the decoding's thread).
+        earliest = self._waiting[0][0][0] - RESCUE_BEHIND
+        while self._behind < len(segments) and segments[self._behind].end < earliest:
+            self._behind += 1
+        recent = segments[self._behind:]
+        ignored = self.dropped(recent)
+        words = [w for s in recent if id(s) not in ignored for w in s.words]
         while self._waiting and self._waiting[0][0][1] <= frontier:
             (a, b), padded = self._waiting.pop(0)
             if not _covered((a, b), words):
