@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from sentimentogram_cli.training.calibration import expected_calibration_error, fit_temperature, softmax
+from sentimentogram_cli.training.calibration import (calibrated_ece_floor, expected_calibration_error, fit_temperature,
+                                                      softmax)
 
 
 def _overconfident(n=4000, classes=5, true_temperature=2.5, seed=0):
@@ -31,3 +32,12 @@ def test_ece_of_perfect_and_of_always_wrong_predictions():
     assert expected_calibration_error(sure_right, y) == 0.0
     sure_wrong = np.eye(3)[(y + 1) % 3]
     assert expected_calibration_error(sure_wrong, y) == 1.0
+
+
+def test_the_ece_floor_shrinks_with_the_clips_and_sits_under_a_miscalibrated_figure():
+    logits, y = _overconfident(n=4000)
+    calibrated = softmax(logits, 2.5)  # the labels were drawn from these: calibrated by construction
+    small, large = calibrated_ece_floor(calibrated[:400]), calibrated_ece_floor(calibrated)
+    assert 0.02 < small < 0.09 and large < small / 2  # ~1/sqrt(n)
+    assert abs(expected_calibration_error(calibrated, y) - large) < 0.02
+    assert expected_calibration_error(softmax(logits), y) > 5 * large  # over-confident by 2.5: far above
