@@ -95,3 +95,20 @@ def test_the_training_mix_shows_clips_alone_and_augmented(tmp_path):
     assert len(list((tmp_path / "heads").glob("head-*.safetensors"))) == 2  # the mix is part of the cache key
     frames = [np.asarray(data.frames[i], np.float32)[:75] for i in train[:4]]
     assert not np.allclose(head.predict([None] * 4, frames).logits, plain.predict([None] * 4, frames).logits)
+
+
+def test_a_speaker_cap_draws_at_most_that_many_packed_clips_of_each_speaker():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from sentimentogram_cli.training.corpora import Clip
+    from sentimentogram_cli.training.train import _speaker_draw
+
+    clips = [Clip(Path(f"{s}{k}.wav"), "happy", "c", s, "en", "") for s, n in (("a", 5), ("b", 1)) for k in range(n)]
+    data = SimpleNamespace(clips=clips)
+    assert _speaker_draw(data, list(range(6)), 0, np.random.default_rng(0)) is None  # no cap: every clip
+    draws = [_speaker_draw(data, list(range(6)), 2, np.random.default_rng(seed)) for seed in range(5)]
+    for drawn in draws:
+        assert 5 in drawn and len(drawn) == 3 and drawn <= set(range(6))  # 2 of a's 5, b's only clip
+    assert len({frozenset(d) for d in draws}) > 1  # drawn afresh: another epoch, other clips

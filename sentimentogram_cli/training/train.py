@@ -53,6 +53,9 @@ class TrainSettings:
     self_centred_rate: float = 0.0
     # Chance that a clip with augmented frames (TrainingData.augmented) is also shown augmented.
     augment_rate: float = 0.0
+    # At most this many packed clips of each speaker an epoch, drawn afresh each epoch (0: all):
+    # TESS has 1,400 clips a speaker and ASED 40, so without a cap a few voices dominate an epoch.
+    clips_per_speaker: int = 0
     feature_noise: float = 0.1  # Gaussian noise on normalised frames, and time masking below
     time_mask_rate: float = 0.1
     use_audio: bool = True
@@ -82,6 +85,17 @@ def _augment(frames: np.ndarray, settings: TrainSettings, rng: np.random.Generat
     return crop_and_mask(frames, rng, settings.time_mask_rate).astype(np.float16)
 
 
+def _speaker_draw(data: TrainingData, clip_indices: list[int], cap: int, rng: np.random.Generator) -> set[int] | None:
+    """The packed clips shown this epoch: at most ``cap`` of each speaker's, at random (None: all)."""
+    if not cap:
+        return None
+    by_speaker: dict[str, list[int]] = {}
+    for i in clip_indices:
+        by_speaker.setdefault(data.clips[i].speaker or data.clips[i].corpus, []).append(i)
+    return {int(i) for members in by_speaker.values()
+            for i in (members if len(members) <= cap else rng.choice(members, size=cap, replace=False))}
+
+
 def _epoch_samples(data: TrainingData, clip_indices: list[int], norm: AudioNormaliser,
                    settings: TrainSettings, rng: np.random.Generator) -> list[Sample]:
     labels = data.labels
@@ -94,16 +108,19 @@ def _epoch_samples(data: TrainingData, clip_indices: list[int], norm: AudioNorma
     samples: list[Sample] = []
 
     if settings.use_audio:
+        shown = _speaker_draw(data, clip_indices, settings.clips_per_speaker, rng)
         for i in clip_indices:
             clip = data.clips[i]
             y = labels.index(clip.label)
             allowed = corpus_allowed[clip.corpus]
-            self_centred = settings.self_centred_rate and rng.random() < settings.self_centred_rate
-            frames = norm.self_centred_clip(i) if self_centred else norm.clip(i)
-            own = settings.use_text and clip.text and rng.random() < settings.own_transcript_rate
-            text = np.asarray(data.clip_text[i], np.float32) if own else None
-            samples.append(Sample(_augment(frames, settings, rng), text, y, CATEGORY_VAD[clip.label], allowed))
-            if settings.augment_rate and i in data.augmented and rng.random() < settings.augment_rate:
+            packed = shown is None or i in shown  # a clip not drawn this epoch: its alone views only
+            if packed:
+                self_centred = settings.self_centred_rate and rng.random() < settings.self_centred_rate
+                frames = norm.self_centred_clip(i) if self_centred else norm.clip(i)
+                own = settings.use_text and clip.text and rng.random() < settings.own_transcript_rate
+                text = np.asarray(data.clip_text[i], np.float32) if own else None
+                samples.append(Sample(_augment(frames, settings, rng), text, y, CATEGORY_VAD[clip.label], allowed))
+            if packed and settings.augment_rate and i in data.augmented and rng.random() < settings.augment_rate:
                 own = settings.use_text and clip.text and rng.random() < settings.own_transcript_rate
                 text = np.asarray(data.clip_text[i], np.float32) if own else None
                 samples.append(Sample(_augment(norm.augmented_clip(i), settings, rng), text, y,
@@ -114,14 +131,14 @@ def _epoch_samples(data: TrainingData, clip_indices: list[int], norm: AudioNorma
                     own = settings.use_text and clip.text and rng.random() < settings.own_transcript_rate
                     text = np.asarray(data.clip_text[i], np.float32) if own else None
                     samples.append(Sample(_augment(alone, settings, rng), text, y, CATEGORY_VAD[clip.label], allowed))
-            if settings.use_text and rng.random() < settings.pseudo_pair_rate:  # a label-congruent pseudo-pair
+            if packed and settings.use_text and rng.random() < settings.pseudo_pair_rate:  # a label-congruent pseudo-pair
                 name = "goemotions-train" if rng.random() < 0.7 else "meld-train"
                 pool = by_label[name].get(clip.label)
                 if pool:
                     j = pool[rng.integers(len(pool))]
                     tokens = np.asarray(data.text[name].tokens[j], np.float32)
                     samples.append(Sample(_augment(frames, settings, rng), tokens, y, CATEGORY_VAD[clip.label], allowed))
-            if (settings.use_text and clip.label == "neutral"
+            if (packed and settings.use_text and clip.label == "neutral"
                     and rng.random() < settings.neutral_voice_pair_rate):  # flat voice, emotional words
                 name = "goemotions-train" if rng.random() < 0.7 else "meld-train"
                 label = emotional[rng.integers(len(emotional))]
@@ -220,7 +237,7 @@ def train_head(data: TrainingData, clip_indices: list[int], settings: TrainSetti
 
 # Settings added after heads were cached: at their default they leave the cache key as it was,
 # so the heads trained before they existed are still found.
-_LATER_DEFAULTS = {"self_centred_rate": 0.0}
+_LATER_DEFAULTS = {"self_centred_rate": 0.0, "clips_per_speaker": 0}
 
 
 def _key_settings(settings: TrainSettings) -> list:
