@@ -118,7 +118,9 @@ def folder_split(data, folder: list[int], share: float, seed: int):
     return sub, labelled, test
 
 
-def one_run(head, data, folder: list[int], settings: FinetuneSettings, share: float, seed: int) -> dict:
+def one_run(head, data, folder: list[int], settings: FinetuneSettings, share: float, seed: int,
+            unlabelled: bool = False) -> dict:
+    """``unlabelled``: the folder's other clips are in the CSV without a label (self-training may read them)."""
     sub, labelled, test = folder_split(data, folder, share, seed)
     speaker_of = [c.speaker for c in sub.clips]
     folder_labels = sorted({c.label for c in sub.clips})
@@ -135,7 +137,7 @@ def one_run(head, data, folder: list[int], settings: FinetuneSettings, share: fl
 
     zero, zero_recall = scores(head)
     cpu = time.process_time()
-    selection = finetune_selected(head, sub, labelled, settings, use_text=False)
+    selection = finetune_selected(head, sub, labelled, settings, use_text=False, unlabelled=test if unlabelled else ())
     cpu = time.process_time() - cpu
     tuned, tuned_recall = scores(selection.head)
     sizes = {s: speaker_of.count(s) for s in sorted(set(speaker_of), key=lambda s: -speaker_of.count(s))}
@@ -143,6 +145,9 @@ def one_run(head, data, folder: list[int], settings: FinetuneSettings, share: fl
             "zero_shot": zero, "finetuned": tuned, "epochs": selection.epochs,
             "curve": [round(x, 4) for x in selection.curve], "folds": [len(f) for f in selection.folds],
             "split": selection.split, "cpu_seconds": round(cpu, 1), "labels_not_labelled": missing,
+            "pseudo_labelled": len(selection.pseudo),
+            "pseudo_label_accuracy": (round(float(np.mean([sub.clips[k].label == v for k, v in selection.pseudo.items()])), 4)
+                                      if selection.pseudo else None),
             "recall_not_labelled": {label: [zero_recall[label], tuned_recall[label]] for label in missing}}
 
 
@@ -184,6 +189,8 @@ def main() -> int:
                         help="fine-tuning settings other than the command's defaults")
     parser.add_argument("--results", type=Path, default=Path(".cache/uneven_finetune.json"))
     parser.add_argument("--json", type=Path, default=None, help="write this run's rows and means")
+    parser.add_argument("--unlabelled", action="store_true",
+                        help="list the folder's other clips without a label, as a user who labelled part of it")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--diagnose", action="store_true",
                         help="also the test speakers' UA after each epoch of a fit on every labelled clip (to explain)")
@@ -213,10 +220,11 @@ def main() -> int:
         head_id = hashlib.sha256(head.model.classifier[4].weight.detach().numpy().tobytes()).hexdigest()[:16]
         for seed in args.seeds:
             folder = draw_folder(clips, corpus, counts, seed)
-            key = json.dumps([corpus, seed, counts, args.share, head_id, asdict(settings), code], sort_keys=True)
+            key = json.dumps([corpus, seed, counts, args.share, head_id, asdict(settings), code]
+                             + (["unlabelled"] if args.unlabelled else []), sort_keys=True)
             before = json.dumps(cache.get(key))
             if key not in cache:
-                cache[key] = one_run(head, data, folder, settings.variant(seed=seed), args.share, seed)
+                cache[key] = one_run(head, data, folder, settings.variant(seed=seed), args.share, seed, args.unlabelled)
             if args.diagnose and "test_curve" not in cache[key]:
                 cache[key]["test_curve"] = test_curve(head, data, folder, settings.variant(seed=seed), args.share, seed,
                                                      len(cache[key]["curve"]) - 1)
@@ -229,6 +237,8 @@ def main() -> int:
             rows.append(row)
             print(f"{corpus} seed {seed}: {row['zero_shot']:.1%} -> {row['finetuned']:.1%} "
                   f"({row['epochs']} epochs; curve {row['curve']}; {row['cpu_seconds']} CPU s)"
+                  + (f"; {row['pseudo_labelled']} pseudo-labels, {row['pseudo_label_accuracy']:.0%} right"
+                     if row.get("pseudo_labelled") else "")
                   + (f"; test UA by epoch {row['test_curve']}" if "test_curve" in row else "")
                   + (f"; not labelled (test recall before, after): {row['recall_not_labelled']}"
                      if row.get("labels_not_labelled") else ""), flush=True)

@@ -287,6 +287,26 @@ def test_folds_train_in_step_and_stop_once_the_pooled_ua_stops_rising(tmp_path, 
     assert chosen.head.metadata.temperature == head.metadata.temperature
 
 
+def test_self_training_takes_the_surest_share_of_each_label_of_the_unlabelled_clips(tmp_path, small_head):
+    from sentimentogram_cli.training.finetune import FinetuneSettings
+    from sentimentogram_cli.training.finetune_select import finetune_selected
+
+    head = small_head(tmp_path / "h.safetensors")
+    data = _separable_folder([8, 4, 3, 2, 1, 12, 12])  # five labelled speakers, two the user did not label
+    labelled, unlabelled = list(range(18)), list(range(18, 42))
+    settings = FinetuneSettings(max_epochs=4, patience=2, min_steps_per_epoch=1, batch_size=8, pseudo_labels=0.5)
+    before = [c.label for c in data.clips]
+    chosen = finetune_selected(head, data, labelled, settings, use_text=False, unlabelled=unlabelled)
+    assert set(chosen.pseudo) <= set(unlabelled) and 8 <= len(chosen.pseudo) <= 16  # about half, per label
+    right = np.mean([data.clips[i].label == label for i, label in chosen.pseudo.items()])
+    assert right >= 0.8  # separable clips: the surest are right
+    assert chosen.head.metadata.extra["finetune"]["pseudo_labelled_clips"] == len(chosen.pseudo)
+    assert [c.label for c in data.clips] == before  # relabelled in a copy, not in the caller's data
+    without = finetune_selected(head, data, labelled, settings.variant(pseudo_labels=0.0), use_text=False,
+                                unlabelled=unlabelled)
+    assert without.pseudo == {} and without.epochs == chosen.epochs  # the same folds choose the same epochs
+
+
 def test_a_label_the_clips_lack_stays_in_the_head_and_is_still_predicted(tmp_path, small_head):
     from sentimentogram_cli.training.finetune import (FinetuneSettings, clip_views, finetune_head, label_ua,
                                                       predict_logits)

@@ -102,7 +102,8 @@ def run_finetune(labels_csv: Path, out: Path, head_path: Path | None, cache_dir:
     start, cpu = time.perf_counter(), time.process_time()
     data = encode_user_clips(clips, head, Path(cache_dir), device)
     encoded, encoded_cpu = time.perf_counter() - start, time.process_time() - cpu
-    unlabelled = [i for i, c in enumerate(clips) if not c.label] if settings.alignment else []
+    reads_unlabelled = bool(settings.alignment or settings.pseudo_labels)
+    unlabelled = [i for i, c in enumerate(clips) if not c.label] if reads_unlabelled else []
     labels = adapted_labels(head.labels, [clips[i].label for i in labelled])
     use_text = any(c.text for c in clips)
     console.print(f"{len(clips)} clips ({len(labelled)} labelled, {len({clips[i].speaker for i in labelled})} "
@@ -112,7 +113,7 @@ def run_finetune(labels_csv: Path, out: Path, head_path: Path | None, cache_dir:
     notes = ([f"new: {', '.join(new)}"] if new else []) + (
         [f"kept from the starting head, none of your clips: {', '.join(unlabelled_labels)}"] if unlabelled_labels else [])
     console.print(f"labels: {', '.join(labels)}" + (f" ({'; '.join(notes)})" if notes else ""), highlight=False)
-    if len(labelled) < len(clips) and not settings.alignment:
+    if len(labelled) < len(clips) and not reads_unlabelled:
         console.print(f"note: {len(clips) - len(labelled)} clips without a label are not used (the recipe learns "
                       f"from labelled clips only)")
 
@@ -135,6 +136,10 @@ def run_finetune(labels_csv: Path, out: Path, head_path: Path | None, cache_dir:
                   f"({trained:.1f} s in all, {trained_cpu:.0f} s of CPU time); kept {settings.interpolation:.0%} of the "
                   f"way from the starting head's weights to the fine-tuned ones; temperature kept from the starting "
                   f"head ({result.head.metadata.temperature:.2f})", highlight=False)
+    if result.pseudo:
+        console.print(f"self-training: refitted with {len(result.pseudo)} of the {len(unlabelled)} clips without a "
+                      f"label, labelled by the adapted head (the surest {settings.pseudo_labels:.0%} of each label)",
+                      highlight=False)
     console.print(f"[bold]held-out clips ({'audio + transcript' if use_text else 'audio only'}), UA pooled over the "
                   f"folds: before {result.curve[0]:.1%} → after {result.curve[result.epochs]:.1%}[/]", highlight=False)
     console.print(f"wrote {out}")

@@ -39,7 +39,7 @@ from .metrics import classification_metrics
 from .samples import crop_and_mask, crop_frames
 
 __all__ = ["FinetuneSettings", "FinetuneResult", "SourceMoments", "adapted_labels", "relabel_head",
-           "speaker_split", "labelled_split", "clip_views", "predict_logits", "predicted_labels", "label_ua",
+           "speaker_split", "labelled_split", "clip_views", "text_of", "predict_logits", "predicted_labels", "label_ua",
            "pooled_features", "source_moments", "interpolated", "EpochState", "finetune_epochs", "finetune_head"]
 
 
@@ -69,6 +69,10 @@ class FinetuneSettings:
     # (weight-space ensembling, Wortsman et al. 2022, "WiSE-FT"); 1: the fine-tuned weights alone.
     # Half: on uneven folders (benchmarks/uneven_finetune.py) no left-out corpus then loses.
     interpolation: float = 0.5
+    # Self-training on the folder's unlabelled clips (finetune_select.pseudo_labelled): after the
+    # refit, this share of the clips the adapted head gives each label, the surest, join the
+    # labelled ones with that label for one more refit from the starting head. 0: labelled only.
+    pseudo_labels: float = 0.0
     seed: int = 0
 
     @property
@@ -164,7 +168,8 @@ def clip_views(head: EmotionHead, data: TrainingData, indices: Sequence[int]) ->
     return [norm.clip(i).astype(np.float16) for i in indices]
 
 
-def _text_of(data: TrainingData, i: int) -> np.ndarray | None:
+def text_of(data: TrainingData, i: int) -> np.ndarray | None:
+    """Clip ``i``'s transcript tokens, or None when it has none (or none were encoded)."""
     return np.asarray(data.clip_text[i], np.float32) if data.clips[i].text and len(data.clip_text) else None
 
 
@@ -265,7 +270,7 @@ def finetune_epochs(head: EmotionHead, data: TrainingData, train: Sequence[int],
     kept_weight, kept_bias = out_layer.weight.detach()[kept_rows].clone(), out_layer.bias.detach()[kept_rows].clone()
     vad = torch.tensor([CATEGORY_VAD.get(data.clips[i].label, (0.0, 0.0, 0.0)) for i in train], dtype=torch.float32)
     has_vad = torch.tensor([data.clips[i].label in CATEGORY_VAD for i in train])
-    texts = {i: _text_of(data, i) for i in train} if use_text else {}
+    texts = {i: text_of(data, i) for i in train} if use_text else {}
 
     trainable = [p for name, p in model.named_parameters() if settings.layers == "all" or name.startswith("classifier.")]
     for p in model.parameters():
@@ -278,7 +283,7 @@ def finetune_epochs(head: EmotionHead, data: TrainingData, train: Sequence[int],
     val_labels = [data.clips[i].label for i in validation]
     scored = sorted({data.clips[i].label for i in train} | set(val_labels))  # the user's labels
     val_audio = [views[i] for i in validation]
-    val_text = [_text_of(data, i) for i in validation] if use_text else None
+    val_text = [text_of(data, i) for i in validation] if use_text else None
     start = copy.deepcopy(model.state_dict())
     scorer = copy.deepcopy(model) if settings.interpolation != 1 else model  # scored as it would be kept
 
@@ -385,7 +390,7 @@ def finetune_head(head: EmotionHead, data: TrainingData, train: Sequence[int], v
         val_labels = [data.clips[i].label for i in validation]
         known = [k for k, label in enumerate(val_labels) if label in labels]
         audio = [views[validation[k]] for k in known]
-        text = [_text_of(data, validation[k]) for k in known] if use_text else None
+        text = [text_of(data, validation[k]) for k in known] if use_text else None
         adapted.metadata.temperature = fit_temperature(predict_logits(model, audio, text),
                                                        np.array([labels.index(val_labels[k]) for k in known]))
     adapted.metadata.extra["finetune"] = {**asdict(settings), "epochs_trained": epoch, "best_epoch": best_epoch}

@@ -16,6 +16,10 @@ A real folder is uneven (one speaker with 48 clips, another with 1). Holding out
   (``benchmarks/uneven_finetune.py``, seed 0) the folds preferred the starting head where
   fine-tuning gained 21 points on the other speakers (RAVDESS), and lost 4 (nEMO);
 - the head is then fine-tuned once on every labelled clip for that many epochs;
+- with ``pseudo_labels`` and unlabelled clips (a folder the user labelled only part of), that head
+  labels the unlabelled clips, the surest share of each label joins the labelled clips, and the
+  starting head is refitted on both for the same epochs (class-balanced self-training: the other
+  speakers of the folder teach the head their voices, which a few labelled speakers cannot);
 - the temperature stays the starting head's: a few dozen clips cannot calibrate it (the old
   recipe fitted 20.0, its bound, on six).
 """
@@ -25,17 +29,19 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..emotion.head import EmotionHead
 from ..errors import InputError
 from .data import TrainingData
-from .finetune import FinetuneSettings, clip_views, finetune_epochs, finetune_head
+from .finetune import (FinetuneSettings, clip_views, finetune_epochs, finetune_head, predict_logits, predicted_labels,
+                       text_of)
 from .metrics import classification_metrics
 
-__all__ = ["CROSS_VALIDATE_BELOW", "MIN_CLIPS", "clip_folds", "Selection", "pooled_ua", "finetune_selected"]
+__all__ = ["CROSS_VALIDATE_BELOW", "MIN_CLIPS", "clip_folds", "Selection", "pooled_ua", "pseudo_labelled",
+           "finetune_selected"]
 
 CROSS_VALIDATE_BELOW = 400
 MIN_CLIPS = 4
@@ -83,6 +89,7 @@ class Selection:
     split: str  # "speakers" or "clips"
     curve: list[float]  # UA of the held-out predictions pooled over the folds after 0, 1, ... epochs
     fold_curves: list[list[float]]  # each fold's own validation UA after 0, 1, ... epochs
+    pseudo: dict[int, str]  # unlabelled clip -> the label it was refitted with (self-training)
 
 
 def pooled_ua(truth: Sequence[str], predicted: Sequence[str]) -> float:
@@ -91,6 +98,29 @@ def pooled_ua(truth: Sequence[str], predicted: Sequence[str]) -> float:
     names = sorted(set(truth) | set(predicted))
     y_true = [names.index(label) for label in truth]
     return float(classification_metrics(y_true, [names.index(label) for label in predicted], sorted(set(y_true)))["ua"])
+
+
+def pseudo_labelled(head: EmotionHead, data: TrainingData, unlabelled: Sequence[int], allowed: Sequence[str],
+                    share: float, views, use_text: bool) -> dict[int, str]:
+    """Clip -> label for the unlabelled clips ``head`` is surest of: of the clips whose most likely
+    label (over all the head's) is each of ``allowed``, the ``share`` with the highest probability,
+    at least one a label. Per label, not overall, so a label the head favours on these voices cannot
+    crowd out the rest; a clip it reads as a label the user has not labelled (their other speakers
+    may say "happy" where the labelled ones never did) is left out, not forced into one they have."""
+    if not unlabelled or share <= 0:
+        return {}
+    text = [text_of(data, i) for i in unlabelled] if use_text else None
+    logits = predict_logits(head.model, [views[i] for i in unlabelled], text)
+    z = logits - logits.max(axis=1, keepdims=True)
+    confidence = (np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)).max(axis=1)
+    predicted = predicted_labels(logits, head.labels, head.labels)
+    chosen: dict[int, str] = {}
+    for label in sorted(set(predicted) & set(allowed)):
+        members = [k for k, p in enumerate(predicted) if p == label]
+        members.sort(key=lambda k: -confidence[k])
+        for k in members[: max(1, round(share * len(members)))]:
+            chosen[unlabelled[k]] = label
+    return chosen
 
 
 def finetune_selected(head: EmotionHead, data: TrainingData, labelled: Sequence[int],
@@ -128,10 +158,18 @@ def finetune_selected(head: EmotionHead, data: TrainingData, labelled: Sequence[
     final = finetune_head(head, data, list(labelled), [], settings.variant(epochs_without_validation=epochs),
                           use_text=use_text, unlabelled=unlabelled, source=source, views=views,
                           progress=(lambda e, n: progress("all clips", e, n)) if progress else None)
+    user_labels = sorted({data.clips[i].label for i in labelled})
+    pseudo = pseudo_labelled(final.head, data, unlabelled, user_labels, settings.pseudo_labels, views, use_text)
+    if pseudo:
+        relabelled = replace(data, clips=[replace(c, label=pseudo.get(i, c.label)) for i, c in enumerate(data.clips)])
+        final = finetune_head(head, relabelled, list(labelled) + sorted(pseudo), [],
+                              settings.variant(epochs_without_validation=epochs), use_text=use_text,
+                              unlabelled=unlabelled, source=source, views=views,
+                              progress=(lambda e, n: progress("with pseudo-labels", e, n)) if progress else None)
     final.head.metadata.temperature = head.metadata.temperature
     final.head.metadata.extra["finetune"].update({
         "epochs_chosen": epochs, "validation": split, "folds": len(folds),
         "validation_ua_by_epoch": [round(x, 4) for x in curve], "validation_pooled": True,
-        "temperature": "the starting head's",
+        "temperature": "the starting head's", "pseudo_labelled_clips": len(pseudo),
     })
-    return Selection(final.head, epochs, folds, split, curve, fold_curves)
+    return Selection(final.head, epochs, folds, split, curve, fold_curves, pseudo)
