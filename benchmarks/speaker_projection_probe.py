@@ -33,8 +33,7 @@ from sentimentogram_cli.constants import EMOTIONS  # noqa: E402
 from sentimentogram_cli.emotion.features import AudioEncoder  # noqa: E402
 from sentimentogram_cli.training.alone import alone_frames, product_sample  # noqa: E402
 from sentimentogram_cli.training.corpora import read_clips  # noqa: E402
-from sentimentogram_cli.training.metrics import classification_metrics  # noqa: E402
-from sentimentogram_cli.training.probe import _fit_softmax  # noqa: E402
+from sentimentogram_cli.training.probe import probe_ua  # noqa: E402
 from sentimentogram_cli.training.report import CORPORA, TEST_SPEAKERS, VALIDATION_SPEAKERS  # noqa: E402
 
 SECONDS_K = 20.0  # the shipped shrinkage of a recording's own mean
@@ -42,16 +41,6 @@ SECONDS_K = 20.0  # the shipped shrinkage of a recording's own mean
 
 def pooled(frames: np.ndarray) -> np.ndarray:
     return np.concatenate([frames.mean(axis=0), frames.std(axis=0)])
-
-
-def probe_ua(x_train, y_train, x_test, y_test) -> float:
-    mean, std = x_train.mean(axis=0), x_train.std(axis=0) + 1e-5
-    w = _fit_softmax((x_train - mean) / std, y_train, len(EMOTIONS), 1e-3)
-    logits = (torch.from_numpy(np.hstack([(x_test - mean) / std, np.ones((len(x_test), 1), np.float32)])) @ w).numpy()
-    present = sorted(set(y_test.tolist()))
-    restricted = np.full(logits.shape, -np.inf, np.float32)
-    restricted[:, present] = logits[:, present]
-    return classification_metrics(y_test, restricted.argmax(axis=1), present)["ua"]
 
 
 def main() -> None:
@@ -96,13 +85,13 @@ def main() -> None:
 
             x_train = np.stack([pooled(project(frames[i])) for i in train]).astype(np.float32)
             x_test = np.stack([pooled(project(frames[i])) for i in test]).astype(np.float32)
-            table[f"NAP k = {k}"][corpus] = probe_ua(x_train, y_train, x_test, y_test)
+            table[f"NAP k = {k}"][corpus] = probe_ua(x_train, y_train, x_test, y_test, len(EMOTIONS))
         own: dict[str, list[np.ndarray]] = {}
         for i in test:
             own.setdefault(clips[i].speaker, []).append(alone[i].astype(np.float32).mean(axis=0))
         x_train = np.stack([pooled(frames[i]) for i in train]).astype(np.float32)
         x_test = np.stack([pooled(normalised(i, np.mean(own[clips[i].speaker], axis=0))) for i in test]).astype(np.float32)
-        table["oracle: speaker-centred"][corpus] = probe_ua(x_train, y_train, x_test, y_test)
+        table["oracle: speaker-centred"][corpus] = probe_ua(x_train, y_train, x_test, y_test, len(EMOTIONS))
         print(corpus, {name: f"{row[corpus]:.1%}" for name, row in table.items()}, flush=True)
 
     print("\n| probe, clips alone | " + " | ".join(CORPORA) + " | mean |")

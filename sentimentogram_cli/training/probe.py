@@ -16,7 +16,7 @@ import torch
 from .data import TrainingData
 from .metrics import classification_metrics
 
-__all__ = ["pooled_clip_features", "probe_accuracy"]
+__all__ = ["pooled_clip_features", "probe_accuracy", "probe_ua"]
 
 
 def pooled_clip_features(data: TrainingData) -> np.ndarray:
@@ -63,17 +63,26 @@ def probe_accuracy(data: TrainingData, pooled: np.ndarray, layers: tuple[int, ..
     columns = data.layer_columns(layers)
     width = data.frames.data.shape[1]
     x = pooled[:, np.concatenate([columns, columns + width])]
-    mean, std = x[train].mean(axis=0), x[train].std(axis=0) + 1e-5
-    x = (x - mean) / std
     labels = data.labels
     y = np.array([labels.index(c.label) for c in data.clips])
+    standardise_on = np.asarray(train)
     train = _balanced_sample(np.asarray(train), y, max_per_class)
-    w = _fit_softmax(x[train], y[train], len(labels), l2)
-    logits = torch.from_numpy(np.hstack([x[test], np.ones((len(test), 1), np.float32)])) @ w
-    present = sorted(set(y[test].tolist()))
+    return probe_ua(x[train], y[train], x[test], y[test], len(labels), l2, standardise_on=x[standardise_on])
+
+
+def probe_ua(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, n_classes: int,
+             l2: float = 1e-3, standardise_on: np.ndarray | None = None) -> float:
+    """UA on the test rows of a probe fitted on the training rows (features standardised on
+    ``standardise_on``, default the training rows); argmax over the labels the test rows have."""
+    basis = x_train if standardise_on is None else standardise_on
+    mean, std = basis.mean(axis=0), basis.std(axis=0) + 1e-5
+    w = _fit_softmax(((x_train - mean) / std).astype(np.float32), y_train, n_classes, l2)
+    x = ((x_test - mean) / std).astype(np.float32)
+    logits = (torch.from_numpy(np.hstack([x, np.ones((len(x), 1), np.float32)])) @ w).numpy()
+    present = sorted(set(np.asarray(y_test).tolist()))
     restricted = np.full(logits.shape, -np.inf, np.float32)
-    restricted[:, present] = logits.numpy()[:, present]
-    return classification_metrics(y[test], restricted.argmax(axis=1), present)["ua"]
+    restricted[:, present] = logits[:, present]
+    return classification_metrics(y_test, restricted.argmax(axis=1), present)["ua"]
 
 
 def probe_table(data: TrainingData, candidates: dict[str, tuple[int, ...]], validation: list[int],
