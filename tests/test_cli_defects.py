@@ -128,3 +128,13 @@ def test_the_vtt_has_lf_line_ends(talk, run_cli):
     code, _ = run_cli(["render", str(talk), "--format", "vtt"])
     data = talk.with_suffix(".vtt").read_bytes()
     assert code == 0 and b"\r" not in data and data.startswith(b"WEBVTT\n\nSTYLE\n")
+
+
+def test_train_text_layers_are_checked_before_any_work(run_cli, tmp_path):
+    from sentimentogram_cli.cli.train_commands import parse_text_layers
+
+    assert parse_text_layers("5,4") == (4, 5) and parse_text_layers("0,1,2,3,4,5") == tuple(range(6))
+    (tmp_path / "text" / "meld").mkdir(parents=True)
+    for bad in ("6", "four", ""):
+        code, output = run_cli(["train-text", "--data", str(tmp_path), "--layers", bad, "--out", str(tmp_path / "d.st")])
+        assert code != 0 and "--layers" in output and "Traceback" not in output, output

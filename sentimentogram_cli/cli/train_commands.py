@@ -94,9 +94,11 @@ def run_train(data_dir: Path, out: Path, cache_dir: Path, hold_out: list[str], e
 
 
 def run_finetune_text(data_dir: Path, out: Path, epochs: int, seed: int, console: Console, sample: int | None = None,
-                      context: bool = False, checkpoint: Path | None = None, score_test: bool = False) -> None:
-    """Fine-tune MiniLM's top layers on GoEmotions + MELD train and write them as a delta; score the
-    fine-tuning classifier on MELD dev (and test when asked)."""
+                      context: bool = False, checkpoint: Path | None = None, score_test: bool = False,
+                      layers: str = "4,5") -> None:
+    """Fine-tune MiniLM's top layers (``layers``: "4,5" or any of 0-5) on GoEmotions + MELD train and
+    write them as a delta; score the fine-tuning classifier on MELD dev (and test when asked)."""
+    chosen = parse_text_layers(layers)
     from transformers import AutoModel, AutoTokenizer
 
     from ..assets import TEXT_ENCODER_ID, minilm_dir
@@ -112,7 +114,7 @@ def run_finetune_text(data_dir: Path, out: Path, epochs: int, seed: int, console
     sentences = read_goemotions(text_dir / "goemotions_ekman", "train") + read_meld(text_dir / "meld", "train")
     tokenizer = AutoTokenizer.from_pretrained(minilm_dir(), local_files_only=True)
     encoder = AutoModel.from_pretrained(minilm_dir(), local_files_only=True)
-    settings = TextFinetuneSettings(epochs=epochs, seed=seed, max_sentences=sample, context=context)
+    settings = TextFinetuneSettings(epochs=epochs, seed=seed, max_sentences=sample, context=context, layers=chosen)
     with _progress(console) as update:
         classifier = finetune_text_classifier(encoder, tokenizer, sentences, settings, checkpoint=checkpoint,
                                               progress=lambda s, n: update("fine-tuning", s, n))
@@ -125,6 +127,17 @@ def run_finetune_text(data_dir: Path, out: Path, epochs: int, seed: int, console
         console.print(f"MELD {split}, the fine-tuning classifier{' with the previous line' if context else ''}: "
                       f"weighted F1 {result['weighted_f1']:.3f}  UA {result['ua']:.1%}  (n={result['n']})",
                       highlight=False)
+
+
+def parse_text_layers(text: str) -> tuple[int, ...]:
+    """"4,5" -> (4, 5): MiniLM's layers to fine-tune, each of 0-5, sorted, no repeats."""
+    try:
+        layers = tuple(sorted({int(x) for x in text.split(",") if x.strip()}))
+    except ValueError:
+        raise InputError(f"--layers takes MiniLM layer numbers 0-5 separated by commas, not {text!r}") from None
+    if not layers or not all(0 <= k <= 5 for k in layers):
+        raise InputError(f"--layers takes MiniLM layer numbers 0-5 separated by commas, not {text!r}")
+    return layers
 
 
 def print_metrics(console: Console, title: str, result: dict) -> None:

@@ -69,6 +69,7 @@ def train_text(
     context: bool = typer.Option(False, "--context", help="Read each MELD line after the line before it in its dialogue (pooled over the line alone)."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", show_default=False, help="Save progress here every 50 steps, and resume from it when it exists."),
     test: bool = typer.Option(False, "--test", help="Also score MELD test (choose settings on MELD dev, which is always scored)."),
+    layers: str = typer.Option("4,5", "--layers", help="MiniLM layers to fine-tune, of 0-5, comma-separated (the shipped delta: the top two; more layers make a larger delta)."),
 ) -> None:
     """Fine-tune the text encoder's top layers for emotion (GoEmotions + MELD train): a small delta file.
 
@@ -77,7 +78,7 @@ def train_text(
     from .train_commands import run_finetune_text
 
     run_finetune_text(data, out, epochs, seed, console, sample=sample, context=context, checkpoint=checkpoint,
-                      score_test=test)
+                      score_test=test, layers=layers)
 
 
 def evaluate(
