@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -95,10 +96,11 @@ def run_train(data_dir: Path, out: Path, cache_dir: Path, hold_out: list[str], e
 
 def run_finetune_text(data_dir: Path, out: Path, epochs: int, seed: int, console: Console, sample: int | None = None,
                       context: bool = False, checkpoint: Path | None = None, score_test: bool = False,
-                      layers: str = "4,5") -> None:
-    """Fine-tune MiniLM's top layers (``layers``: "4,5" or any of 0-5) on GoEmotions + MELD train and
-    write them as a delta; score the fine-tuning classifier on MELD dev (and test when asked)."""
-    chosen = parse_text_layers(layers)
+                      layers: str | None = None) -> None:
+    """Fine-tune MiniLM's top layers (``layers``: e.g. "0,1,2,3,4,5"; default the settings' top two) on
+    GoEmotions + MELD train and write them as a delta; score the fine-tuning classifier on MELD dev
+    (and test when asked)."""
+    chosen = parse_text_layers(layers) if layers is not None else None  # a bad value fails before any work
     from transformers import AutoModel, AutoTokenizer
 
     from ..assets import TEXT_ENCODER_ID, minilm_dir
@@ -114,7 +116,9 @@ def run_finetune_text(data_dir: Path, out: Path, epochs: int, seed: int, console
     sentences = read_goemotions(text_dir / "goemotions_ekman", "train") + read_meld(text_dir / "meld", "train")
     tokenizer = AutoTokenizer.from_pretrained(minilm_dir(), local_files_only=True)
     encoder = AutoModel.from_pretrained(minilm_dir(), local_files_only=True)
-    settings = TextFinetuneSettings(epochs=epochs, seed=seed, max_sentences=sample, context=context, layers=chosen)
+    settings = TextFinetuneSettings(epochs=epochs, seed=seed, max_sentences=sample, context=context)
+    if chosen is not None:
+        settings = replace(settings, layers=chosen)
     with _progress(console) as update:
         classifier = finetune_text_classifier(encoder, tokenizer, sentences, settings, checkpoint=checkpoint,
                                               progress=lambda s, n: update("fine-tuning", s, n))

@@ -69,7 +69,7 @@ def train_text(
     context: bool = typer.Option(False, "--context", help="Read each MELD line after the line before it in its dialogue (pooled over the line alone)."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", show_default=False, help="Save progress here every 50 steps, and resume from it when it exists."),
     test: bool = typer.Option(False, "--test", help="Also score MELD test (choose settings on MELD dev, which is always scored)."),
-    layers: str = typer.Option("4,5", "--layers", help="MiniLM layers to fine-tune, of 0-5, comma-separated (the shipped delta: the top two; more layers make a larger delta)."),
+    layers: Optional[str] = typer.Option(None, "--layers", show_default=False, help="MiniLM layers to fine-tune, of 0-5, comma-separated. Default: the top two, 4,5 (as the shipped delta); more layers make a larger delta."),
 ) -> None:
     """Fine-tune the text encoder's top layers for emotion (GoEmotions + MELD train): a small delta file.
 
