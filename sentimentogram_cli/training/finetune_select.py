@@ -35,6 +35,7 @@ import numpy as np
 
 from ..emotion.head import EmotionHead
 from ..errors import InputError
+from .calibration import softmax
 from .data import TrainingData
 from .finetune import (FinetuneSettings, clip_views, finetune_epochs, finetune_head, predict_logits, predicted_labels,
                        text_of)
@@ -111,8 +112,7 @@ def pseudo_labelled(head: EmotionHead, data: TrainingData, unlabelled: Sequence[
         return {}
     text = [text_of(data, i) for i in unlabelled] if use_text else None
     logits = predict_logits(head.model, [views[i] for i in unlabelled], text)
-    z = logits - logits.max(axis=1, keepdims=True)
-    confidence = (np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)).max(axis=1)
+    confidence = softmax(logits).max(axis=1)
     predicted = predicted_labels(logits, head.labels, head.labels)
     chosen: dict[int, str] = {}
     for label in sorted(set(predicted) & set(allowed)):
@@ -155,17 +155,18 @@ def finetune_selected(head: EmotionHead, data: TrainingData, labelled: Sequence[
     for run in runs:
         run.close()
     epochs = 1 + int(np.argmax(curve[1:])) if len(curve) > 1 else 0  # at least one: see the module's note
-    final = finetune_head(head, data, list(labelled), [], settings.variant(epochs_without_validation=epochs),
-                          use_text=use_text, unlabelled=unlabelled, source=source, views=views,
-                          progress=(lambda e, n: progress("all clips", e, n)) if progress else None)
+    def refit(clips_data: TrainingData, train: list[int], stage: str):
+        """The starting head fine-tuned on ``train`` for the chosen epochs, no validation."""
+        return finetune_head(head, clips_data, train, [], settings.variant(epochs_without_validation=epochs),
+                             use_text=use_text, unlabelled=unlabelled, source=source, views=views,
+                             progress=(lambda e, n: progress(stage, e, n)) if progress else None)
+
+    final = refit(data, list(labelled), "all clips")
     user_labels = sorted({data.clips[i].label for i in labelled})
     pseudo = pseudo_labelled(final.head, data, unlabelled, user_labels, settings.pseudo_labels, views, use_text)
     if pseudo:
         relabelled = replace(data, clips=[replace(c, label=pseudo.get(i, c.label)) for i, c in enumerate(data.clips)])
-        final = finetune_head(head, relabelled, list(labelled) + sorted(pseudo), [],
-                              settings.variant(epochs_without_validation=epochs), use_text=use_text,
-                              unlabelled=unlabelled, source=source, views=views,
-                              progress=(lambda e, n: progress("with pseudo-labels", e, n)) if progress else None)
+        final = refit(relabelled, list(labelled) + sorted(pseudo), "with pseudo-labels")
     final.head.metadata.temperature = head.metadata.temperature
     final.head.metadata.extra["finetune"].update({
         "epochs_chosen": epochs, "validation": split, "folds": len(folds),
