@@ -1,6 +1,7 @@
 """Can one short clip be freed of its speaker? A linear probe on clips encoded alone, leave one corpus out.
 
-Why: on the product path a 3 s clip is centred mostly on the training mean (w·s/(s+k), k = 20 s),
+Why: on the product path a 3 s clip is centred mostly on the training mean (the shipped head's
+w·s/(s+k), ``emotion.recognise.recording_weight``),
 and a corpus the head never heard scores 10-13 points under the same clips centred on their
 speaker (benchmarks/product_path.py: alone against packed-speaker). Two questions, answered with
 a softmax regression on each clip's mean and standard deviation of its layer-1-4 frames (the
@@ -29,15 +30,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sentimentogram_cli.constants import EMOTIONS  # noqa: E402
+from sentimentogram_cli.constants import EMOTIONS, HEAD_FRAMES_PER_SECOND  # noqa: E402
 from sentimentogram_cli.emotion.features import AudioEncoder  # noqa: E402
+from sentimentogram_cli.emotion.head import EmotionHead  # noqa: E402
+from sentimentogram_cli.emotion.recognise import recording_weight  # noqa: E402
 from sentimentogram_cli.training.alone import alone_frames, product_sample  # noqa: E402
 from sentimentogram_cli.training.corpora import read_clips  # noqa: E402
 from sentimentogram_cli.training.probe import probe_ua  # noqa: E402
 from sentimentogram_cli.training.report import CORPORA, TEST_SPEAKERS, VALIDATION_SPEAKERS  # noqa: E402
-
-SECONDS_K = 20.0  # the shipped shrinkage of a recording's own mean
-
 
 def pooled(frames: np.ndarray) -> np.ndarray:
     return np.concatenate([frames.mean(axis=0), frames.std(axis=0)])
@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, nargs="*", default=[0, 4, 8, 16, 32, 64], help="speaker directions removed")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    shipped = EmotionHead.load()  # its shrinkage of a recording's own mean, as render centres a clip
 
     clips = read_clips(args.data / "emotional_speech" / "labels.csv")
     sample = product_sample(clips, VALIDATION_SPEAKERS, TEST_SPEAKERS)
@@ -66,8 +67,7 @@ def main() -> None:
 
         def normalised(i: int, centre: np.ndarray | None = None) -> np.ndarray:
             f = alone[i].astype(np.float32)
-            s = len(f) / 25
-            w = s / (s + SECONDS_K)
+            w = recording_weight(shipped, len(f) / HEAD_FRAMES_PER_SECOND)
             return (f - ((1 - w) * mean + w * f.mean(axis=0) if centre is None else centre)) / std
 
         frames = {i: normalised(i) for i in train + test}
